@@ -1,0 +1,226 @@
+"""Activation functions g^(l) and their derivatives g'^(l), held together.
+
+The lecture: a layer's activation is its excitation passed through a scalar nonlinearity,
+
+    h_j^(l) = g^(l)(e_j^(l))                                     (activation)
+
+and back-propagation needs its derivative,
+
+    dL/de_j^(l) = dL/dh_j^(l) * g^(l)'(e_j^(l))                  (chain rule through g)
+
+Each :class:`Activation` computes ``g`` and ``g'`` into caller-owned buffers (``out=``) so a
+training step allocates nothing. ``g_prime`` receives ``h = g(e)`` as well as ``e`` because the
+lecture's own formulas use it: sigma' = sigma (1 - sigma) and tanh' = 1 - tanh^2.
+
+Softmax is not elementwise, so it has no elementwise ``g_prime``: its :meth:`Activation.chain`
+applies the Jacobian, dL/de_j = h_j (dL/dh_j - sum_k dL/dh_k h_k).
+
+Find activations by name in :data:`ACTIVATIONS` or with :func:`get_activation`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import NDArray
+
+from chainrule.errors import GradientUndefinedError, ValidationError
+
+Array = NDArray[np.floating]
+
+
+class Activation:
+    """A scalar nonlinearity ``g`` with its derivative ``g'``.
+
+    Subclasses implement :meth:`g` and :meth:`g_prime`; :meth:`chain` multiplies by ``g'`` as the
+    lecture's chain rule does. ``elementwise`` is False only for softmax.
+    """
+
+    name: str = ""
+    elementwise: bool = True
+
+    def g(self, e: Array, out: Array | None = None) -> Array:
+        """Return ``h = g(e)``, written into ``out`` when given."""
+        raise NotImplementedError
+
+    def g_prime(self, e: Array, h: Array, out: Array | None = None) -> Array:
+        """Return ``g'(e)`` elementwise (``h`` is ``g(e)``, for formulas written in terms of it)."""
+        raise NotImplementedError
+
+    def chain(self, dL_dh: Array, e: Array, h: Array, out: Array, scratch: Array) -> Array:
+        """Back-propagate through ``g``: ``dL/de = dL/dh * g'(e)``, into ``out``.
+
+        ``scratch`` (shaped like ``e``) receives ``g'(e)``; ``out`` may be ``dL_dh`` itself.
+        """
+        g_prime = self.g_prime(e, h, out=scratch)
+        return np.multiply(dL_dh, g_prime, out=out)  # dL/de = dL/dh * g'(e)
+
+    def __repr__(self) -> str:
+        return f"<activation {self.name}>"
+
+
+class Step(Activation):
+    """The McCulloch-Pitts unit step ``u(e) = 1 if e > 0 else 0``.
+
+    Its derivative is zero almost everywhere (and undefined at 0), so gradient descent through a
+    step unit learns nothing: :meth:`g_prime` raises :class:`GradientUndefinedError`.
+    """
+
+    name = "step"
+
+    def g(self, e: Array, out: Array | None = None) -> Array:
+        return np.greater(e, 0, out=out if out is not None else np.empty_like(e))
+
+    def g_prime(self, e: Array, h: Array, out: Array | None = None) -> Array:
+        raise GradientUndefinedError(
+            "cannot back-propagate through the step activation: its derivative u'(e) is 0 "
+            "everywhere except e = 0, where it is undefined, so every dL/dw would be 0. "
+            "Use 'sigmoid' (a smooth step, sigma' = sigma(1 - sigma)) or 'tanh' to train; keep "
+            "'step' for hand-wired McCulloch-Pitts networks."
+        )
+
+
+class Identity(Activation):
+    """``g(e) = e`` (a linear output, for regression); ``g'(e) = 1``."""
+
+    name = "identity"
+
+    def g(self, e: Array, out: Array | None = None) -> Array:
+        if out is None or out is e:
+            return e
+        np.copyto(out, e)
+        return out
+
+    def g_prime(self, e: Array, h: Array, out: Array | None = None) -> Array:
+        if out is None:
+            return np.ones_like(e)
+        out.fill(1)
+        return out
+
+    def chain(self, dL_dh: Array, e: Array, h: Array, out: Array, scratch: Array) -> Array:
+        # g'(e) = 1, so dL/de = dL/dh: copy instead of multiplying by ones.
+        if out is not dL_dh:
+            np.copyto(out, dL_dh)
+        return out
+
+
+class Sigmoid(Activation):
+    """Logistic sigmoid ``sigma(e) = 1 / (1 + exp(-e))``; ``sigma' = sigma (1 - sigma)``.
+
+    Computed as ``(1 + tanh(e / 2)) / 2``, an identity that never overflows for any finite ``e``.
+    """
+
+    name = "sigmoid"
+
+    def g(self, e: Array, out: Array | None = None) -> Array:
+        h = np.multiply(e, 0.5, out=out)
+        np.tanh(h, out=h)
+        h += 1
+        h *= 0.5
+        return h
+
+    def g_prime(self, e: Array, h: Array, out: Array | None = None) -> Array:
+        d = np.subtract(1, h, out=out)
+        d *= h  # sigma'(e) = sigma(e) (1 - sigma(e))
+        return d
+
+
+class Tanh(Activation):
+    """Hyperbolic tangent; ``tanh'(e) = 1 - tanh(e)^2``."""
+
+    name = "tanh"
+
+    def g(self, e: Array, out: Array | None = None) -> Array:
+        return np.tanh(e, out=out)
+
+    def g_prime(self, e: Array, h: Array, out: Array | None = None) -> Array:
+        d = np.multiply(h, h, out=out)
+        np.subtract(1, d, out=d)  # tanh'(e) = 1 - tanh^2(e)
+        return d
+
+
+class ReLU(Activation):
+    """Rectified linear unit ``max(0, e)``; ``ReLU'(e) = u(e)``, the unit step."""
+
+    name = "relu"
+
+    def g(self, e: Array, out: Array | None = None) -> Array:
+        return np.maximum(e, 0, out=out)
+
+    def g_prime(self, e: Array, h: Array, out: Array | None = None) -> Array:
+        return np.greater(e, 0, out=out if out is not None else np.empty_like(e))  # u(e)
+
+
+class LeakyReLU(Activation):
+    """``max(e, slope * e)`` with a small ``slope`` (0.01): dead units still get a gradient."""
+
+    name = "leaky_relu"
+
+    def __init__(self, slope: float = 0.01) -> None:
+        if not 0 <= slope < 1:
+            raise ValidationError(f"leaky_relu slope must be in [0, 1); got {slope!r}")
+        self.slope = slope
+
+    def g(self, e: Array, out: Array | None = None) -> Array:
+        h = np.multiply(e, self.slope, out=out)
+        return np.maximum(e, h, out=h)
+
+    def g_prime(self, e: Array, h: Array, out: Array | None = None) -> Array:
+        d = np.greater(e, 0, out=out if out is not None else np.empty_like(e))
+        d *= 1 - self.slope
+        d += self.slope  # 1 where e > 0, slope elsewhere
+        return d
+
+
+class Softmax(Activation):
+    """``h_j = exp(e_j) / sum_k exp(e_k)`` over each row; the output layer for classification.
+
+    Stable: ``exp(e - max_k e_k)`` never overflows. Not elementwise, so back-propagation uses the
+    Jacobian in :meth:`chain`; with cross-entropy the loss supplies ``dL/de`` directly
+    (the lecture's ``softmax(e) - onehot(y)``) and this path is skipped.
+    """
+
+    name = "softmax"
+    elementwise = False
+
+    def g(self, e: Array, out: Array | None = None) -> Array:
+        h: Array = np.subtract(e, e.max(axis=-1, keepdims=True), out=out)
+        np.exp(h, out=h)
+        h /= h.sum(axis=-1, keepdims=True)
+        return h
+
+    def g_prime(self, e: Array, h: Array, out: Array | None = None) -> Array:
+        raise ValidationError(
+            "softmax has no elementwise derivative: each h_j depends on every e_k; "
+            "use Softmax.chain (the Jacobian-vector product) instead"
+        )
+
+    def chain(self, dL_dh: Array, e: Array, h: Array, out: Array, scratch: Array) -> Array:
+        # dL/de_j = sum_k dL/dh_k dh_k/de_j = h_j (dL/dh_j - sum_k dL/dh_k h_k)
+        np.multiply(dL_dh, h, out=scratch)
+        weighted = scratch.sum(axis=-1, keepdims=True)
+        d: Array = np.subtract(dL_dh, weighted, out=out)
+        d *= h
+        return d
+
+
+ACTIVATIONS: dict[str, Activation] = {
+    a.name: a for a in (Step(), Identity(), Sigmoid(), Tanh(), ReLU(), LeakyReLU(), Softmax())
+}
+"""The registry of activations by name."""
+
+
+def get_activation(activation: str | Activation) -> Activation:
+    """Return the activation called ``activation`` (or the object itself).
+
+    Raises
+    ------
+    ValidationError
+        For an unknown name, listing the known ones.
+    """
+    if isinstance(activation, Activation):
+        return activation
+    if isinstance(activation, str) and activation in ACTIVATIONS:
+        return ACTIVATIONS[activation]
+    raise ValidationError(
+        f"unknown activation {activation!r}; expected one of {', '.join(sorted(ACTIVATIONS))}"
+    )

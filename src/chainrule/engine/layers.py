@@ -1,0 +1,149 @@
+"""A fully connected layer ``l``: the lecture's matrix multiply followed by a nonlinearity.
+
+Forward (lecture, "the magical stuff: layers")::
+
+    e_j^(l) = sum_k w_jk^(l) h_k^(l-1)          excitation, with h_{n_in+1}^(l-1) = 1
+    h_j^(l) = g^(l)(e_j^(l))                    activation
+
+Backward (lecture, "back-propagation")::
+
+    dL/de_j^(l)     = dL/dh_j^(l) g^(l)'(e_j^(l))
+    dL/dw_jk^(l)    = dL/de_j^(l) h_k^(l-1)
+    dL/dh_k^(l-1)   = sum_j w_jk^(l) dL/de_j^(l)
+
+``W`` has shape ``(n_out, n_in + 1)``: its last column is the weight on the constant input 1 (the
+bias). The code never appends that 1 to the data; it works with the views ``W[:, :-1]`` (the
+weights on ``h^(l-1)``) and ``W[:, -1]`` (the weight on 1). Batches are rows: ``h^(l-1)`` has shape
+``(n, n_in)``, ``e`` and ``h`` have shape ``(n, n_out)``.
+
+All intermediate arrays live in buffers reused from step to step (one set per batch size seen
+recently), so the steady state of training allocates nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+from chainrule.engine.activations import Activation, get_activation
+
+Array = NDArray[np.floating]
+
+_KEPT_BATCH_SIZES = 3
+"""Buffers are kept for this many batch sizes (the minibatch, the epoch's last, one more)."""
+
+
+@dataclass
+class _Buffers:
+    """Arrays for one batch size, reused by every forward and backward pass of that size."""
+
+    e: Array
+    h: Array
+    dL_dh: Array
+    dL_de: Array
+    g_prime: Array
+    dL_dh_prev: Array
+
+    @classmethod
+    def allocate(cls, n: int, n_in: int, n_out: int, dtype: np.dtype[np.floating]) -> _Buffers:
+        def empty(*shape: int) -> Array:
+            return np.empty(shape, dtype=dtype)
+
+        return cls(
+            e=empty(n, n_out),
+            h=empty(n, n_out),
+            dL_dh=empty(n, n_out),
+            dL_de=empty(n, n_out),
+            g_prime=empty(n, n_out),
+            dL_dh_prev=empty(n, n_in),
+        )
+
+
+class Dense:
+    """A fully connected layer with weights ``W^(l)`` of shape ``(n_out, n_in + 1)``.
+
+    After :meth:`forward` the layer keeps ``h_prev`` (= h^(l-1)), ``e`` and ``h``; after
+    :meth:`backward` it keeps ``dL_dh``, ``dL_de`` and ``dL_dW``. These are views of reused
+    buffers: copy them to keep them past the next pass (``trace`` does).
+    """
+
+    def __init__(self, W: Array, activation: str | Activation) -> None:
+        if W.ndim != 2 or W.shape[1] < 2:
+            raise ValueError(f"W must have shape (n_out, n_in + 1) with n_in >= 1; got {W.shape}")
+        self.W = W
+        self.activation = get_activation(activation)
+        self.dL_dW = np.zeros_like(W)
+        self._buffers: dict[int, _Buffers] = {}
+        self.h_prev: Array | None = None
+        self.e: Array | None = None
+        self.h: Array | None = None
+        self.dL_dh: Array | None = None
+        self.dL_de: Array | None = None
+
+    @property
+    def n_in(self) -> int:
+        """Number of inputs ``h_k^(l-1)``, not counting the constant 1."""
+        return int(self.W.shape[1] - 1)
+
+    @property
+    def n_out(self) -> int:
+        """Number of neurons ``j`` in this layer."""
+        return int(self.W.shape[0])
+
+    def buffers_for(self, n: int) -> _Buffers:
+        """The reused arrays for batches of ``n`` tokens (allocated on first use)."""
+        buffers = self._buffers.get(n)
+        if buffers is None:
+            if len(self._buffers) >= _KEPT_BATCH_SIZES:
+                del self._buffers[next(iter(self._buffers))]  # forget the oldest size
+            buffers = _Buffers.allocate(n, self.n_in, self.n_out, self.W.dtype)
+            self._buffers[n] = buffers
+        return buffers
+
+    def release_buffers(self) -> None:
+        """Drop the reused buffers (after a large prediction batch, say)."""
+        self._buffers.clear()
+
+    def forward(self, h_prev: Array) -> Array:
+        """Compute ``e^(l)`` and ``h^(l)`` for a batch ``h_prev`` of shape ``(n, n_in)``."""
+        buffers = self.buffers_for(len(h_prev))
+        W = self.W
+        # e_j = sum_k w_jk h_k over the inputs, plus w_j,(n_in+1) times the constant 1
+        e = np.matmul(h_prev, W[:, :-1].T, out=buffers.e)
+        e += W[:, -1]
+        h = self.activation.g(e, out=buffers.h)  # h_j = g(e_j)
+        self.h_prev, self.e, self.h = h_prev, e, h
+        return h
+
+    def backward(
+        self,
+        dL_dh: Array | None = None,
+        *,
+        dL_de: Array | None = None,
+        need_dL_dh_prev: bool = True,
+    ) -> Array | None:
+        """Back-propagate through this layer; fills ``dL_dW`` and returns ``dL/dh^(l-1)``.
+
+        Give ``dL_dh`` (shape ``(n, n_out)``), or ``dL_de`` directly when the loss supplies it
+        (softmax + cross-entropy). ``need_dL_dh_prev=False`` skips ``dL/dh^(0)`` for the first
+        layer, which nothing uses.
+        """
+        assert self.h_prev is not None and self.e is not None and self.h is not None
+        buffers = self.buffers_for(len(self.e))
+        if dL_de is None:
+            assert dL_dh is not None
+            # dL/de_j = dL/dh_j g'(e_j)
+            dL_de = self.activation.chain(dL_dh, self.e, self.h, buffers.dL_de, buffers.g_prime)
+        self.dL_dh, self.dL_de = dL_dh, dL_de
+        # dL/dw_jk = sum over the batch of dL/de_j h_k; the bias column sees h_k = 1
+        np.matmul(dL_de.T, self.h_prev, out=self.dL_dW[:, :-1])
+        np.sum(dL_de, axis=0, out=self.dL_dW[:, -1])
+        if not need_dL_dh_prev:
+            return None
+        # dL/dh_k^(l-1) = sum_j w_jk dL/de_j (the bias column has no h_k to flow back to)
+        return np.matmul(dL_de, self.W[:, :-1], out=buffers.dL_dh_prev)
+
+    def __repr__(self) -> str:
+        return f"Dense({self.n_in} -> {self.n_out}, {self.activation.name}, {self.W.dtype})"

@@ -1,0 +1,414 @@
+"""A multi-layer network: layers ``l = 1..L`` applied in order, trained by back-propagation.
+
+Forward propagation (lecture): ``h^(0) = x``; for each layer ``e^(l) = W^(l) [h^(l-1); 1]`` and
+``h^(l) = g^(l)(e^(l))``; the output ``h^(L)`` is, for a softmax output, ``P(Y = k | x)``.
+
+Back-propagation starts from the loss at the output and applies each layer's chain rule from
+``L`` down to 1, leaving ``dL/dW^(l)`` in every layer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+from numpy.typing import ArrayLike, DTypeLike, NDArray
+
+from chainrule.engine.activations import get_activation
+from chainrule.engine.init import Initializer, Seed, as_generator, default_initializer
+from chainrule.engine.init import get_initializer as _get_initializer
+from chainrule.engine.layers import Dense
+from chainrule.engine.losses import Loss, default_loss, get_loss
+from chainrule.errors import ValidationError
+
+Array = NDArray[np.floating]
+
+_DTYPES = {"float32": np.float32, "float64": np.float64}
+
+
+def _as_dtype(dtype: DTypeLike) -> np.dtype[np.floating]:
+    try:
+        resolved = np.dtype(dtype)
+    except TypeError as err:
+        raise ValidationError(f"dtype must be 'float32' or 'float64'; got {dtype!r}") from err
+    if resolved.name not in _DTYPES:
+        raise ValidationError(f"dtype must be 'float32' or 'float64'; got {resolved.name!r}")
+    return resolved  # type: ignore[return-value]
+
+
+class Network:
+    """A multi-layer perceptron in the lecture's notation.
+
+    Parameters
+    ----------
+    sizes:
+        ``[n_inputs, n_hidden_1, ..., n_outputs]``: ``L + 1`` layer widths for ``L`` layers.
+    activations:
+        ``L`` names (or :class:`~chainrule.engine.activations.Activation` objects), one per layer,
+        e.g. ``["tanh", "softmax"]``.
+    init:
+        ``"auto"`` (He for ReLU layers, Glorot otherwise), ``"glorot"``, ``"he"``, ``"small"`` or a
+        callable ``(n_in, n_out, rng, dtype) -> W``.
+    seed:
+        An int or a ``np.random.Generator``: the same seed gives bit-identical weights.
+    dtype:
+        ``"float32"`` (default) or ``"float64"``.
+    loss:
+        The loss trained with by default; ``None`` picks the one paired with the output activation
+        (softmax: cross-entropy, sigmoid: binary cross-entropy, identity: MSE).
+
+    Examples
+    --------
+    >>> net = Network([2, 16, 2], activations=["tanh", "softmax"], seed=0)
+    >>> [W.shape for W in net.weights]
+    [(16, 3), (2, 17)]
+    >>> net.forward([[0.0, 1.0]]).sum().round(6)
+    np.float32(1.0)
+    """
+
+    def __init__(
+        self,
+        sizes: Sequence[int],
+        activations: Sequence[str],
+        *,
+        init: str | Initializer = "auto",
+        seed: Seed = None,
+        dtype: DTypeLike = np.float32,
+        loss: str | Loss | None = None,
+    ) -> None:
+        sizes = list(sizes)
+        activations = list(activations)
+        if len(sizes) < 2:
+            raise ValidationError(
+                f"sizes must list at least the input and output widths; got {sizes}"
+            )
+        for i, size in enumerate(sizes):
+            if isinstance(size, bool) or not isinstance(size, int | np.integer) or size < 1:
+                raise ValidationError(f"sizes[{i}] must be an integer >= 1; got {size!r}")
+        if len(activations) != len(sizes) - 1:
+            raise ValidationError(
+                f"need one activation per layer: {len(sizes) - 1} layers from sizes {sizes}, "
+                f"got {len(activations)} activations"
+            )
+        resolved = _as_dtype(dtype)
+        rng = as_generator(seed)
+        weights = []
+        for n_in, n_out, activation in zip(sizes[:-1], sizes[1:], activations, strict=True):
+            name = get_activation(activation).name
+            initializer = _get_initializer(default_initializer(name) if init == "auto" else init)
+            weights.append(initializer(int(n_in), int(n_out), rng, resolved))
+        self._build(weights, activations, loss)
+
+    @classmethod
+    def from_weights(
+        cls,
+        weights: Sequence[ArrayLike],
+        activations: Sequence[str],
+        *,
+        dtype: DTypeLike | None = None,
+        loss: str | Loss | None = None,
+    ) -> Network:
+        """Build a network from explicit matrices ``W^(l)`` of shape ``(n_out, n_in + 1)``.
+
+        The weights are copied. ``dtype`` defaults to that of the first matrix when it is float32 or
+        float64, else float64.
+
+        >>> net = Network.from_weights([[[1.0, 1.0, -0.5]]], activations=["step"])
+        >>> net.forward([[0, 0], [0, 1]]).ravel().tolist()  # OR = u(x1 + x2 - 0.5)
+        [0.0, 1.0]
+        """
+        weights = list(weights)
+        if not weights:
+            raise ValidationError("weights must hold at least one matrix W^(1)")
+        if dtype is None:
+            first = np.asarray(weights[0])
+            dtype = first.dtype if first.dtype.name in _DTYPES else np.float64
+        resolved = _as_dtype(dtype)
+        matrices: list[Array] = []
+        for l, W in enumerate(weights, start=1):
+            try:
+                matrix = np.array(W, dtype=resolved, copy=True)
+            except (TypeError, ValueError) as err:
+                raise ValidationError(f"W^({l}) is not a numeric matrix: {err}") from None
+            if matrix.ndim != 2 or matrix.shape[1] < 2:
+                raise ValidationError(
+                    f"W^({l}) must have shape (n_out, n_in + 1) with n_in >= 1; "
+                    f"got shape {matrix.shape}"
+                )
+            if not np.isfinite(matrix).all():
+                raise ValidationError(f"W^({l}) has non-finite values")
+            if matrices and matrix.shape[1] != matrices[-1].shape[0] + 1:
+                raise ValidationError(
+                    f"W^({l}) has {matrix.shape[1]} columns but layer {l - 1} has "
+                    f"{matrices[-1].shape[0]} outputs: expected {matrices[-1].shape[0] + 1} "
+                    "columns (one per input plus the bias column)"
+                )
+            matrices.append(matrix)
+        activations = list(activations)
+        if len(activations) != len(matrices):
+            raise ValidationError(
+                f"need one activation per layer: {len(matrices)} weight matrices, "
+                f"got {len(activations)} activations"
+            )
+        net = cls.__new__(cls)
+        net._build(matrices, activations, loss)
+        return net
+
+    def _build(
+        self, weights: list[Array], activations: Sequence[str], loss: str | Loss | None
+    ) -> None:
+        self.layers = [Dense(W, a) for W, a in zip(weights, activations, strict=True)]
+        output = self.layers[-1].activation.name
+        if loss is None:
+            try:
+                loss = default_loss(output)
+            except ValidationError:
+                loss = None  # e.g. a hand-wired step network: usable, not trainable
+        self.loss: Loss | None = get_loss(loss) if loss is not None else None
+
+    # -- structure -------------------------------------------------------------------------
+
+    @property
+    def weights(self) -> list[Array]:
+        """The live matrices ``W^(1) .. W^(L)``, each ``(n_out, n_in + 1)``; last column = bias."""
+        return [layer.W for layer in self.layers]
+
+    @property
+    def gradients(self) -> list[Array]:
+        """The live ``dL/dW^(l)`` from the last backward pass (reused buffers, not copies)."""
+        return [layer.dL_dW for layer in self.layers]
+
+    @property
+    def sizes(self) -> list[int]:
+        """``[n_inputs, n_1, ..., n_outputs]``."""
+        return [self.layers[0].n_in] + [layer.n_out for layer in self.layers]
+
+    @property
+    def activations(self) -> list[str]:
+        """The activation name of each layer ``1..L``."""
+        return [layer.activation.name for layer in self.layers]
+
+    @property
+    def dtype(self) -> np.dtype[np.floating]:
+        """The floating-point type of the weights and every computation."""
+        return self.layers[0].W.dtype
+
+    @property
+    def n_parameters(self) -> int:
+        """Total number of weights, bias columns included."""
+        return sum(W.size for W in self.weights)
+
+    def set_weights(self, weights: Sequence[ArrayLike]) -> None:
+        """Copy ``weights`` into the network's matrices (shapes must match)."""
+        if len(weights) != len(self.layers):
+            raise ValidationError(f"expected {len(self.layers)} matrices; got {len(weights)}")
+        for l, (layer, W) in enumerate(zip(self.layers, weights, strict=True), start=1):
+            source = np.asarray(W)
+            if source.shape != layer.W.shape:
+                raise ValidationError(
+                    f"W^({l}) must have shape {layer.W.shape}; got {source.shape}"
+                )
+            np.copyto(layer.W, source, casting="same_kind")
+
+    def copy(self) -> Network:
+        """An independent network with copies of the weights."""
+        return Network.from_weights(
+            self.weights, self.activations, dtype=self.dtype, loss=self.loss
+        )
+
+    def __repr__(self) -> str:
+        layers = ", ".join(f"{layer.n_out} {layer.activation.name}" for layer in self.layers)
+        return f"Network({self.sizes[0]} inputs -> {layers}; {self.dtype.name})"
+
+    # -- validation at the boundary ------------------------------------------------------
+
+    def check_inputs(self, X: ArrayLike, name: str = "X") -> Array:
+        """Return ``X`` as a C-contiguous ``(n, n_inputs)`` array of the network's dtype.
+
+        Raises :class:`ValidationError` naming the problem (dimensions, feature count,
+        non-numeric or non-finite values). The caller's array is never modified.
+        """
+        try:
+            array = np.asarray(X)
+        except (TypeError, ValueError) as err:  # ragged nested lists
+            raise ValidationError(f"{name} is not a rectangular numeric array: {err}") from None
+        if array.dtype == object or not (
+            np.issubdtype(array.dtype, np.number) or array.dtype == bool
+        ):
+            raise ValidationError(
+                f"{name} must hold numbers; got an array of dtype {array.dtype.name}"
+            )
+        if array.ndim == 1 and self.sizes[0] == array.shape[0]:
+            array = array[None, :]  # one token given as a vector
+        if array.ndim != 2:
+            raise ValidationError(
+                f"{name} must be 2-D (n_samples, {self.sizes[0]}); got shape {array.shape}"
+            )
+        if array.shape[1] != self.sizes[0]:
+            raise ValidationError(
+                f"{name} has {array.shape[1]} features but the network expects {self.sizes[0]}"
+            )
+        if array.shape[0] == 0:
+            raise ValidationError(f"{name} has no rows (shape {array.shape})")
+        with np.errstate(over="ignore", invalid="ignore"):
+            converted = np.ascontiguousarray(array, dtype=self.dtype)
+        finite = np.isfinite(converted)
+        if not finite.all():
+            row, column = np.argwhere(~finite)[0]
+            raise ValidationError(
+                f"{name} has non-finite values (first at row {row}, column {column}: "
+                f"{array[row, column]!r} as {self.dtype.name})"
+            )
+        return converted
+
+    def check_targets(self, y: ArrayLike, n: int, loss: Loss) -> NDArray[Any]:
+        """Return targets ``y`` in the form ``loss`` needs for ``n`` tokens, or raise."""
+        try:
+            array = np.asarray(y)
+        except (TypeError, ValueError) as err:
+            raise ValidationError(f"y is not a rectangular array: {err}") from None
+        n_out = self.sizes[-1]
+        if array.shape[:1] != (n,):
+            raise ValidationError(f"y has {len(array) if array.ndim else 0} rows; X has {n}")
+        if loss.name == "cross_entropy":
+            if array.ndim != 1:
+                raise ValidationError(
+                    f"cross_entropy needs y as class indices of shape ({n},); got {array.shape}"
+                )
+            integral = np.issubdtype(array.dtype, np.integer) or array.dtype == bool
+            whole_floats = np.issubdtype(array.dtype, np.floating) and bool(
+                np.all(np.isfinite(array) & (array == np.round(array)))
+            )
+            if not (integral or whole_floats):
+                raise ValidationError(
+                        f"cross_entropy needs integer class indices in 0..{n_out - 1}; "
+                        f"got values of dtype {array.dtype.name}"
+                    )
+            labels = array.astype(np.int64)
+            bad = (labels < 0) | (labels >= n_out)
+            if bad.any():
+                i = int(np.argmax(bad))
+                raise ValidationError(
+                    f"y[{i}] = {array[i]!r} is not a class index in 0..{n_out - 1} "
+                    f"(the output layer has {n_out} units)"
+                )
+            return labels
+        if not (np.issubdtype(array.dtype, np.number) or array.dtype == bool):
+            raise ValidationError(f"y must be numeric; got dtype {array.dtype.name}")
+        values = array.astype(self.dtype).reshape(n, -1)
+        if values.shape[1] != n_out:
+            raise ValidationError(
+                f"y has {values.shape[1]} columns but the output layer has {n_out} units"
+            )
+        if not np.isfinite(values).all():
+            raise ValidationError("y has non-finite values")
+        if loss.name == "binary_cross_entropy" and not np.all((values >= 0) & (values <= 1)):
+            raise ValidationError("binary_cross_entropy needs targets in [0, 1]")
+        return values
+
+    def _resolve_loss(self, loss: str | Loss | None) -> Loss:
+        if loss is not None:
+            return get_loss(loss)
+        if self.loss is None:
+            raise ValidationError(
+                f"no loss pairs with the output activation {self.activations[-1]!r}; "
+                "pass loss= (cross_entropy, binary_cross_entropy or mse)"
+            )
+        return self.loss
+
+    # -- the computation -----------------------------------------------------------------
+
+    def propagate(self, h0: Array) -> Array:
+        """Forward-propagate a checked batch; returns ``h^(L)`` (a reused buffer, not a copy)."""
+        h = h0
+        for layer in self.layers:
+            h = layer.forward(h)
+        return h
+
+    def back_propagate(self, y: NDArray[Any], loss: Loss) -> None:
+        """Back-propagate from the loss at the output, leaving ``dL/dW^(l)`` in every layer.
+
+        Must follow :meth:`propagate` on the same batch. At the output, a loss paired with the
+        output activation gives ``dL/de^(L)`` directly (softmax + cross-entropy:
+        ``softmax(e) - onehot(y)``); otherwise the loss gives ``dL/dh^(L)`` and the layer applies
+        ``g'``.
+        """
+        output = self.layers[-1]
+        assert output.h is not None
+        buffers = output.buffers_for(len(output.h))
+        if loss.pairs_with == output.activation.name:
+            dL_dh = output.backward(
+                dL_de=loss.dL_de(output.h, y, out=buffers.dL_de),
+                need_dL_dh_prev=len(self.layers) > 1,
+            )
+        else:
+            dL_dh = output.backward(
+                loss.dL_dh(output.h, y, out=buffers.dL_dh),
+                need_dL_dh_prev=len(self.layers) > 1,
+            )
+        for l in range(len(self.layers) - 2, -1, -1):
+            dL_dh = self.layers[l].backward(dL_dh, need_dL_dh_prev=l > 0)
+
+    def output_loss(self, y: NDArray[Any], loss: Loss) -> float:
+        """The loss of the last :meth:`propagate`: stably from ``e^(L)`` when ``loss`` pairs with
+        the output activation, else from ``h^(L)``."""
+        output = self.layers[-1]
+        assert output.e is not None and output.h is not None
+        if loss.pairs_with == output.activation.name:
+            return loss.value_from_excitation(output.e, y)
+        return loss.value(output.h, y)
+
+    def forward(self, X: ArrayLike) -> Array:
+        """Return ``h^(L)`` for the batch ``X`` of shape ``(n, n_inputs)`` (a new array)."""
+        with np.errstate(under="ignore"):  # exp(-large) -> 0 is the exact answer
+            return self.propagate(self.check_inputs(X)).copy()
+
+    def loss_and_gradients(
+        self, X: ArrayLike, y: ArrayLike, loss: str | Loss | None = None
+    ) -> tuple[float, list[Array]]:
+        """Forward, then back-propagate: return ``(L, [dL/dW^(1), ..., dL/dW^(L)])``.
+
+        ``L`` is the mean loss over the batch; each gradient is a new array shaped like its
+        ``W^(l)``. ``loss`` defaults to the network's (see the constructor).
+        """
+        loss_fn = self._resolve_loss(loss)
+        h0 = self.check_inputs(X)
+        targets = self.check_targets(y, len(h0), loss_fn)
+        with np.errstate(under="ignore"):
+            self.propagate(h0)
+            value = self.output_loss(targets, loss_fn)
+            self.back_propagate(targets, loss_fn)
+        return value, [g.copy() for g in self.gradients]
+
+    def predict_proba(self, X: ArrayLike) -> Array:
+        """Class probabilities ``P(Y = k | x)``, shape ``(n, n_classes)``.
+
+        A softmax output gives ``h^(L)``; a single sigmoid unit gives ``[1 - h, h]``; several
+        sigmoid units give each label's probability.
+        """
+        output = self.activations[-1]
+        if output not in ("softmax", "sigmoid"):
+            raise ValidationError(
+                f"predict_proba needs a softmax or sigmoid output layer; this one is {output!r}"
+            )
+        h = self.forward(X)
+        if output == "sigmoid" and h.shape[1] == 1:
+            return np.hstack([1 - h, h])
+        return h
+
+    def predict(self, X: ArrayLike) -> NDArray[Any]:
+        """Predictions: the most probable class (softmax), a 0/1 decision (sigmoid, step) or the
+        output values themselves (any other output, e.g. identity for regression).
+
+        Single-output networks return shape ``(n,)``.
+        """
+        h = self.forward(X)
+        output = self.activations[-1]
+        if output == "softmax":
+            classes: NDArray[np.intp] = np.argmax(h, axis=1)
+            return classes
+        if output in ("sigmoid", "step"):
+            decisions = (h > 0.5).astype(np.int64)
+            return decisions.ravel() if h.shape[1] == 1 else decisions
+        return h.ravel() if h.shape[1] == 1 else h

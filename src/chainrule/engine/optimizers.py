@@ -1,0 +1,263 @@
+"""Optimizers: rules that update parameters in place from their gradients.
+
+The contract is narrow on purpose: ``step(params, grads)`` receives two aligned lists of arrays
+and updates each ``params[i]`` in place from ``grads[i]``. An optimizer never looks inside a layer;
+learning-rate schedules and stopping belong to the training loop, which may set
+``learning_rate`` before any step.
+
+The lecture's rule is plain gradient descent, :class:`SGD`::
+
+    w_jk^(l) <- w_jk^(l) - eta dL/dw_jk^(l)
+
+The others follow ``torch.optim`` exactly (same formulas, same order of operations), so that the
+same gradients give the same weights. ``weight_decay`` adds ``weight_decay * w`` to each gradient
+(L2 regularisation, as ``torch.optim`` does), on every entry of the arrays given, including a
+bias column.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from chainrule.errors import ValidationError
+
+Array = NDArray[np.floating]
+
+
+def _check_rate(name: str, value: float, *, low: float = 0.0, inclusive: bool = False) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float | np.floating | np.integer):
+        raise ValidationError(f"{name} must be a number; got {value!r}")
+    value = float(value)
+    ok = math.isfinite(value) and (value >= low if inclusive else value > low)
+    if not ok:
+        raise ValidationError(f"{name} must be {'>=' if inclusive else '>'} {low}; got {value}")
+    return value
+
+
+class Optimizer:
+    """Base class: holds the learning rate, weight decay and per-parameter state."""
+
+    name = ""
+
+    def __init__(self, learning_rate: float = 0.01, *, weight_decay: float = 0.0) -> None:
+        self.learning_rate = _check_rate("learning_rate", learning_rate)
+        self.weight_decay = _check_rate("weight_decay", weight_decay, inclusive=True)
+        self.steps = 0
+        self._scratch: list[Array] = []
+
+    def _effective_gradients(self, params: Sequence[Array], grads: Sequence[Array]) -> list[Array]:
+        """``grad + weight_decay * w`` into scratch buffers (or the gradients themselves)."""
+        if len(params) != len(grads):
+            raise ValidationError(f"{len(params)} parameters but {len(grads)} gradients")
+        if len(self._scratch) != len(params) or any(
+            s.shape != p.shape or s.dtype != p.dtype
+            for s, p in zip(self._scratch, params, strict=True)
+        ):
+            self._scratch = [np.empty_like(p) for p in params]
+        if self.weight_decay == 0:
+            return list(grads)
+        out = []
+        for p, g, s in zip(params, grads, self._scratch, strict=True):
+            np.multiply(p, self.weight_decay, out=s)
+            s += g  # g + lambda w: the gradient of L + (lambda / 2) ||w||^2
+            out.append(s)
+        return out
+
+    def step(self, params: Sequence[Array], grads: Sequence[Array]) -> None:
+        """Update every ``params[i]`` in place from ``grads[i]``."""
+        raise NotImplementedError
+
+    def state_dict(self) -> dict[str, Any]:
+        """Hyper-parameters and state: floats, ints and lists of arrays (copies)."""
+        return {
+            "name": self.name,
+            "learning_rate": self.learning_rate,
+            "weight_decay": self.weight_decay,
+            "steps": self.steps,
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restore what :meth:`state_dict` returned (arrays are copied in)."""
+        if state.get("name") != self.name:
+            raise ValidationError(
+                f"optimizer state is for {state.get('name')!r}, not {self.name!r}"
+            )
+        self.learning_rate = float(state["learning_rate"])
+        self.weight_decay = float(state["weight_decay"])
+        self.steps = int(state["steps"])
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(learning_rate={self.learning_rate})"
+
+
+class SGD(Optimizer):
+    """The lecture's gradient descent, ``w <- w - eta dL/dw``."""
+
+    name = "sgd"
+
+    def step(self, params: Sequence[Array], grads: Sequence[Array]) -> None:
+        grads = self._effective_gradients(params, grads)
+        eta = self.learning_rate
+        for w, dL_dw, scratch in zip(params, grads, self._scratch, strict=True):
+            step = np.multiply(dL_dw, eta, out=scratch)
+            w -= step  # w <- w - eta dL/dw
+        self.steps += 1
+
+
+def _copy_arrays(arrays: list[Array]) -> list[Array]:
+    return [a.copy() for a in arrays]
+
+
+def _load_arrays(name: str, arrays: Any, like: list[Array] | None) -> list[Array]:
+    loaded = [np.array(a, copy=True) for a in arrays]
+    if like and [a.shape for a in like] != [a.shape for a in loaded]:
+        raise ValidationError(f"optimizer state {name!r} has shapes that do not match")
+    return loaded
+
+
+class Momentum(SGD):
+    """SGD with (optionally Nesterov) momentum, as ``torch.optim.SGD``::
+
+    b <- mu b + g            (b = g on the first step)
+    d = g + mu b  if nesterov else  b
+    w <- w - eta d
+    """
+
+    name = "momentum"
+
+    def __init__(
+        self,
+        learning_rate: float = 0.01,
+        momentum: float = 0.9,
+        *,
+        nesterov: bool = False,
+        weight_decay: float = 0.0,
+    ) -> None:
+        super().__init__(learning_rate, weight_decay=weight_decay)
+        if not (isinstance(momentum, int | float) and 0 <= momentum < 1):
+            raise ValidationError(f"momentum must be in [0, 1); got {momentum!r}")
+        self.momentum = float(momentum)
+        self.nesterov = bool(nesterov)
+        self.velocity: list[Array] = []
+
+    def step(self, params: Sequence[Array], grads: Sequence[Array]) -> None:
+        grads = self._effective_gradients(params, grads)
+        mu, eta = self.momentum, self.learning_rate
+        if not self.velocity:
+            self.velocity = [g.copy() for g in grads]  # b = g on the first step
+        else:
+            for b, g in zip(self.velocity, grads, strict=True):
+                b *= mu
+                b += g  # b <- mu b + g
+        for w, g, b, scratch in zip(params, grads, self.velocity, self._scratch, strict=True):
+            if self.nesterov:
+                d = np.multiply(b, mu, out=scratch)
+                d += g  # d = g + mu b
+            else:
+                np.copyto(scratch, b)
+                d = scratch  # d = b
+            d *= eta
+            w -= d  # w <- w - eta d
+        self.steps += 1
+
+    def state_dict(self) -> dict[str, Any]:
+        return {
+            **super().state_dict(),
+            "momentum": self.momentum,
+            "nesterov": self.nesterov,
+            "velocity": _copy_arrays(self.velocity),
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        super().load_state_dict(state)
+        self.momentum = float(state["momentum"])
+        self.nesterov = bool(state["nesterov"])
+        self.velocity = _load_arrays("velocity", state["velocity"], self.velocity)
+
+
+class Adam(Optimizer):
+    """Adam (Kingma and Ba), as ``torch.optim.Adam``::
+
+    m <- b1 m + (1 - b1) g;   v <- b2 v + (1 - b2) g^2
+    w <- w - (eta / (1 - b1^t)) m / (sqrt(v) / sqrt(1 - b2^t) + eps)
+    """
+
+    name = "adam"
+
+    def __init__(
+        self,
+        learning_rate: float = 0.001,
+        beta_1: float = 0.9,
+        beta_2: float = 0.999,
+        epsilon: float = 1e-8,
+        *,
+        weight_decay: float = 0.0,
+    ) -> None:
+        super().__init__(learning_rate, weight_decay=weight_decay)
+        for name, beta in (("beta_1", beta_1), ("beta_2", beta_2)):
+            if not (isinstance(beta, int | float) and 0 <= beta < 1):
+                raise ValidationError(f"{name} must be in [0, 1); got {beta!r}")
+        self.beta_1, self.beta_2 = float(beta_1), float(beta_2)
+        self.epsilon = _check_rate("epsilon", epsilon)
+        self.m: list[Array] = []
+        self.v: list[Array] = []
+
+    def step(self, params: Sequence[Array], grads: Sequence[Array]) -> None:
+        grads = self._effective_gradients(params, grads)
+        if not self.m:
+            self.m = [np.zeros_like(p) for p in params]
+            self.v = [np.zeros_like(p) for p in params]
+        self.steps += 1
+        b1, b2, t = self.beta_1, self.beta_2, self.steps
+        step_size = self.learning_rate / (1 - b1**t)
+        bias_correction2_sqrt = math.sqrt(1 - b2**t)
+        for w, g, m, v, scratch in zip(params, grads, self.m, self.v, self._scratch, strict=True):
+            m *= b1
+            np.multiply(g, 1 - b1, out=scratch)
+            m += scratch  # m <- b1 m + (1 - b1) g
+            v *= b2
+            np.multiply(g, g, out=scratch)
+            scratch *= 1 - b2
+            v += scratch  # v <- b2 v + (1 - b2) g^2
+            denom = np.sqrt(v, out=scratch)
+            denom /= bias_correction2_sqrt
+            denom += self.epsilon
+            np.divide(m, denom, out=scratch)
+            scratch *= step_size
+            w -= scratch
+
+    def state_dict(self) -> dict[str, Any]:
+        return {
+            **super().state_dict(),
+            "beta_1": self.beta_1,
+            "beta_2": self.beta_2,
+            "epsilon": self.epsilon,
+            "m": _copy_arrays(self.m),
+            "v": _copy_arrays(self.v),
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        super().load_state_dict(state)
+        self.beta_1, self.beta_2 = float(state["beta_1"]), float(state["beta_2"])
+        self.epsilon = float(state["epsilon"])
+        self.m = _load_arrays("m", state["m"], self.m)
+        self.v = _load_arrays("v", state["v"], self.v)
+
+
+OPTIMIZERS: dict[str, type[Optimizer]] = {"sgd": SGD, "momentum": Momentum, "adam": Adam}
+
+
+def make_optimizer(name: str, learning_rate: float, **options: Any) -> Optimizer:
+    """Build an optimizer by name (``sgd``, ``momentum``, ``nesterov``, ``adam``)."""
+    if name == "nesterov":
+        return Momentum(learning_rate, nesterov=True, **options)
+    if name not in OPTIMIZERS:
+        raise ValidationError(
+            f"unknown optimizer {name!r}; expected one of adam, momentum, nesterov, sgd"
+        )
+    return OPTIMIZERS[name](learning_rate, **options)
