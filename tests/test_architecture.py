@@ -1,0 +1,105 @@
+"""The house rules that hold the package together, checked on its source and in fresh interpreters.
+
+* Dependencies point one way, toward the numpy-only engine: nothing in ``chainrule.engine`` imports
+  another part of chainrule (``chainrule.errors`` aside) or any third-party package but numpy.
+* Model and data files are pickle-free: no module imports ``pickle``, and every ``np.load`` passes
+  ``allow_pickle=False``.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+PACKAGE = Path(__file__).resolve().parents[1] / "src" / "chainrule"
+ENGINE_MODULES = sorted(
+    f"chainrule.engine.{p.stem}" for p in (PACKAGE / "engine").glob("*.py") if p.stem != "__init__"
+)
+FORBIDDEN_IN_ENGINE = (
+    "sklearn",
+    "scipy",
+    "torch",
+    "matplotlib",
+    "starlette",
+    "uvicorn",
+    "dask",
+    "distributed",
+    "onnx",
+    "onnxruntime",
+    "safetensors",
+    "pandas",
+)
+
+
+def _imports(path: Path) -> list[tuple[str, int]]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found += [(alias.name, node.lineno) for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            found.append((node.module, node.lineno))
+    return found
+
+
+@pytest.mark.parametrize("module", ENGINE_MODULES)
+def test_engine_module_imports_only_numpy_and_stdlib(module: str) -> None:
+    # List every module the import loads that comes from an installed distribution.
+    code = (
+        "import json, sys, sysconfig\n"
+        "before = set(sys.modules)\n"
+        f"import {module}\n"
+        "site = (sysconfig.get_paths()['purelib'], sysconfig.get_paths()['platlib'])\n"
+        "print(json.dumps(sorted({name.split('.')[0] for name, m in list(sys.modules.items())\n"
+        "    if name not in before\n"
+        "    and str(getattr(m, '__file__', None) or '').startswith(site)})))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    loaded = set(json.loads(out.stdout))
+    assert loaded <= {"numpy", "chainrule"}, loaded
+    assert not loaded & set(FORBIDDEN_IN_ENGINE)
+
+
+def test_engine_depends_on_nothing_else_in_chainrule() -> None:
+    for path in (PACKAGE / "engine").glob("*.py"):
+        for name, line in _imports(path):
+            if name.startswith("chainrule"):
+                assert name.startswith(("chainrule.engine", "chainrule.errors")), (
+                    f"{path.name}:{line} imports {name}"
+                )
+
+
+def test_no_pickle_anywhere_in_the_package() -> None:
+    offenders = []
+    for path in PACKAGE.rglob("*.py"):
+        for name, line in _imports(path):
+            if name.split(".")[0] in ("pickle", "cPickle", "dill", "cloudpickle", "joblib"):
+                offenders.append(f"{path.relative_to(PACKAGE)}:{line} imports {name}")
+        text = path.read_text(encoding="utf-8")
+        if "allow_pickle=True" in text:
+            offenders.append(f"{path.relative_to(PACKAGE)} passes allow_pickle=True")
+    assert not offenders, offenders
+
+
+def test_every_numpy_load_refuses_pickles() -> None:
+    calls = []
+    for path in PACKAGE.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and node.func.attr == "load"
+                and isinstance(node.func.value, ast.Name)
+                and node.func.value.id in ("np", "numpy")
+            ):
+                keywords = {k.arg: k.value for k in node.keywords}
+                ok = isinstance(keywords.get("allow_pickle"), ast.Constant) and (
+                    keywords["allow_pickle"].value is False  # type: ignore[union-attr]
+                )
+                calls.append((f"{path.relative_to(PACKAGE)}:{node.lineno}", ok))
+    assert all(ok for _, ok in calls), [where for where, ok in calls if not ok]
