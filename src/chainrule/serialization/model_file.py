@@ -1,0 +1,564 @@
+"""chainrule's model file: a safetensors file holding the weights plus a JSON description.
+
+Layout
+------
+Tensors ``W1 .. WL``: the weight matrices, ``W^(l)`` of shape ``(n_out, n_in + 1)`` with the bias
+in the last column (the lecture's layout), all float32 or all float64. Any other tensor is an
+*extra* tensor: preprocessing statistics (``preprocess.mean``), optimizer state
+(``opt.<name>.<i>``) and the like. Names of the form ``W<digits>`` are reserved for weights.
+
+Metadata key ``chainrule``: one JSON document::
+
+    {"format": "chainrule-model", "format_version": 1, "kind": "model" | "checkpoint",
+     "chainrule_version": "0.1.0", "sizes": [n_0, n_1, ..., n_L], "activations": [...L names],
+     "loss": "cross_entropy", "dtype": "float32" | "float64", "classes": [...] | null,
+     "task": "classification" | "regression", "preprocessing": {...} | null,
+     "training": {...} | null, "sha256": "<hex>", "extra_sha256": "<hex>"}
+
+``sha256`` is the SHA-256 of the weight bytes as stored (little-endian, C order), ``W1`` first.
+``extra_sha256`` covers the extra tensors: for each, in name order, the UTF-8 name, its
+safetensors dtype and its shape (each followed by a NUL byte), then its bytes. Together they catch
+any change to the tensor data; the file is refused on load if either does not match.
+
+A checkpoint is the same file with ``kind="checkpoint"``: optimizer state arrays go in
+``extra_tensors`` and the epoch, step and RNG state (``Generator.bit_generator.state``) in
+``training``.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+import math
+import os
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, NoReturn
+
+import numpy as np
+import numpy.typing as npt
+
+from chainrule.errors import ModelFileError, ValidationError
+from chainrule.serialization.safetensors_io import (
+    PathLike,
+    read_safetensors,
+    safetensors_dtype,
+    write_safetensors,
+)
+
+__all__ = [
+    "FORMAT",
+    "FORMAT_VERSION",
+    "METADATA_KEY",
+    "ClassLabel",
+    "ModelFile",
+    "load_model",
+    "save_model",
+]
+
+Array = npt.NDArray[Any]
+ClassLabel = str | int | float | bool
+
+FORMAT = "chainrule-model"
+FORMAT_VERSION = 1
+METADATA_KEY = "chainrule"
+KINDS = ("model", "checkpoint")
+TASKS = ("classification", "regression")
+DTYPES = ("float32", "float64")
+
+_WEIGHT_NAME = re.compile(r"W[0-9]+\Z")
+_HEX64 = re.compile(r"[0-9a-f]{64}\Z")
+
+
+@dataclass(frozen=True, eq=False)
+class ModelFile:
+    """Everything a chainrule model file holds, validated.
+
+    Attributes
+    ----------
+    weights:
+        ``W^(1) .. W^(L)``; ``weights[l - 1]`` has shape ``(sizes[l], sizes[l - 1] + 1)``.
+    sizes:
+        Layer widths ``(n_0, n_1, ..., n_L)``: inputs first, outputs last.
+    activations:
+        One activation name per layer (``len(activations) == L``).
+    loss, dtype, task:
+        The loss name, ``"float32"`` or ``"float64"``, ``"classification"`` or ``"regression"``.
+    classes:
+        Class labels in output order, or ``None``.
+    preprocessing, training:
+        Free-form JSON objects (or ``None``) given to :func:`save_model`.
+    extra_tensors:
+        Every tensor that is not a weight, by name.
+    kind:
+        ``"model"`` or ``"checkpoint"``.
+    format_version, chainrule_version:
+        The file format version and the chainrule version that wrote the file.
+    """
+
+    weights: tuple[Array, ...]
+    sizes: tuple[int, ...]
+    activations: tuple[str, ...]
+    loss: str
+    dtype: str
+    classes: tuple[ClassLabel, ...] | None
+    task: str
+    preprocessing: dict[str, Any] | None
+    training: dict[str, Any] | None
+    extra_tensors: dict[str, Array] = field(default_factory=dict)
+    kind: str = "model"
+    format_version: int = FORMAT_VERSION
+    chainrule_version: str = "0+unknown"
+
+    @property
+    def n_layers(self) -> int:
+        """``L``, the number of weight layers."""
+        return len(self.weights)
+
+
+@functools.cache  # the lookup scans every installed distribution: tens of milliseconds
+def _chainrule_version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("chainrule")
+    except PackageNotFoundError:
+        return "0+unknown"
+
+
+def _le_bytes(array: Array) -> memoryview:
+    """The array's bytes as safetensors stores them: little-endian, C order (no copy if already)."""
+    stored = np.asarray(array, dtype=array.dtype.newbyteorder("<"), order="C")
+    return stored.reshape(-1).view(np.uint8).data
+
+
+def _weights_digest(weights: Sequence[Array]) -> str:
+    digest = hashlib.sha256()
+    for w in weights:
+        digest.update(_le_bytes(w))
+    return digest.hexdigest()
+
+
+def _extra_digest(extra: Mapping[str, Array]) -> str:
+    digest = hashlib.sha256()
+    for name in sorted(extra):
+        array = extra[name]
+        dtype = safetensors_dtype(name, array)  # ValidationError for dtypes the file cannot hold
+        digest.update(name.encode("utf-8") + b"\0")
+        digest.update(dtype.encode("ascii") + b"\0")
+        digest.update(json.dumps(list(array.shape)).encode("ascii") + b"\0")
+        digest.update(_le_bytes(array))
+    return digest.hexdigest()
+
+
+def _nonfinite_summary(w: Array) -> str | None:
+    if bool(np.isfinite(w).all()):
+        return None
+    parts = []
+    n_nan = int(np.isnan(w).sum())
+    n_inf = int(np.isinf(w).sum())
+    if n_nan:
+        parts.append(f"{n_nan} NaN")
+    if n_inf:
+        parts.append(f"{n_inf} infinite")
+    return " and ".join(parts) + " values"
+
+
+def _json_default(value: object) -> object:
+    # numpy scalars and arrays (e.g. an MT19937 state's key) become plain JSON values.
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+
+def _json_object(name: str, value: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    if value is None:
+        return None
+    if not isinstance(value, Mapping):
+        raise ValidationError(f"{name} must be a dict or None; got {type(value).__name__}")
+    try:
+        text = json.dumps(dict(value), default=_json_default, allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        raise ValidationError(f"{name} must be JSON-serializable without NaN/inf: {exc}") from exc
+    result: dict[str, Any] = json.loads(text)
+    return result
+
+
+def _check_classes(
+    classes: Sequence[ClassLabel] | Array | None, n_out: int
+) -> list[ClassLabel] | None:
+    if classes is None:
+        return None
+    if isinstance(classes, (str, bytes)) or not isinstance(classes, (Sequence, np.ndarray)):
+        raise ValidationError(f"classes must be a list of labels or None; got {classes!r:.80}")
+    if isinstance(classes, np.ndarray) and classes.ndim != 1:
+        raise ValidationError(f"classes must be 1-D; got an array of shape {classes.shape}")
+    items: list[Any] = classes.tolist() if isinstance(classes, np.ndarray) else list(classes)
+    items = [c.item() if isinstance(c, np.generic) else c for c in items]
+    for i, label in enumerate(items):
+        if not isinstance(label, (str, int, float, bool)):
+            raise ValidationError(
+                f"classes[{i}] must be a str, int, float or bool; got {type(label).__name__}"
+            )
+        if isinstance(label, float) and not math.isfinite(label):
+            raise ValidationError(f"classes[{i}] must be finite; got {label}")
+    if len({(type(c), c) for c in items}) != len(items):
+        raise ValidationError(f"classes must be distinct; got {items!r:.200}")
+    if not (len(items) == n_out or (n_out == 1 and len(items) == 2)):
+        raise ValidationError(
+            f"classes has {len(items)} labels but the network has {n_out} outputs; expected "
+            f"{n_out} labels (or 2 with a single output unit)"
+        )
+    return items
+
+
+def _check_weights(weights: Sequence[Array]) -> list[int]:
+    """Validate the weight list; return the layer sizes (n_0, ..., n_L)."""
+    if isinstance(weights, np.ndarray) or not isinstance(weights, Sequence):
+        raise ValidationError("weights must be a list of 2-D arrays W1..WL")
+    if len(weights) == 0:
+        raise ValidationError("weights must hold at least one matrix; got an empty list")
+    sizes: list[int] = []
+    for l, w in enumerate(weights, start=1):
+        if not isinstance(w, np.ndarray):
+            raise ValidationError(f"W{l} must be a numpy array; got {type(w).__name__}")
+        if w.ndim != 2 or w.shape[0] < 1 or w.shape[1] < 2:
+            raise ValidationError(
+                f"W{l} must be 2-D of shape (n_out, n_in + 1) with n_out, n_in >= 1; "
+                f"got shape {w.shape}"
+            )
+        if w.dtype not in (np.float32, np.float64):
+            raise ValidationError(f"W{l} must be float32 or float64; got {w.dtype}")
+        if w.dtype != weights[0].dtype:
+            raise ValidationError(
+                f"all weights must share one dtype; W1 is {weights[0].dtype}, W{l} is {w.dtype}"
+            )
+        if l == 1:
+            sizes.append(w.shape[1] - 1)
+        elif w.shape[1] != sizes[-1] + 1:
+            raise ValidationError(
+                f"W{l} has {w.shape[1]} columns but W{l - 1} has {sizes[-1]} outputs; "
+                f"expected {sizes[-1] + 1} columns (n_in + 1 with the bias)"
+            )
+        sizes.append(w.shape[0])
+    for l, w in enumerate(weights, start=1):
+        problem = _nonfinite_summary(w)
+        if problem is not None:
+            raise ValidationError(f"refusing to save non-finite weights: W{l} has {problem}")
+    return sizes
+
+
+def save_model(
+    path: PathLike,
+    *,
+    weights: Sequence[Array],
+    activations: Sequence[str],
+    loss: str,
+    classes: Sequence[ClassLabel] | Array | None = None,
+    task: str | None = None,
+    preprocessing: Mapping[str, Any] | None = None,
+    training: Mapping[str, Any] | None = None,
+    extra_tensors: Mapping[str, Array] | None = None,
+    kind: str = "model",
+) -> None:
+    """Save a network's weights and description to ``path`` (atomically; no pickle).
+
+    Parameters
+    ----------
+    path:
+        Target file, conventionally ``*.safetensors``. Written to a temporary file and renamed.
+    weights:
+        ``[W1, ..., WL]``, ``W^(l)`` of shape ``(n_l, n_{l-1} + 1)``, all float32 or all float64,
+        all finite.
+    activations:
+        One activation name per layer.
+    loss:
+        The loss name.
+    classes:
+        Class labels in output order (``len == n_L``, or 2 with one sigmoid output), or ``None``.
+    task:
+        ``"classification"`` or ``"regression"``; ``None`` means classification when ``classes``
+        is given, else regression.
+    preprocessing, training:
+        JSON-serializable dicts (numpy scalars and arrays are converted to plain JSON values).
+    extra_tensors:
+        Further named arrays (preprocessing statistics, optimizer state). Names of the form
+        ``W<digits>`` are reserved.
+    kind:
+        ``"model"`` or ``"checkpoint"``.
+
+    Raises
+    ------
+    ValidationError
+        An argument is malformed: weights empty, not 2-D float32/float64 of one dtype, shapes that
+        do not chain, non-finite values, wrong number of activations, bad classes, ...
+    ModelFileError
+        The file cannot be written; any previous file at ``path`` is unchanged.
+
+    Examples
+    --------
+    >>> import numpy as np, tempfile, os
+    >>> p = os.path.join(tempfile.mkdtemp(), "xor.safetensors")
+    >>> W1 = np.array([[1., 1., -0.5], [1., 1., -1.5]], np.float32)
+    >>> W2 = np.array([[1., -2., -0.5]], np.float32)
+    >>> save_model(p, weights=[W1, W2], activations=["step", "step"], loss="mse", task="regression")
+    >>> load_model(p).sizes
+    (2, 2, 1)
+    """
+    sizes = _check_weights(weights)
+    n_layers = len(weights)
+    if isinstance(activations, str) or not isinstance(activations, Sequence):
+        raise ValidationError("activations must be a list of activation names, one per layer")
+    if len(activations) != n_layers:
+        raise ValidationError(
+            f"activations has {len(activations)} names but there are {n_layers} weight "
+            f"matrices; expected one activation per layer"
+        )
+    for i, name in enumerate(activations):
+        if not isinstance(name, str) or not name:
+            raise ValidationError(f"activations[{i}] must be a non-empty string; got {name!r}")
+    if not isinstance(loss, str) or not loss:
+        raise ValidationError(f"loss must be a non-empty string; got {loss!r}")
+    if kind not in KINDS:
+        raise ValidationError(f"kind must be one of {KINDS}; got {kind!r}")
+    if task is None:
+        task = "classification" if classes is not None else "regression"
+    if task not in TASKS:
+        raise ValidationError(f"task must be one of {TASKS}; got {task!r}")
+    if task == "regression" and classes is not None:
+        raise ValidationError("classes must be None for a regression model")
+    labels = _check_classes(classes, sizes[-1])
+    if extra_tensors is not None and not isinstance(extra_tensors, Mapping):
+        raise ValidationError(
+            f"extra_tensors must be a dict of name -> array; got {type(extra_tensors).__name__}"
+        )
+    extra = dict(extra_tensors or {})
+    for name, array in extra.items():
+        if not isinstance(name, str) or not name:
+            raise ValidationError(f"extra tensor names must be non-empty strings; got {name!r}")
+        if _WEIGHT_NAME.match(name):
+            raise ValidationError(
+                f"extra tensor name {name!r} is reserved for weights (W<digits>); rename it"
+            )
+        if not isinstance(array, np.ndarray):
+            raise ValidationError(
+                f"extra tensor {name!r} must be a numpy array; got {type(array).__name__}"
+            )
+    dtype = str(weights[0].dtype)
+    document = {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "kind": kind,
+        "chainrule_version": _chainrule_version(),
+        "sizes": sizes,
+        "activations": list(activations),
+        "loss": loss,
+        "dtype": dtype,
+        "classes": labels,
+        "task": task,
+        "preprocessing": _json_object("preprocessing", preprocessing),
+        "training": _json_object("training", training),
+        "sha256": _weights_digest(weights),
+        "extra_sha256": _extra_digest(extra),
+    }
+    tensors: dict[str, Array] = {f"W{l}": w for l, w in enumerate(weights, start=1)}
+    tensors.update(extra)
+    # write_safetensors rejects extra tensors of dtypes safetensors cannot hold (complex, object,
+    # ...) before anything is written.
+    metadata = {METADATA_KEY: json.dumps(document, allow_nan=False, ensure_ascii=False)}
+    write_safetensors(path, tensors, metadata)
+
+
+# --------------------------------------------------------------------------------------------
+# loading
+# --------------------------------------------------------------------------------------------
+
+
+class _Invalid(Exception):
+    pass
+
+
+def _bad(message: str) -> NoReturn:
+    raise _Invalid(message)
+
+
+def _strict_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in result:
+            _bad(f"the 'chainrule' metadata has the key {key!r} twice")
+        result[key] = value
+    return result
+
+
+def _no_constants(token: str) -> NoReturn:
+    _bad(f"the 'chainrule' metadata contains {token}, which is not valid JSON")
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _field(doc: dict[str, Any], key: str, types: type | tuple[type, ...], what: str) -> Any:
+    if key not in doc:
+        _bad(f"the 'chainrule' metadata has no {key!r}")
+    value = doc[key]
+    if not isinstance(value, types) or (isinstance(value, bool) and bool not in _tuple(types)):
+        _bad(f"{key!r} must be {what}; got {json.dumps(value)[:80]}")
+    return value
+
+
+def _tuple(types: type | tuple[type, ...]) -> tuple[type, ...]:
+    return types if isinstance(types, tuple) else (types,)
+
+
+def _parse_document(text: str) -> dict[str, Any]:
+    try:
+        doc = json.loads(text, object_pairs_hook=_strict_pairs, parse_constant=_no_constants)
+    except _Invalid:
+        raise
+    except RecursionError:
+        _bad("the 'chainrule' metadata is not valid JSON (nested too deeply)")
+    except ValueError as exc:
+        _bad(f"the 'chainrule' metadata is not valid JSON ({exc})")
+    if not isinstance(doc, dict):
+        _bad("the 'chainrule' metadata is not a JSON object")
+    return doc
+
+
+def _decode_model(tensors: dict[str, Array], doc: dict[str, Any]) -> ModelFile:
+    version = _field(doc, "format_version", int, "an integer")
+    if version > FORMAT_VERSION:
+        raise _NewerFormat(version)
+    if version < 1:
+        _bad(f"format_version {version} is invalid; this version reads format {FORMAT_VERSION}")
+    kind = doc.get("kind", "model")
+    if kind not in KINDS:
+        _bad(f"'kind' must be one of {KINDS}; got {json.dumps(kind)[:80]}")
+    chainrule_version = _field(doc, "chainrule_version", str, "a string")
+    sizes = _field(doc, "sizes", list, "a list of layer widths")
+    if len(sizes) < 2 or not all(_is_int(n) and n >= 1 for n in sizes):
+        _bad(f"'sizes' must list at least 2 positive integers; got {json.dumps(sizes)[:80]}")
+    n_layers = len(sizes) - 1
+    activations = _field(doc, "activations", list, "a list of activation names")
+    if not all(isinstance(a, str) and a for a in activations):
+        _bad("'activations' must be a list of non-empty strings")
+    if len(activations) != n_layers:
+        _bad(
+            f"{len(activations)} activations for {n_layers} layers (sizes {sizes}); "
+            "expected one per layer"
+        )
+    loss = _field(doc, "loss", str, "a string")
+    dtype = _field(doc, "dtype", str, "'float32' or 'float64'")
+    if dtype not in DTYPES:
+        _bad(f"'dtype' must be 'float32' or 'float64'; got {dtype!r}")
+    task = _field(doc, "task", str, "a string")
+    if task not in TASKS:
+        _bad(f"'task' must be one of {TASKS}; got {task!r}")
+    classes = _field(doc, "classes", (list, type(None)), "a list of labels or null")
+    if classes is not None:
+        if not all(isinstance(c, (str, int, float, bool)) for c in classes):
+            _bad("'classes' must hold strings, numbers or booleans")
+        n_out = sizes[-1]
+        if not (len(classes) == n_out or (n_out == 1 and len(classes) == 2)):
+            _bad(f"{len(classes)} classes for {n_out} outputs")
+    preprocessing = _field(doc, "preprocessing", (dict, type(None)), "an object or null")
+    training = _field(doc, "training", (dict, type(None)), "an object or null")
+    expected_sha = _field(doc, "sha256", str, "a hex SHA-256 digest")
+    expected_extra_sha = _field(doc, "extra_sha256", str, "a hex SHA-256 digest")
+    for key, digest in (("sha256", expected_sha), ("extra_sha256", expected_extra_sha)):
+        if not _HEX64.match(digest):
+            _bad(f"{key!r} is not a hex SHA-256 digest: {digest[:80]!r}")
+
+    weight_names = [f"W{l}" for l in range(1, n_layers + 1)]
+    missing = [name for name in weight_names if name not in tensors]
+    if missing:
+        _bad(f"sizes {sizes} call for {n_layers} weight matrices but {', '.join(missing)} missing")
+    unexpected = sorted(n for n in tensors if _WEIGHT_NAME.match(n) and n not in weight_names)
+    if unexpected:
+        _bad(
+            f"sizes {sizes} call for {n_layers} weight matrices but the file also holds "
+            f"{', '.join(unexpected)}"
+        )
+    weights = tuple(tensors[name] for name in weight_names)
+    for l, w in enumerate(weights, start=1):
+        expected_shape = (sizes[l], sizes[l - 1] + 1)
+        if w.shape != expected_shape:
+            _bad(f"W{l} has shape {w.shape}; sizes {sizes} call for {expected_shape}")
+        if str(w.dtype) != dtype:
+            _bad(f"W{l} is {w.dtype} but the file says {dtype}")
+    if _weights_digest(weights) != expected_sha:
+        _bad("weights do not match their checksum: the file was modified or corrupted")
+    extra = {name: t for name, t in tensors.items() if name not in weight_names}
+    if _extra_digest(extra) != expected_extra_sha:
+        _bad("extra tensors do not match their checksum: the file was modified or corrupted")
+    for l, w in enumerate(weights, start=1):
+        problem = _nonfinite_summary(w)
+        if problem is not None:
+            _bad(f"W{l} has {problem}")
+    return ModelFile(
+        weights=weights,
+        sizes=tuple(sizes),
+        activations=tuple(activations),
+        loss=loss,
+        dtype=dtype,
+        classes=None if classes is None else tuple(classes),
+        task=task,
+        preprocessing=preprocessing,
+        training=training,
+        extra_tensors=extra,
+        kind=kind,
+        format_version=version,
+        chainrule_version=chainrule_version,
+    )
+
+
+class _NewerFormat(Exception):
+    def __init__(self, version: int) -> None:
+        super().__init__(version)
+        self.version = version
+
+
+def load_model(path: PathLike, *, max_bytes: int | None = None) -> ModelFile:
+    """Load and validate a chainrule model (or checkpoint) file written by :func:`save_model`.
+
+    Parameters
+    ----------
+    path:
+        The file.
+    max_bytes:
+        Refuse files larger than this (``None``: no limit), e.g. for uploads.
+
+    Raises
+    ------
+    ModelFileError
+        Not a valid safetensors file; no ``chainrule`` metadata; another format; written by a
+        newer chainrule; sizes, activations and tensors that disagree; a checksum mismatch
+        (the file was modified or corrupted); non-finite weights. The message names the file.
+    """
+    where = os.fspath(path)
+    tensors, metadata = read_safetensors(path, max_bytes=max_bytes)
+    if METADATA_KEY not in metadata:
+        raise ModelFileError(
+            f"{where!r} is not a chainrule model file: it is a safetensors file without "
+            f"{METADATA_KEY!r} metadata"
+        )
+    try:
+        doc = _parse_document(metadata[METADATA_KEY])
+        if doc.get("format") != FORMAT:
+            raise ModelFileError(
+                f"{where!r} is not a chainrule model file: its format is "
+                f"{json.dumps(doc.get('format'))[:80]}, expected {FORMAT!r}"
+            )
+        return _decode_model(tensors, doc)
+    except _NewerFormat as exc:
+        raise ModelFileError(
+            f"{where!r} was written by a newer chainrule (format {exc.version}); this version "
+            f"reads format {FORMAT_VERSION}: upgrade chainrule to load it"
+        ) from None
+    except _Invalid as exc:
+        raise ModelFileError(f"invalid chainrule model file {where!r}: {exc}") from None

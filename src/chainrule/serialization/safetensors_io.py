@@ -1,0 +1,496 @@
+"""Read and write the safetensors file format with numpy alone.
+
+The format (https://github.com/huggingface/safetensors) is::
+
+    [8 bytes]  N, the header length, an unsigned little-endian 64-bit integer
+    [N bytes]  a UTF-8 JSON object, padded with spaces to a multiple of 8 bytes:
+               {"__metadata__": {str: str},                    (optional)
+                name: {"dtype": "F32", "shape": [2, 3], "data_offsets": [begin, end]}, ...}
+    [rest]     the byte buffer: every tensor little-endian, C order, at its data_offsets
+               (relative to the start of the buffer), back to back with no gaps
+
+Files written here are byte-for-byte what the reference library writes for the same tensors
+(tensors ordered by dtype, widest first, then by name; ``__metadata__`` first), so they load with
+``safetensors.numpy.load_file`` and vice versa.
+
+The reader trusts nothing in the file: every length, offset, shape and dtype is checked against
+the file's real size before anything is allocated, and every problem raises
+:class:`~chainrule.errors.ModelFileError` naming the file and what is wrong. Writes are atomic:
+the bytes go to a temporary file in the same directory, are flushed to disk, and the temporary file
+is renamed onto the target, so a crash leaves either the old file or the new one, never half of one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import struct
+import sys
+import tempfile
+from collections.abc import Iterable, Mapping
+from typing import Any, NoReturn
+
+import numpy as np
+import numpy.typing as npt
+
+from chainrule.errors import ModelFileError, ValidationError
+
+__all__ = [
+    "MAX_HEADER_BYTES",
+    "atomic_write",
+    "read_safetensors",
+    "safetensors_dtype",
+    "write_safetensors",
+]
+
+Array = npt.NDArray[Any]
+PathLike = str | os.PathLike[str]
+
+#: The reference library refuses headers longer than this; so do we (reading and writing).
+MAX_HEADER_BYTES = 100_000_000
+
+_METADATA_KEY = "__metadata__"
+_MAX_NDIM = 64 if np.lib.NumpyVersion(np.__version__) >= "2.0.0" else 32
+_MAX_ARRAY_BYTES = int(np.iinfo(np.intp).max)
+_TENSOR_FIELDS = frozenset({"dtype", "shape", "data_offsets"})
+
+# safetensors dtype name -> little-endian numpy dtype, for every dtype numpy can represent.
+# (BF16, the F8/F6/F4 formats and complex types have no numpy equivalent and are rejected.)
+_ST_TO_NP: dict[str, np.dtype[Any]] = {
+    "BOOL": np.dtype("?"),
+    "U8": np.dtype("u1"),
+    "I8": np.dtype("i1"),
+    "I16": np.dtype("<i2"),
+    "U16": np.dtype("<u2"),
+    "F16": np.dtype("<f2"),
+    "I32": np.dtype("<i4"),
+    "U32": np.dtype("<u4"),
+    "F32": np.dtype("<f4"),
+    "F64": np.dtype("<f8"),
+    "I64": np.dtype("<i8"),
+    "U64": np.dtype("<u8"),
+}
+# numpy kind+itemsize -> safetensors dtype name.
+_NP_TO_ST: dict[tuple[str, int], str] = {
+    (dt.kind, dt.itemsize): name for name, dt in _ST_TO_NP.items()
+}
+# The reference serializer orders tensors by its Dtype enum, largest first, then by name. This is
+# the enum's order restricted to the dtypes above.
+_DTYPE_RANK: dict[str, int] = {
+    name: rank
+    for rank, name in enumerate(
+        ["BOOL", "U8", "I8", "I16", "U16", "F16", "I32", "U32", "F32", "F64", "I64", "U64"]
+    )
+}
+
+
+# --------------------------------------------------------------------------------------------
+# writing
+# --------------------------------------------------------------------------------------------
+
+
+def safetensors_dtype(name: str, array: Array) -> str:
+    """The safetensors dtype name (``"F32"``, ...) of ``array``; ``name`` is for the message.
+
+    Raises
+    ------
+    ValidationError
+        For dtypes a safetensors file cannot hold in numpy terms (complex, object, str, ...).
+    """
+    dt = array.dtype
+    st = _NP_TO_ST.get((dt.kind, dt.itemsize)) if dt.kind in "biuf" else None
+    if st is None:
+        supported = ", ".join(str(d) for d in _ST_TO_NP.values())
+        raise ValidationError(
+            f"tensor {name!r}: dtype {dt} cannot be stored in a safetensors file; "
+            f"expected one of {supported}"
+        )
+    return st
+
+
+def _encode_header(
+    entries: list[tuple[str, str, tuple[int, ...], int, int]],
+    metadata: Mapping[str, str] | None,
+) -> bytes:
+    header: dict[str, Any] = {}
+    if metadata is not None:
+        header[_METADATA_KEY] = dict(sorted(metadata.items()))
+    for name, st, shape, begin, end in entries:
+        header[name] = {"dtype": st, "shape": list(shape), "data_offsets": [begin, end]}
+    text = json.dumps(header, separators=(",", ":"), ensure_ascii=False)
+    try:
+        raw = text.encode("utf-8")
+    except UnicodeEncodeError as exc:  # lone surrogates in a name or a metadata string
+        raise ValidationError(
+            f"tensor names and metadata must be valid Unicode; {exc.object[exc.start : exc.end]!r} "
+            "cannot be encoded as UTF-8"
+        ) from exc
+    return raw + b" " * (-len(raw) % 8)
+
+
+def _prepare(
+    tensors: Mapping[str, Array], metadata: Mapping[str, str] | None
+) -> tuple[bytes, list[Array]]:
+    """Validate the inputs; return the padded header and the arrays in file order."""
+    if not isinstance(tensors, Mapping):
+        raise ValidationError(f"tensors must be a dict of name -> numpy array; got {type(tensors)}")
+    if metadata is not None:
+        if not isinstance(metadata, Mapping):
+            raise ValidationError(f"metadata must be a dict of str -> str; got {type(metadata)}")
+        for key, value in metadata.items():
+            if not isinstance(key, str) or not isinstance(value, str):
+                raise ValidationError(
+                    f"metadata must map str to str; got {key!r}: {type(value).__name__}"
+                )
+    prepared: list[tuple[str, str, Array]] = []
+    for name, array in tensors.items():
+        if not isinstance(name, str) or not name:
+            raise ValidationError(f"tensor names must be non-empty strings; got {name!r}")
+        if name == _METADATA_KEY:
+            raise ValidationError(f"{_METADATA_KEY!r} is reserved and cannot name a tensor")
+        if not isinstance(array, np.ndarray):
+            raise ValidationError(
+                f"tensor {name!r} must be a numpy array; got {type(array).__name__}"
+            )
+        st = safetensors_dtype(name, array)
+        # Little-endian, C order; a no-op (no copy) for the usual native contiguous arrays.
+        # asarray(order="C"), not ascontiguousarray, which would turn 0-d arrays into 1-d ones.
+        prepared.append((name, st, np.asarray(array, dtype=_ST_TO_NP[st], order="C")))
+    prepared.sort(key=lambda item: (-_DTYPE_RANK[item[1]], item[0]))
+
+    entries: list[tuple[str, str, tuple[int, ...], int, int]] = []
+    offset = 0
+    for name, st, array in prepared:
+        entries.append((name, st, array.shape, offset, offset + array.nbytes))
+        offset += array.nbytes
+    header = _encode_header(entries, metadata)
+    if len(header) > MAX_HEADER_BYTES:
+        raise ValidationError(
+            f"the safetensors header would be {len(header)} bytes; the format allows at most "
+            f"{MAX_HEADER_BYTES} (too many tensors or too much metadata)"
+        )
+    return header, [array for _, _, array in prepared]
+
+
+def _default_file_mode(target: str) -> int:
+    """The permission bits the target would get from a plain ``open(target, "w")``."""
+    try:
+        return os.stat(target).st_mode & 0o7777
+    except OSError:
+        pass
+    umask = 0o022
+    try:  # Linux exposes the umask without the racy os.umask(set)/os.umask(reset) dance.
+        with open("/proc/self/status", encoding="ascii", errors="replace") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    umask = int(line.split()[1], 8)
+                    break
+    except (OSError, ValueError):
+        pass
+    return 0o666 & ~umask
+
+
+def _fsync_directory(directory: str) -> None:
+    """Make the rename durable. Not every platform can open a directory; then there is nothing
+    more we can do, and the rename itself has already happened."""
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def atomic_write(path: PathLike, chunks: Iterable[bytes | memoryview]) -> None:
+    """Write ``chunks`` to ``path`` atomically: temp file in the same directory, fsync, rename.
+
+    On any exception the temporary file is removed and a previous file at ``path`` is left
+    untouched. ``OSError`` (read-only directory, disk full, ...) becomes
+    :class:`~chainrule.errors.ModelFileError` naming the path and the reason.
+    """
+    target = os.path.abspath(os.fspath(path))
+    directory, base = os.path.split(target)
+    tmp_name: str | None = None
+    try:
+        mode = _default_file_mode(target)
+        with tempfile.NamedTemporaryFile(
+            mode="wb", dir=directory, prefix=f".{base[:100]}.", suffix=".tmp", delete=False
+        ) as tmp:
+            tmp_name = tmp.name
+            for chunk in chunks:
+                tmp.write(chunk)
+            tmp.flush()
+            os.fsync(tmp.fileno())
+        os.chmod(tmp_name, mode)
+        os.replace(tmp_name, target)
+        tmp_name = None
+        _fsync_directory(directory)
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        raise ModelFileError(
+            f"cannot write {os.fspath(path)!r}: {reason}; any previous file there is unchanged"
+        ) from exc
+    finally:
+        if tmp_name is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp_name)
+
+
+def write_safetensors(
+    path: PathLike,
+    tensors: Mapping[str, Array],
+    metadata: Mapping[str, str] | None = None,
+) -> None:
+    """Write ``tensors`` (and string ``metadata``) to ``path`` as a safetensors file, atomically.
+
+    Parameters
+    ----------
+    path:
+        The target file. Written to a temporary file in the same directory and renamed, so
+        readers see either the previous file or the complete new one.
+    tensors:
+        Name -> array. Any shape (including 0-d and empty); dtypes bool, (u)int8/16/32/64,
+        float16/32/64. Non-contiguous or big-endian arrays are converted on the way out.
+    metadata:
+        Optional str -> str pairs stored under ``__metadata__``.
+
+    Raises
+    ------
+    ValidationError
+        A name, array or metadata entry cannot be stored.
+    ModelFileError
+        The file cannot be written (read-only directory, disk full, ...); the previous file at
+        ``path``, if any, is unchanged.
+
+    Examples
+    --------
+    >>> import numpy as np, tempfile, os
+    >>> p = os.path.join(tempfile.mkdtemp(), "t.safetensors")
+    >>> write_safetensors(p, {"W1": np.ones((2, 3), np.float32)}, {"note": "hi"})
+    >>> tensors, meta = read_safetensors(p)
+    >>> tensors["W1"].shape, meta
+    ((2, 3), {'note': 'hi'})
+    """
+    header, arrays = _prepare(tensors, metadata)
+    chunks: list[bytes | memoryview] = [struct.pack("<Q", len(header)), header]
+    # A memoryview over each C-contiguous array: written without an extra copy.
+    chunks.extend(a.reshape(-1).view(np.uint8).data for a in arrays if a.nbytes)
+    atomic_write(path, chunks)
+
+
+# --------------------------------------------------------------------------------------------
+# reading
+# --------------------------------------------------------------------------------------------
+
+
+class _Invalid(Exception):
+    """Internal: what is wrong with the file; turned into ModelFileError naming the file."""
+
+
+def _bad(message: str) -> NoReturn:
+    raise _Invalid(message)
+
+
+def _reject_constant(token: str) -> NoReturn:
+    _bad(f"the header contains {token}, which is not valid JSON")
+
+
+def _unique_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in result:
+            _bad(f"the header has the key {key!r} twice")
+        result[key] = value
+    return result
+
+
+def _is_int(value: object) -> bool:
+    # JSON true/false arrive as bool, a subclass of int: not a valid length or offset.
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _parse_header(raw: bytes) -> dict[str, Any]:
+    if not raw.startswith(b"{"):
+        _bad("the header does not start with '{'; not a safetensors file")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        _bad(f"the header is not valid UTF-8 ({exc.reason} at byte {8 + exc.start})")
+    try:
+        header = json.loads(text, object_pairs_hook=_unique_pairs, parse_constant=_reject_constant)
+    except _Invalid:
+        raise
+    except RecursionError:
+        _bad("the header is not valid JSON (nested too deeply)")
+    except ValueError as exc:  # json.JSONDecodeError, and int-digit limits
+        _bad(f"the header is not valid JSON ({exc})")
+    if not isinstance(header, dict):
+        _bad(f"the header is a JSON {type(header).__name__}, not an object")
+    return header
+
+
+def _parse_metadata(value: object) -> dict[str, str]:
+    if not isinstance(value, dict):
+        _bad(f"{_METADATA_KEY!r} must be an object of strings; got {type(value).__name__}")
+    for key, item in value.items():
+        if not isinstance(item, str):
+            _bad(f"metadata {key!r} must be a string; got {type(item).__name__}")
+    return dict(value)
+
+
+def _parse_entry(name: str, info: object) -> tuple[np.dtype[Any], tuple[int, ...], int, int]:
+    if not isinstance(info, dict):
+        _bad(f"tensor {name!r}: expected an object with dtype, shape and data_offsets")
+    missing = _TENSOR_FIELDS - info.keys()
+    if missing:
+        _bad(f"tensor {name!r}: missing {', '.join(sorted(missing))}")
+    unknown = info.keys() - _TENSOR_FIELDS
+    if unknown:
+        _bad(f"tensor {name!r}: unknown field(s) {', '.join(sorted(map(repr, unknown)))}")
+    st = info["dtype"]
+    if not isinstance(st, str) or st not in _ST_TO_NP:
+        _bad(
+            f"tensor {name!r}: unknown or unsupported dtype {st!r}; "
+            f"expected one of {', '.join(_ST_TO_NP)}"
+        )
+    shape = info["shape"]
+    if not isinstance(shape, list) or not all(_is_int(d) for d in shape):
+        _bad(f"tensor {name!r}: shape must be a list of integers; got {shape!r:.80}")
+    if any(d < 0 for d in shape):
+        _bad(f"tensor {name!r}: shape {shape} has a negative dimension")
+    if len(shape) > _MAX_NDIM:
+        _bad(f"tensor {name!r}: {len(shape)} dimensions; numpy supports at most {_MAX_NDIM}")
+    offsets = info["data_offsets"]
+    if not (isinstance(offsets, list) and len(offsets) == 2 and all(_is_int(o) for o in offsets)):
+        _bad(f"tensor {name!r}: data_offsets must be [begin, end]; got {offsets!r:.80}")
+    begin, end = offsets
+    if begin < 0 or end < begin:
+        _bad(f"tensor {name!r}: invalid data_offsets [{begin}, {end}]")
+    return _ST_TO_NP[st], tuple(shape), begin, end
+
+
+def _decode(data: bytes) -> tuple[dict[str, Array], dict[str, str]]:
+    size = len(data)
+    if size < 8:
+        _bad(f"the file is {size} bytes, too short for the 8-byte header length")
+    (header_len,) = struct.unpack_from("<Q", data, 0)
+    if header_len > MAX_HEADER_BYTES:
+        _bad(
+            f"the header claims {header_len} bytes, more than the {MAX_HEADER_BYTES} allowed; "
+            "the file is corrupt or not a safetensors file"
+        )
+    if header_len > size - 8:
+        _bad(
+            f"the header claims {header_len} bytes but only {size - 8} follow the length; "
+            "the file is truncated or not a safetensors file"
+        )
+    header = _parse_header(data[8 : 8 + header_len])
+    metadata = _parse_metadata(header.pop(_METADATA_KEY, {}))
+
+    buffer_start = 8 + header_len
+    buffer_len = size - buffer_start
+    entries: list[tuple[str, np.dtype[Any], tuple[int, ...], int, int]] = []
+    for name, info in header.items():
+        dtype, shape, begin, end = _parse_entry(name, info)
+        # Python ints: no overflow however absurd the claimed shape; nothing allocated yet.
+        count = 1
+        extent = dtype.itemsize  # numpy's own limit counts the non-zero dimensions only
+        for dim in shape:
+            count *= dim
+            extent *= max(dim, 1)
+        nbytes = count * dtype.itemsize
+        if extent > _MAX_ARRAY_BYTES:
+            _bad(f"tensor {name!r}: shape {list(shape)} is too large for numpy")
+        if end - begin != nbytes:
+            _bad(
+                f"tensor {name!r}: shape {list(shape)} of {dtype} needs {nbytes} bytes but "
+                f"data_offsets [{begin}, {end}] span {end - begin}"
+            )
+        if end > buffer_len:
+            _bad(
+                f"tensor {name!r}: data_offsets [{begin}, {end}] run past the end of the data "
+                f"({buffer_len} bytes); the file is truncated or corrupt"
+            )
+        entries.append((name, dtype, shape, begin, end))
+
+    # Tensors must tile the buffer exactly: no overlap, no gap, nothing after the last one.
+    entries.sort(key=lambda e: (e[3], e[4]))
+    position = 0
+    for name, _, _, begin, end in entries:
+        if begin < position:
+            _bad(f"tensor {name!r}: data_offsets [{begin}, {end}] overlap another tensor")
+        if begin > position:
+            _bad(f"tensor {name!r}: {begin - position} unused bytes before its data_offsets")
+        position = end
+    if position != buffer_len:
+        _bad(
+            f"{buffer_len - position} bytes of trailing data after the last tensor; "
+            "the file is corrupt"
+        )
+
+    tensors: dict[str, Array] = {}
+    native = sys.byteorder == "little"
+    for name, dtype, shape, begin, end in entries:
+        if begin == end:
+            tensors[name] = np.zeros(shape, dtype=dtype.newbyteorder("="))
+            continue
+        flat = np.frombuffer(data, dtype=np.uint8, count=end - begin, offset=buffer_start + begin)
+        if dtype.kind == "b" and int(flat.max()) > 1:
+            _bad(f"tensor {name!r}: BOOL data holds bytes other than 0 and 1")
+        # .copy(): writable, aligned, owning its memory; never a view into the file's bytes.
+        array = flat.copy().view(dtype)
+        if not native:  # pragma: no cover - big-endian hosts
+            array = array.astype(dtype.newbyteorder("="))
+        tensors[name] = array.reshape(shape)
+    # Present tensors in the order the header lists them.
+    ordered = {name: tensors[name] for name in header}
+    return ordered, metadata
+
+
+def read_safetensors(
+    path: PathLike, *, max_bytes: int | None = None
+) -> tuple[dict[str, Array], dict[str, str]]:
+    """Read a safetensors file; return ``(tensors, metadata)``.
+
+    Every array is a fresh, writable, native-byte-order copy; none alias each other or the file.
+
+    Parameters
+    ----------
+    path:
+        The file to read.
+    max_bytes:
+        Refuse files larger than this many bytes before reading them (``None``: no limit).
+
+    Raises
+    ------
+    ModelFileError
+        The file cannot be read or is not a valid safetensors file: truncated, trailing data,
+        bad or oversized header, unknown dtype, shapes that disagree with their offsets,
+        overlapping or out-of-range offsets, non-string metadata. The message names the file.
+    """
+    where = os.fspath(path)
+    try:
+        with open(path, "rb") as f:
+            size = os.fstat(f.fileno()).st_size
+            if max_bytes is not None and size > max_bytes:
+                raise ModelFileError(
+                    f"invalid safetensors file {where!r}: the file is {size} bytes, "
+                    f"more than max_bytes={max_bytes}"
+                )
+            data = f.read()
+    except OSError as exc:
+        raise ModelFileError(f"cannot read {where!r}: {exc.strerror or exc}") from exc
+    if max_bytes is not None and len(data) > max_bytes:  # it grew while we looked
+        raise ModelFileError(
+            f"invalid safetensors file {where!r}: the file is {len(data)} bytes, "
+            f"more than max_bytes={max_bytes}"
+        )
+    try:
+        return _decode(data)
+    except _Invalid as exc:
+        raise ModelFileError(f"invalid safetensors file {where!r}: {exc}") from None
