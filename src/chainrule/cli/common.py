@@ -1,0 +1,200 @@
+"""Helpers shared by the sub-commands: list parsing, network options and weight files.
+
+No mathematics here: these turn command-line text into the arguments of library functions and
+raise :class:`~chainrule.errors.ChainruleError` subclasses (one clear line, exit status 2) or
+``argparse.ArgumentTypeError`` (argparse's own one-line error, also status 2) for bad input.
+"""
+
+from __future__ import annotations
+
+import argparse
+import zipfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import TypeVar
+
+import numpy as np
+
+from chainrule.engine.activations import ACTIVATIONS
+from chainrule.engine.losses import LOSSES, Loss, get_loss
+from chainrule.engine.network import Network
+from chainrule.errors import ModelFileError, ValidationError
+
+T = TypeVar("T")
+
+DEFAULT_SIZES = "2,3,2"
+
+
+def _parse_one(item: str, what: str, convert: Callable[[str], T]) -> T:
+    try:
+        return convert(item.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected {what}; got {item!r}") from None
+
+
+def _parse_list(text: str, what: str, convert: Callable[[str], T]) -> list[T]:
+    items = text.split(",")
+    if not text.strip() or any(not item.strip() for item in items):
+        raise argparse.ArgumentTypeError(
+            f"expected a comma-separated list like '1,2'; got {text!r}"
+        )
+    return [_parse_one(item, what, convert) for item in items]
+
+
+def parse_floats(text: str) -> list[float]:
+    """``"0.5,1.0"`` -> ``[0.5, 1.0]`` (finite numbers only)."""
+    values = _parse_list(text, "a number", float)
+    if not all(np.isfinite(values)):
+        raise argparse.ArgumentTypeError(f"expected finite numbers; got {text!r}")
+    return values
+
+
+def parse_sizes(text: str) -> list[int]:
+    """``"2,16,2"`` -> ``[2, 16, 2]``: at least two layer widths, each >= 1."""
+    sizes = _parse_list(text, "an integer", int)
+    if len(sizes) < 2 or min(sizes) < 1:
+        raise argparse.ArgumentTypeError(
+            f"sizes must list at least 2 widths >= 1 (inputs, ..., outputs); got {text!r}"
+        )
+    return sizes
+
+
+def parse_activations(text: str) -> list[str]:
+    """``"relu,softmax"`` -> ``["relu", "softmax"]``, each a known activation."""
+    names = _parse_list(text, "an activation name", str)
+    for name in names:
+        if name not in ACTIVATIONS:
+            raise argparse.ArgumentTypeError(
+                f"unknown activation {name!r}; expected one of {', '.join(sorted(ACTIVATIONS))}"
+            )
+    return names
+
+
+def positive_float(text: str) -> float:
+    """A finite number > 0 (learning rates, step sizes)."""
+    value = _parse_one(text, "a number", float)
+    if not (np.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"expected a number > 0; got {text!r}")
+    return value
+
+
+def non_negative_int(text: str) -> int:
+    """An integer >= 0 (seeds)."""
+    value = _parse_one(text, "an integer", int)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0; got {text!r}")
+    return value
+
+
+def positive_int(text: str) -> int:
+    """An integer >= 1 (batch sizes, counts)."""
+    value = non_negative_int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 1; got {text!r}")
+    return value
+
+
+def add_network_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--sizes/--activations/--seed`` or ``--weights FILE``, plus ``--dtype`` and ``--loss``."""
+    group = parser.add_argument_group("network (sizes, activations and seed, or a weights file)")
+    group.add_argument(
+        "--sizes",
+        type=parse_sizes,
+        help=f"layer widths, inputs first (default {DEFAULT_SIZES})",
+    )
+    group.add_argument(
+        "--activations",
+        type=parse_activations,
+        help="one activation per layer (default tanh for hidden layers, softmax at the output)",
+    )
+    group.add_argument(
+        "--seed", type=non_negative_int, default=0, help="seed of the random weights (default 0)"
+    )
+    group.add_argument(
+        "--weights",
+        type=Path,
+        metavar="FILE",
+        help=".npz with arrays W1..WL and 'activations' (optionally 'loss'), or a chainrule "
+        "model file",
+    )
+    group.add_argument(
+        "--dtype", choices=["float32", "float64"], default="float64", help="default float64"
+    )
+    group.add_argument("--loss", choices=sorted(LOSSES), help="default: the output's paired loss")
+
+
+def load_weights_npz(path: Path, dtype: str) -> Network:
+    """A network from an ``.npz`` holding ``W1 .. WL``, ``activations`` and optionally ``loss``.
+
+    Never unpickles (``allow_pickle=False``).
+    """
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            arrays = {name: archive[name] for name in archive.files}
+    except FileNotFoundError:
+        raise ModelFileError(f"weights file {str(path)!r} does not exist") from None
+    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as err:
+        raise ModelFileError(f"weights file {str(path)!r} is not a readable .npz: {err}") from None
+    count = sum(1 for name in arrays if name[:1] == "W" and name[1:].isdigit())
+    names = [f"W{l}" for l in range(1, count + 1)]
+    if count == 0 or any(name not in arrays for name in names):
+        raise ModelFileError(
+            f"weights file {str(path)!r} must hold arrays W1..WL numbered from 1; "
+            f"it holds {sorted(arrays)}"
+        )
+    if "activations" not in arrays or arrays["activations"].dtype.kind != "U":
+        raise ModelFileError(
+            f"weights file {str(path)!r} needs an array 'activations' of {count} names"
+        )
+    activations = [str(a) for a in np.atleast_1d(arrays["activations"])]
+    loss = str(arrays["loss"]) if "loss" in arrays else None
+    try:
+        return Network.from_weights(
+            [arrays[name] for name in names], activations, dtype=dtype, loss=loss
+        )
+    except ValidationError as err:
+        raise ModelFileError(f"weights file {str(path)!r}: {err}") from None
+
+
+def load_weights_file(path: Path, dtype: str) -> Network:
+    """A network from ``path``: an ``.npz`` (see :func:`load_weights_npz`) or a model file."""
+    if path.suffix.lower() == ".npz":
+        return load_weights_npz(path, dtype)
+    from chainrule.serialization import load_model
+
+    model = load_model(path)
+    return Network.from_weights(
+        list(model.weights), list(model.activations), dtype=dtype, loss=model.loss
+    )
+
+
+def network_from_args(args: argparse.Namespace) -> Network:
+    """The network the options of :func:`add_network_arguments` describe."""
+    if args.weights is not None:
+        if args.sizes is not None or args.activations is not None:
+            raise ValidationError("give either --weights or --sizes/--activations, not both")
+        net = load_weights_file(args.weights, args.dtype)
+    else:
+        sizes = args.sizes if args.sizes is not None else parse_sizes(DEFAULT_SIZES)
+        activations = args.activations
+        if activations is None:
+            activations = ["tanh"] * (len(sizes) - 2) + ["softmax"]
+        if len(activations) != len(sizes) - 1:
+            raise ValidationError(
+                f"--activations needs {len(sizes) - 1} names for --sizes "
+                f"{','.join(map(str, sizes))}; got {len(activations)}"
+            )
+        net = Network(sizes, activations, seed=args.seed, dtype=args.dtype)
+    if args.loss is not None:
+        net.loss = get_loss(args.loss)
+    return net
+
+
+def network_loss(net: Network) -> Loss:
+    """The loss ``net`` trains with, or a clear error when its output pairs with none."""
+    if net.loss is None:
+        raise ValidationError(
+            f"the output activation {net.activations[-1]!r} has no default loss; "
+            f"pass --loss ({', '.join(sorted(LOSSES))})"
+        )
+    return net.loss

@@ -1,0 +1,79 @@
+"""``chainrule demo`` through the real command line: every section, a seed count, the time, and
+nothing written outside --output-dir."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from chainrule.cli.demo import SECTIONS
+
+
+def run_demo(*args: str, cwd: Path) -> tuple[subprocess.CompletedProcess[str], float]:
+    start = time.perf_counter()
+    result = subprocess.run(
+        [sys.executable, "-m", "chainrule", "demo", *args],
+        capture_output=True,
+        check=False,
+        text=True,
+        cwd=cwd,
+        timeout=120,
+        stdin=subprocess.DEVNULL,
+    )
+    return result, time.perf_counter() - start
+
+
+@pytest.fixture(scope="module")
+def full_demo(tmp_path_factory):
+    cwd = tmp_path_factory.mktemp("cwd")
+    out = tmp_path_factory.mktemp("parent") / "tour"
+    result, seconds = run_demo("--output-dir", str(out), cwd=cwd)
+    return result, seconds, cwd, out
+
+
+def test_demo_shows_every_section_in_under_a_minute(full_demo) -> None:
+    result, seconds, _, _ = full_demo
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == ""
+    text = result.stdout
+    positions = [text.index(f"{n}. {s.title}") for n, s in enumerate(SECTIONS, start=1)]
+    assert positions == sorted(positions)
+    assert "OR = u(x1 + x2 - 0.5)" in text and "AND = u(x1 + x2 - 1.5)" in text
+    assert "0 < 0" in text and "certificate checked in exact integer arithmetic: valid" in text
+    assert "equals XOR on all four inputs: True" in text
+    count = re.search(r"seeds 0\.\.99: (\d+) of 100 reach 100%", text)
+    assert count and int(count.group(1)) >= 95
+    assert "dL/de_j^(1)" in text and "3.04859" in text  # the worked example's trace
+    accuracy = re.search(r"accuracy: ([\d.]+)% on the training points", text)
+    assert accuracy and float(accuracy.group(1)) > 90
+    assert seconds < 60
+
+
+def test_demo_writes_only_inside_the_output_directory(full_demo) -> None:
+    _, _, cwd, out = full_demo
+    assert list(cwd.iterdir()) == []
+    assert sorted(p.name for p in out.iterdir()) == ["worked_example.json", "worked_example.md"]
+    trace = json.loads((out / "worked_example.json").read_text())
+    assert trace["x"] == [[1.5]] and trace["y"] == [0]
+    assert r"\sum_k w_{1k}^{(1)} h_k^{(0)}" in (out / "worked_example.md").read_text()
+
+
+def test_quick_demo_without_output_dir_writes_nothing(tmp_path: Path) -> None:
+    result, _ = run_demo("--quick", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "seeds 0..19:" in result.stdout and "wrote" not in result.stdout
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_output_dir_that_is_a_file_is_one_clear_error(tmp_path: Path) -> None:
+    (tmp_path / "file").write_text("x")
+    result, _ = run_demo("--output-dir", str(tmp_path / "file"), cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1 and "not a directory" in result.stderr
+    assert "Traceback" not in result.stderr and result.stdout == ""

@@ -1,0 +1,95 @@
+"""``chainrule explain`` through the real command line."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from chainrule.engine import Network, trace
+
+
+def chainrule(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "chainrule", *args],
+        capture_output=True,
+        check=False,
+        text=True,
+        timeout=120,
+        stdin=subprocess.DEVNULL,
+    )
+
+
+NET = ["--sizes", "2,3,2", "--activations", "relu,softmax", "--seed", "0"]
+
+
+def test_json_is_the_trace_of_the_same_network() -> None:
+    result = chainrule(
+        "explain", *NET, "--x", "0.5,1.0", "--y", "1", "--format", "json", "--learning-rate", "0.5"
+    )
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    net = Network([2, 3, 2], ["relu", "softmax"], seed=0, dtype="float64")
+    expected = trace(net, [[0.5, 1.0]], [1], learning_rate=0.5)
+    assert data["loss"] == expected.loss and data["learning_rate"] == 0.5
+    for layer, recorded in zip(data["layers"], expected.layers, strict=True):
+        assert np.array_equal(layer["dL_dW"], recorded.dL_dW)
+        assert np.array_equal(layer["W_updated"], recorded.W_updated)
+
+
+def test_table_and_markdown_formats(tmp_path: Path) -> None:
+    W1 = np.array([[1.0, 0.0], [-1.0, 1.0]])
+    W2 = np.array([[-1.0, 1.0, 0.0], [1.0, -1.0, 0.0]])
+    weights = tmp_path / "net.npz"
+    np.savez(weights, W1=W1, W2=W2, activations=np.array(["relu", "softmax"]))
+    table = chainrule("explain", "--weights", str(weights), "--x", "1.5", "--y", "0")
+    assert table.returncode == 0, table.stderr
+    assert "layer l = 1 (relu)" in table.stdout and "layer l = 2 (softmax)" in table.stdout
+    assert "L = 3.04859" in table.stdout and "2.85772" in table.stdout
+    md = chainrule(
+        "explain", "--weights", str(weights), "--x", "1.5", "--y", "0", "--format", "markdown"
+    )
+    assert md.returncode == 0, md.stderr
+    assert r"$$e_{1}^{(1)} = \sum_k w_{1k}^{(1)} h_k^{(0)} = (1)(1.5) + (0)(1) = 1.5$$" in md.stdout
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--x", "0.5,abc"], "expected a number; got 'abc'"),
+        (["--x", "1,2", "--y", "7"], "y[0] = 7 is not a class index in 0..1"),
+        (["--x", "1,2", "--activations", "relu,softmaxx"], "unknown activation 'softmaxx'"),
+        (["--x", "1,2", "--weights", "missing.npz"], "does not exist"),
+    ],
+)
+def test_bad_arguments_are_one_line_and_exit_2(args: list[str], message: str) -> None:
+    result = chainrule("explain", *args)
+    assert result.returncode == 2
+    assert message in result.stderr
+    assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
+
+
+def test_weights_files_load_as_networks(tmp_path: Path) -> None:
+    from chainrule.cli.common import load_weights_file
+    from chainrule.errors import ModelFileError
+    from chainrule.serialization import save_model
+
+    net = Network([2, 4, 3], ["tanh", "softmax"], seed=5, dtype="float64")
+    model = tmp_path / "net.safetensors"
+    save_model(model, weights=net.weights, activations=net.activations, loss="cross_entropy")
+    loaded = load_weights_file(model, "float64")
+    assert loaded.activations == net.activations and loaded.loss.name == "cross_entropy"
+    assert all(np.array_equal(a, b) for a, b in zip(loaded.weights, net.weights, strict=True))
+
+    gap = tmp_path / "gap.npz"
+    np.savez(gap, W1=net.weights[0], W3=net.weights[1], activations=np.array(["tanh", "softmax"]))
+    with pytest.raises(ModelFileError, match=r"W1\.\.WL numbered from 1"):
+        load_weights_file(gap, "float64")
+    mismatch = tmp_path / "mismatch.npz"
+    np.savez(mismatch, W1=net.weights[1], W2=net.weights[0], activations=np.array(["a", "b"]))
+    with pytest.raises(ModelFileError, match=r"mismatch\.npz"):
+        load_weights_file(mismatch, "float64")
