@@ -1,0 +1,847 @@
+"""scikit-learn's ``MLPClassifier`` and ``MLPRegressor``, trained by chainrule's engine.
+
+The estimators take scikit-learn's constructor parameters with their meanings and set its fitted
+attributes; the arithmetic is the engine's. Each minibatch step is
+
+1. ``net.propagate(X_batch)``: the lecture's forward pass, ``e^(l) = W^(l) [h^(l-1); 1]``,
+   ``h^(l) = g(e^(l))``;
+2. ``net.back_propagate``: the engine's back-propagation, started from ``dL/de^(L)`` of a
+   :class:`~chainrule.estimators._loss.SampleWeightedLoss` (the sample weights scale each token's
+   ``dL/de^(L)``);
+3. the L2 penalty ``alpha / (2 sum_i s_i) ||W||^2`` on the weights but not the bias column adds
+   ``alpha W[:, :-1] / sum_i s_i`` to ``dL/dW^(l)`` (scikit-learn's ``alpha``);
+4. the engine optimizer's ``step(params, grads)``.
+
+Schedules and stopping follow scikit-learn's stochastic solvers: ``tol`` and ``n_iter_no_change``
+on the training loss (or the validation score with ``early_stopping``), ``learning_rate``
+'invscaling' and 'adaptive' (divide by 5) for the SGD solvers, initial weights drawn as
+scikit-learn draws them (the same ``random_state`` gives the same initial ``coefs_``).
+
+Differences from scikit-learn that remain: no 'lbfgs' solver; ``dtype`` (float32 by default) sets
+the precision instead of the input's dtype; Adam's ``epsilon`` is added to ``sqrt(v_hat)`` as
+PyTorch does, not to ``sqrt(v)`` (a difference of about ``epsilon``); SGD momentum is kept in
+PyTorch's form ``b <- mu b + g``, ``w <- w - eta b``, rescaled when the rate changes so the steps
+are scikit-learn's; ``max_fun`` (an L-BFGS bound) is accepted and unused; sparse input is made
+dense; a diverging fit raises :class:`~chainrule.errors.DivergenceError`; invalid
+hyper-parameters raise :class:`~chainrule.errors.ValidationError` (a ``ValueError``).
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+import warnings
+from collections.abc import Sequence
+from itertools import pairwise
+from typing import Any
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin  # type: ignore[import-untyped, unused-ignore]
+from sklearn.exceptions import ConvergenceWarning  # type: ignore[import-untyped, unused-ignore]
+from sklearn.metrics import accuracy_score, r2_score  # type: ignore[import-untyped, unused-ignore]
+from sklearn.model_selection import train_test_split  # type: ignore[import-untyped, unused-ignore]
+from sklearn.preprocessing import LabelBinarizer  # type: ignore[import-untyped, unused-ignore]
+from sklearn.utils import check_random_state  # type: ignore[import-untyped, unused-ignore]
+from sklearn.utils.multiclass import (  # type: ignore[import-untyped, unused-ignore]
+    check_classification_targets,
+    type_of_target,
+    unique_labels,
+)
+from sklearn.utils.validation import (  # type: ignore[import-untyped, unused-ignore]
+    _check_sample_weight,
+    check_is_fitted,
+    column_or_1d,
+    validate_data,
+)
+
+from chainrule.engine.losses import get_loss
+from chainrule.engine.network import Network
+from chainrule.engine.optimizers import SGD, Adam, Momentum, Optimizer
+from chainrule.engine.trace import Trace, trace
+from chainrule.errors import DivergenceError, ValidationError
+from chainrule.estimators._loss import SampleWeightedLoss
+
+Array = NDArray[np.floating]
+
+HIDDEN_ACTIVATIONS = {
+    "identity": "identity",
+    "logistic": "sigmoid",
+    "tanh": "tanh",
+    "relu": "relu",
+    "leaky_relu": "leaky_relu",
+}
+"""scikit-learn's activation names (plus 'leaky_relu') -> the engine's."""
+
+OUTPUT_ACTIVATIONS = {"identity": "identity", "logistic": "sigmoid", "softmax": "softmax"}
+"""``out_activation_`` -> the engine's output activation."""
+
+_LOSSES = {"identity": "mse", "logistic": "binary_cross_entropy", "softmax": "cross_entropy"}
+"""``out_activation_`` -> the engine loss paired with it."""
+
+SOLVERS = ("adam", "momentum", "sgd")
+_SGD_SOLVERS = ("momentum", "sgd")
+_LEARNING_RATES = ("constant", "invscaling", "adaptive")
+_DTYPES = ("float32", "float64")
+
+
+def _fail(name: str, expected: str, value: object, hint: str = "") -> ValidationError:
+    return ValidationError(f"{name} must be {expected}; got {value!r}{hint}")
+
+
+def _check_choice(name: str, value: object, options: Sequence[str], hint: str = "") -> None:
+    if not (isinstance(value, str) and value in options):
+        allowed = ", ".join(repr(o) for o in sorted(options))
+        raise _fail(name, f"one of {allowed}", value, hint)
+
+
+def _check_real(
+    name: str, value: object, low: float, high: float = math.inf, *, closed: str = "left"
+) -> None:
+    """``value`` a real number in the interval; ``closed`` is 'left', 'right', 'both', 'neither'."""
+    ok = isinstance(value, numbers.Real) and not isinstance(value, bool)
+    if ok:
+        x = float(value)  # type: ignore[arg-type]
+        above = x >= low if closed in ("left", "both") else x > low
+        below = x <= high if closed in ("right", "both") else x < high
+        ok = above and below and not math.isnan(x)
+    if not ok:
+        left = "[" if closed in ("left", "both") else "("
+        right = "]" if closed in ("right", "both") else ")"
+        raise _fail(name, f"a real number in {left}{low}, {high}{right}", value)
+
+
+def _check_int(name: str, value: object, low: int = 1) -> None:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low:
+        raise _fail(name, f"an integer >= {low}", value)
+
+
+def _check_bool(name: str, value: object) -> None:
+    if not isinstance(value, bool | np.bool_):
+        raise _fail(name, "True or False", value)
+
+
+class _MLP(BaseEstimator):  # type: ignore[misc]
+    """What the classifier and the regressor share: parameters, fitting loop, attributes."""
+
+    _output_kind = ""
+
+    def __init__(
+        self,
+        hidden_layer_sizes: int | Sequence[int] = (100,),
+        activation: str = "relu",
+        *,
+        solver: str = "adam",
+        alpha: float = 0.0001,
+        batch_size: int | str = "auto",
+        learning_rate: str = "constant",
+        learning_rate_init: float = 0.001,
+        power_t: float = 0.5,
+        max_iter: int = 200,
+        shuffle: bool = True,
+        random_state: int | np.random.RandomState | None = None,
+        tol: float = 1e-4,
+        verbose: bool | int = False,
+        warm_start: bool = False,
+        momentum: float = 0.9,
+        nesterovs_momentum: bool = True,
+        early_stopping: bool = False,
+        validation_fraction: float = 0.1,
+        beta_1: float = 0.9,
+        beta_2: float = 0.999,
+        epsilon: float = 1e-8,
+        n_iter_no_change: int | float = 10,
+        max_fun: int = 15000,
+        dtype: str = "float32",
+    ) -> None:
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.solver = solver
+        self.alpha = alpha
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.learning_rate_init = learning_rate_init
+        self.power_t = power_t
+        self.max_iter = max_iter
+        self.shuffle = shuffle
+        self.random_state = random_state
+        self.tol = tol
+        self.verbose = verbose
+        self.warm_start = warm_start
+        self.momentum = momentum
+        self.nesterovs_momentum = nesterovs_momentum
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
+        self.n_iter_no_change = n_iter_no_change
+        self.max_fun = max_fun
+        self.dtype = dtype
+
+    # -- hyper-parameters ----------------------------------------------------------------
+
+    def _check_parameters(self) -> list[int]:
+        """Check every hyper-parameter (scikit-learn checks them in ``fit``); return the widths."""
+        sizes: Any = self.hidden_layer_sizes
+        try:
+            widths: list[Any] = [sizes] if isinstance(sizes, numbers.Integral) else list(sizes)
+        except TypeError:
+            raise _fail(
+                "hidden_layer_sizes", "an integer or a sequence of integers", sizes
+            ) from None
+        for i, width in enumerate(widths):
+            _check_int(f"hidden_layer_sizes[{i}]", width)
+        _check_choice("activation", self.activation, list(HIDDEN_ACTIVATIONS))
+        _check_choice(
+            "solver",
+            self.solver,
+            SOLVERS,
+            hint=" ('lbfgs' is not available: chainrule trains by back-propagation with "
+            "minibatch gradient descent; use 'adam', 'sgd' or 'momentum')"
+            if self.solver == "lbfgs"
+            else "",
+        )
+        _check_real("alpha", self.alpha, 0.0)
+        if self.batch_size != "auto" and (
+            isinstance(self.batch_size, bool)
+            or not isinstance(self.batch_size, numbers.Integral)
+            or self.batch_size < 1
+        ):
+            raise _fail("batch_size", "'auto' or an integer >= 1", self.batch_size)
+        _check_choice("learning_rate", self.learning_rate, _LEARNING_RATES)
+        _check_real("learning_rate_init", self.learning_rate_init, 0.0, closed="neither")
+        _check_real("power_t", self.power_t, 0.0)
+        _check_int("max_iter", self.max_iter)
+        for flag in ("shuffle", "warm_start", "nesterovs_momentum", "early_stopping"):
+            _check_bool(flag, getattr(self, flag))
+        _check_real("tol", self.tol, 0.0)
+        _check_real("momentum", self.momentum, 0.0, 1.0)
+        _check_real("validation_fraction", self.validation_fraction, 0.0, 1.0)
+        _check_real("beta_1", self.beta_1, 0.0, 1.0)
+        _check_real("beta_2", self.beta_2, 0.0, 1.0)
+        _check_real("epsilon", self.epsilon, 0.0, closed="neither")
+        if self.n_iter_no_change != math.inf and (
+            isinstance(self.n_iter_no_change, bool)
+            or not isinstance(self.n_iter_no_change, numbers.Integral)
+            or self.n_iter_no_change < 1
+        ):
+            raise _fail("n_iter_no_change", "an integer >= 1 or numpy.inf", self.n_iter_no_change)
+        _check_int("max_fun", self.max_fun)
+        _check_choice("dtype", self.dtype, _DTYPES)
+        return [int(w) for w in widths]
+
+    def _make_optimizer(self) -> Optimizer:
+        lr = float(self.learning_rate_init)
+        if self.solver == "adam":
+            return Adam(lr, float(self.beta_1), float(self.beta_2), float(self.epsilon))
+        if self.momentum == 0:
+            return SGD(lr)  # the lecture's w <- w - eta dL/dw
+        return Momentum(lr, float(self.momentum), nesterov=bool(self.nesterovs_momentum))
+
+    # -- the data ------------------------------------------------------------------------
+
+    def _validate_X(self, X: ArrayLike, *, reset: bool) -> Array:
+        X = validate_data(
+            self, X, accept_sparse=["csr", "csc"], dtype=(np.float64, np.float32), reset=reset
+        )
+        return self._dense(X)
+
+    def _dense(self, X: Any) -> Array:
+        dense = X.toarray() if hasattr(X, "toarray") else X
+        return np.ascontiguousarray(dense, dtype=self.dtype)
+
+    def _validate_input(
+        self, X: ArrayLike, y: ArrayLike, incremental: bool, reset: bool
+    ) -> tuple[Array, NDArray[Any]]:
+        """Checked ``X`` (network dtype) and ``Y``, the targets as an ``(n, k)`` matrix."""
+        X_checked, y_checked = validate_data(
+            self,
+            X,
+            y,
+            accept_sparse=["csr", "csc"],
+            multi_output=True,
+            y_numeric=self._output_kind == "regression",
+            dtype=(np.float64, np.float32),
+            reset=reset,
+        )
+        if y_checked.ndim == 2 and y_checked.shape[1] == 1:
+            y_checked = column_or_1d(y_checked, warn=True)
+        return self._dense(X_checked), self._target_matrix(y_checked, incremental)
+
+    def _target_matrix(self, y: NDArray[Any], incremental: bool) -> NDArray[Any]:
+        raise NotImplementedError
+
+    def _engine_targets(self, Y: NDArray[Any]) -> NDArray[Any]:
+        """Targets in the form the output layer's loss takes: class indices for softmax."""
+        if self.out_activation_ == "softmax":
+            indices: NDArray[Any] = np.argmax(Y, axis=1)
+            return indices
+        values: NDArray[Any] = np.asarray(Y, dtype=self.dtype)
+        return values
+
+    # -- fitting -------------------------------------------------------------------------
+
+    def _output_activation(self) -> str:
+        raise NotImplementedError
+
+    def _initialize(self, n_features: int, hidden: list[int], Y: NDArray[Any], rs: Any) -> None:
+        """Fresh weights, drawn as scikit-learn draws them, and fresh training state."""
+        self.n_iter_ = 0
+        self.t_ = 0
+        self.n_outputs_ = int(Y.shape[1])
+        self.out_activation_ = self._output_activation()
+        sizes = [n_features, *hidden, self.n_outputs_]
+        self.n_layers_ = len(sizes)
+        # Glorot's uniform bound, sqrt(6 / (n_in + n_out)) (sqrt(2 / ...) for logistic units)
+        factor = 2.0 if self.activation == "logistic" else 6.0
+        weights = []
+        for n_in, n_out in pairwise(sizes):
+            bound = np.sqrt(factor / (n_in + n_out))
+            coef = rs.uniform(-bound, bound, (n_in, n_out))
+            intercept = rs.uniform(-bound, bound, n_out)
+            weights.append(np.column_stack([coef.T, intercept]))  # W^(l) = [coef.T | intercept]
+        hidden_activation = HIDDEN_ACTIVATIONS[self.activation]
+        activations = [hidden_activation] * len(hidden) + [OUTPUT_ACTIVATIONS[self.out_activation_]]
+        loss = _LOSSES[self.out_activation_]
+        self.network_ = Network.from_weights(weights, activations, dtype=self.dtype, loss=loss)
+        self._reset_training_state()
+
+    def _reset_training_state(self) -> None:
+        self._loss = SampleWeightedLoss(get_loss(_LOSSES[self.out_activation_]), self.n_outputs_)
+        self._best_weights = [W.copy() for W in self.network_.weights]
+        self.loss_curve_: list[float] = []
+        self._no_improvement_count = 0
+        if self.early_stopping:
+            self.validation_scores_: list[float] | None = []
+            self.validation_loss_curve_: list[float] | None = []
+            self.best_validation_score_: float | None = -np.inf
+            self.best_loss_: float | None = None
+        else:
+            self.validation_scores_ = None
+            self.validation_loss_curve_ = None
+            self.best_validation_score_ = None
+            self.best_loss_ = np.inf
+
+    def _fit(
+        self, X: ArrayLike, y: ArrayLike, sample_weight: ArrayLike | None, incremental: bool
+    ) -> _MLP:
+        hidden = self._check_parameters()
+        if self.early_stopping and incremental:
+            raise ValidationError("partial_fit does not support early_stopping=True")
+        first_pass = not hasattr(self, "network_") or (not self.warm_start and not incremental)
+        X_checked, Y = self._validate_input(X, y, incremental, reset=first_pass)
+        weights = (
+            None
+            if sample_weight is None
+            else _check_sample_weight(sample_weight, X_checked, ensure_non_negative=True)
+        )
+        rs = check_random_state(self.random_state)
+        if first_pass:
+            self._initialize(X_checked.shape[1], hidden, Y, rs)
+        if not incremental or not hasattr(self, "_optimizer"):
+            self._optimizer = self._make_optimizer()
+        try:
+            with np.errstate(under="ignore"):  # exp(-large) -> 0 is the exact answer
+                self._fit_stochastic(X_checked, Y, weights, rs, incremental)
+        except FloatingPointError as err:  # overflow under np.seterr(all="raise")
+            if isinstance(err, DivergenceError):
+                raise
+            raise self._divergence(str(err)) from None
+        return self
+
+    def _divergence(self, what: str) -> DivergenceError:
+        return DivergenceError(
+            f"training diverged in iteration {self.n_iter_ + 1}: {what}. Lower "
+            f"learning_rate_init (now {self.learning_rate_init}) or standardise X "
+            "(e.g. StandardScaler in a Pipeline).",
+            epoch=self.n_iter_,
+            history=self.loss_curve_,
+        )
+
+    def _batch_size(self, n: int) -> int:
+        if self.batch_size == "auto":
+            return min(200, n)
+        if self.batch_size > n:  # type: ignore[operator]
+            warnings.warn(
+                f"batch_size={self.batch_size} is larger than the {n} training samples; using {n}",
+                UserWarning,
+                stacklevel=4,
+            )
+        return min(int(self.batch_size), n)
+
+    def _fit_stochastic(
+        self,
+        X: Array,
+        Y: NDArray[Any],
+        sample_weight: Array | None,
+        rs: Any,
+        incremental: bool,
+    ) -> None:
+        validation: tuple[Array, NDArray[Any], Array | None] | None = None
+        if self.early_stopping:
+            stratify = Y if self._output_kind == "classification" and self.n_outputs_ == 1 else None
+            arrays = (X, Y) if sample_weight is None else (X, Y, sample_weight)
+            parts = train_test_split(
+                *arrays,
+                random_state=rs,
+                test_size=self.validation_fraction,
+                stratify=stratify,
+            )
+            X, X_val, Y, Y_val = parts[:4]
+            sample_weight, w_val = (None, None) if sample_weight is None else parts[4:]
+            if len(X_val) < 2:
+                raise ValidationError(
+                    f"validation_fraction={self.validation_fraction} leaves {len(X_val)} "
+                    "validation sample(s); at least 2 are needed: increase it or add data"
+                )
+            validation = (X_val, Y_val, w_val)
+        T = self._engine_targets(Y)
+        n = len(X)
+        batch_size = self._batch_size(n)
+        order = np.arange(n)
+        self.n_iter_ = 0
+        for _ in range(self.max_iter):
+            if self.shuffle:
+                order = order[rs.permutation(n)]  # scikit-learn's reshuffle of the last order
+            accumulated = 0.0
+            for start in range(0, n, batch_size):
+                rows = order[start : start + batch_size]
+                w = None if sample_weight is None else sample_weight[rows]
+                accumulated += self._step(X[rows], T[rows], w) * len(rows)
+            self.n_iter_ += 1
+            self.loss_ = accumulated / n
+            self.t_ += n
+            self.loss_curve_.append(self.loss_)
+            if self.verbose:
+                print(f"Iteration {self.n_iter_}, loss = {self.loss_:.8f}")
+            self._update_no_improvement_count(validation)
+            if self.solver in _SGD_SOLVERS and self.learning_rate == "invscaling":
+                # eta_t = eta_0 / (t + 1)^power_t, t = samples seen so far
+                self._set_learning_rate(
+                    float(self.learning_rate_init) / (self.t_ + 1) ** float(self.power_t)
+                )
+            if self._no_improvement_count > self.n_iter_no_change:
+                if self._stop_or_slow_down():
+                    break
+                self._no_improvement_count = 0
+            if incremental:
+                break
+            if self.n_iter_ == self.max_iter:
+                warnings.warn(
+                    f"Stochastic Optimizer: Maximum iterations ({self.max_iter}) reached and "
+                    "the optimization hasn't converged yet.",
+                    ConvergenceWarning,
+                    stacklevel=4,
+                )
+        if validation is not None:
+            self.network_.set_weights(self._best_weights)
+
+    def _step(self, X: Array, T: NDArray[Any], sample_weight: Array | None) -> float:
+        """One minibatch: forward, the engine's back-propagation, L2 on ``dL/dW``, the update.
+
+        Returns the batch's loss ``sum_i s_i l_i / sum_i s_i + alpha/(2 sum_i s_i) ||W||^2``.
+        """
+        net = self.network_
+        total_weight = len(X) if sample_weight is None else float(sample_weight.sum())
+        if total_weight == 0:
+            return 0.0  # only zero-weight tokens: nothing to learn from this batch
+        self._loss.weigh(sample_weight)
+        net.propagate(X)
+        loss = net.output_loss(T, self._loss)
+        if not math.isfinite(loss):
+            raise self._divergence(f"the loss became {loss}")
+        net.back_propagate(T, self._loss)
+        squared_norm = 0.0
+        for W, dL_dW in zip(net.weights, net.gradients, strict=True):
+            weights_only = W[:, :-1]  # the bias column is not penalised
+            squared_norm += float(np.vdot(weights_only, weights_only))
+            # d/dW [alpha / (2 sum_i s_i) ||W||^2] = alpha W / sum_i s_i
+            dL_dW[:, :-1] += (self.alpha / total_weight) * weights_only
+        self._optimizer.step(net.weights, net.gradients)
+        return loss + 0.5 * self.alpha * squared_norm / total_weight
+
+    def _update_no_improvement_count(
+        self, validation: tuple[Array, NDArray[Any], Array | None] | None
+    ) -> None:
+        if validation is None:
+            assert self.best_loss_ is not None
+            if self.loss_curve_[-1] > self.best_loss_ - self.tol:
+                self._no_improvement_count += 1
+            else:
+                self._no_improvement_count = 0
+            self.best_loss_ = min(self.best_loss_, self.loss_curve_[-1])
+            return
+        X_val, Y_val, w_val = validation
+        assert self.validation_scores_ is not None and self.validation_loss_curve_ is not None
+        assert self.best_validation_score_ is not None
+        self._loss.weigh(w_val)
+        h = self.network_.propagate(X_val)
+        self.validation_loss_curve_.append(
+            self.network_.output_loss(self._engine_targets(Y_val), self._loss)
+        )
+        score = self._validation_score(self._outputs_to_predictions(h), Y_val, w_val)
+        self.validation_scores_.append(score)
+        if self.verbose:
+            print(f"Validation score: {score:f}")
+        if score < self.best_validation_score_ + self.tol:
+            self._no_improvement_count += 1
+        else:
+            self._no_improvement_count = 0
+        if score > self.best_validation_score_:
+            self.best_validation_score_ = score
+            self._best_weights = [W.copy() for W in self.network_.weights]
+
+    def _validation_score(
+        self, predictions: NDArray[Any], Y_val: NDArray[Any], w_val: Array | None
+    ) -> float:
+        raise NotImplementedError
+
+    def _set_learning_rate(self, eta: float) -> None:
+        """Change the SGD learning rate as scikit-learn does.
+
+        scikit-learn's momentum keeps ``v = mu v - eta g`` (steps already scaled by the rate in
+        force when they were taken); the engine's keeps ``b = mu b + g`` and steps by
+        ``eta b``. Rescaling ``b`` by ``eta_old / eta_new`` keeps ``eta b = -v``, so the
+        schedules give scikit-learn's updates exactly.
+        """
+        optimizer = self._optimizer
+        if isinstance(optimizer, Momentum):
+            for b in optimizer.velocity:
+                b *= optimizer.learning_rate / eta
+        optimizer.learning_rate = eta
+
+    def _stop_or_slow_down(self) -> bool:
+        """scikit-learn's ``trigger_stopping``: 'adaptive' SGD divides the rate by 5 first."""
+        what = "Validation score" if self.early_stopping else "Training loss"
+        message = (
+            f"{what} did not improve more than tol={self.tol:f} for "
+            f"{self.n_iter_no_change} consecutive epochs."
+        )
+        optimizer = self._optimizer
+        if (
+            self.solver in _SGD_SOLVERS
+            and self.learning_rate == "adaptive"
+            and optimizer.learning_rate > 1e-6
+        ):
+            self._set_learning_rate(optimizer.learning_rate / 5.0)
+            if self.verbose:
+                print(f"{message} Setting learning rate to {optimizer.learning_rate:f}")
+            return False
+        if self.verbose:
+            print(f"{message} Stopping.")
+        return True
+
+    def fit(self, X: ArrayLike, y: ArrayLike, sample_weight: ArrayLike | None = None) -> _MLP:
+        """Fit the network to ``X`` (n_samples, n_features) and ``y``; ``sample_weight`` weighs
+        each sample's loss. Returns ``self``."""
+        return self._fit(X, y, sample_weight, incremental=False)
+
+    # -- prediction ----------------------------------------------------------------------
+
+    def _forward(self, X: ArrayLike) -> Array:
+        """``h^(L)`` for checked ``X``: the output layer's activations."""
+        check_is_fitted(self)
+        X_checked = self._validate_X(X, reset=False)
+        with np.errstate(under="ignore"):
+            return self.network_.propagate(X_checked).copy()
+
+    def _outputs_to_predictions(self, h: Array) -> NDArray[Any]:
+        raise NotImplementedError
+
+    def explain(self, x: ArrayLike, y: ArrayLike | None = None) -> Trace:
+        """Trace one sample ``x`` (or a few rows) through :attr:`network_`, in the lecture's terms.
+
+        With targets ``y`` (class labels as in ``fit``, or target values) the backward pass and
+        one gradient step of ``learning_rate_init`` are traced too. Returns the engine's
+        :class:`~chainrule.engine.trace.Trace` (``e``, ``h``, ``dL/dh``, ``dL/de``, ``dL/dW`` of
+        every layer ``l = 1..L``), recorded from the real computation on a copy of the network;
+        ``chainrule.engine.explain.to_text(trace)`` renders it.
+        """
+        check_is_fitted(self)
+        x_checked = self._validate_X(np.atleast_2d(np.asarray(x)), reset=False)
+        targets = None
+        if y is not None:
+            Y = self._target_matrix(np.atleast_1d(np.asarray(y)), incremental=True)
+            targets = self._engine_targets(Y)
+        return trace(
+            self.network_, x_checked, targets, learning_rate=float(self.learning_rate_init)
+        )
+
+    def to_sklearn(self) -> Any:
+        """The fitted ``sklearn.neural_network`` estimator with these parameters and weights.
+
+        Raises :class:`~chainrule.errors.ValidationError` for 'leaky_relu' (scikit-learn lacks it).
+        """
+        from chainrule.estimators._convert import to_sklearn
+
+        return to_sklearn(self)
+
+    # -- scikit-learn's attributes, views of the engine's W^(l) ---------------------------
+
+    @property
+    def coefs_(self) -> list[Array]:
+        """``coefs_[l - 1]`` of shape ``(n_in, n_out)``: a view of ``W^(l)[:, :-1].T``."""
+        check_is_fitted(self)
+        return [W[:, :-1].T for W in self.network_.weights]
+
+    @property
+    def intercepts_(self) -> list[Array]:
+        """``intercepts_[l - 1]`` of shape ``(n_out,)``: a view of the bias column of ``W^(l)``."""
+        check_is_fitted(self)
+        return [W[:, -1] for W in self.network_.weights]
+
+    # -- pickling: rebuild the network so unpickled weights are writable, buffers fresh ----
+
+    def __getstate__(self) -> dict[str, Any]:
+        state: dict[str, Any] = dict(super().__getstate__())  # a copy: not self.__dict__
+        network = state.pop("network_", None)
+        if network is not None:
+            state["_network_weights"] = [W.copy() for W in network.weights]
+            state["_network_activations"] = network.activations
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        weights = state.pop("_network_weights", None)
+        activations = state.pop("_network_activations", None)
+        super().__setstate__(state)
+        if weights is not None:
+            self.network_ = Network.from_weights(
+                weights, activations, dtype=self.dtype, loss=_LOSSES[self.out_activation_]
+            )
+            if hasattr(self, "_optimizer"):
+                self._optimizer.load_state_dict(self._optimizer.state_dict())
+            self._best_weights = [np.array(W, copy=True) for W in self._best_weights]
+
+    def __sklearn_tags__(self) -> Any:
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        return tags
+
+
+class MLPClassifier(ClassifierMixin, _MLP):  # type: ignore[misc]
+    """Multi-layer perceptron classifier: ``sklearn.neural_network.MLPClassifier``'s interface,
+    chainrule's engine.
+
+    Binary targets train one logistic (sigmoid) output with binary cross-entropy, multiclass
+    targets a softmax output with the lecture's cross-entropy ``L = -ln h_y``, multilabel targets
+    (a 0/1 matrix) one logistic output per label. Parameters and fitted attributes are
+    scikit-learn's (see the module docstring for the differences), plus ``dtype`` ('float32' or
+    'float64'), ``network_`` (the engine :class:`~chainrule.engine.network.Network`),
+    ``validation_loss_curve_`` and :meth:`explain`.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_iris
+    >>> X, y = load_iris(return_X_y=True)
+    >>> clf = MLPClassifier((16,), max_iter=300, random_state=0).fit(X, y)
+    >>> clf.network_
+    Network(4 inputs -> 16 relu, 3 softmax; float32)
+    >>> clf.predict_proba(X[:2]).shape
+    (2, 3)
+    """
+
+    _output_kind = "classification"
+
+    def _target_matrix(self, y: NDArray[Any], incremental: bool) -> NDArray[Any]:
+        check_classification_targets(y)
+        if not hasattr(self, "classes_") or (not self.warm_start and not incremental):
+            self._label_binarizer = LabelBinarizer()
+            self._label_binarizer.fit(y)
+            self.classes_ = self._label_binarizer.classes_
+        else:
+            classes = unique_labels(y)
+            if self.warm_start:
+                if set(classes) != set(self.classes_):
+                    raise ValidationError(
+                        "warm_start can only be used where y has the same classes as in the "
+                        f"previous call to fit; previously got {self.classes_}, y has {classes}"
+                    )
+            elif len(np.setdiff1d(classes, self.classes_, assume_unique=True)):
+                raise ValidationError(
+                    f"y has classes not in classes_: classes_ is {self.classes_}, y has {classes}"
+                )
+        binarized: NDArray[Any] = self._label_binarizer.transform(y).astype(bool)
+        return binarized
+
+    def _output_activation(self) -> str:
+        return "softmax" if self._label_binarizer.y_type_ == "multiclass" else "logistic"
+
+    def _outputs_to_predictions(self, h: Array) -> NDArray[Any]:
+        labels: NDArray[Any] = self._label_binarizer.inverse_transform(
+            h.ravel() if self.n_outputs_ == 1 else h
+        )
+        return labels
+
+    def _validation_score(
+        self, predictions: NDArray[Any], Y_val: NDArray[Any], w_val: Array | None
+    ) -> float:
+        truth = self._label_binarizer.inverse_transform(Y_val)
+        return float(accuracy_score(truth, predictions, sample_weight=w_val))
+
+    def partial_fit(
+        self,
+        X: ArrayLike,
+        y: ArrayLike,
+        sample_weight: ArrayLike | None = None,
+        classes: ArrayLike | None = None,
+    ) -> MLPClassifier:
+        """One epoch over ``(X, y)``; the first call needs ``classes`` (all labels to expect)."""
+        if not hasattr(self, "classes_"):
+            if classes is None:
+                raise ValidationError(
+                    "classes must be passed on the first call to partial_fit "
+                    "(e.g. classes=numpy.unique(y_all))"
+                )
+            self._label_binarizer = LabelBinarizer()
+            if type_of_target(y).startswith("multilabel"):
+                self._label_binarizer.fit(y)
+            else:
+                self._label_binarizer.fit(classes)
+            self.classes_ = self._label_binarizer.classes_
+        elif classes is not None and not np.array_equal(self.classes_, unique_labels(classes)):
+            raise ValidationError(
+                f"classes={classes!r} is not the same as on the first call to partial_fit "
+                f"({self.classes_!r})"
+            )
+        self._fit(X, y, sample_weight, incremental=True)
+        return self
+
+    def predict(self, X: ArrayLike) -> NDArray[Any]:
+        """The most probable class of each sample (labels from :attr:`classes_`)."""
+        return self._outputs_to_predictions(self._forward(X))
+
+    def predict_proba(self, X: ArrayLike) -> Array:
+        """``P(Y = k | x)``, shape ``(n_samples, n_classes)``; binary: ``[1 - p, p]``."""
+        h = self._forward(X)
+        if self.n_outputs_ == 1:
+            return np.hstack([1 - h, h])
+        return h
+
+    def predict_log_proba(self, X: ArrayLike) -> Array:
+        """``ln P(Y = k | x)``: the log of :meth:`predict_proba` (``-inf`` where it is 0)."""
+        probabilities = self.predict_proba(X)
+        with np.errstate(divide="ignore"):
+            return np.log(probabilities, out=probabilities)
+
+    def __sklearn_tags__(self) -> Any:
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.multi_label = True
+        return tags
+
+
+class MLPRegressor(RegressorMixin, _MLP):  # type: ignore[misc]
+    """Multi-layer perceptron regressor: ``sklearn.neural_network.MLPRegressor``'s interface,
+    chainrule's engine.
+
+    An identity output layer trained on half the squared error, as scikit-learn does (see
+    :mod:`chainrule.estimators._loss` for how the engine's ``mse`` is scaled). ``loss`` accepts
+    only 'squared_error' (the engine has no exponential output for 'poisson').
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> X = np.linspace(-1, 1, 50)[:, None]
+    >>> reg = MLPRegressor(hidden_layer_sizes=(8,), max_iter=50, random_state=0)
+    >>> reg = reg.fit(X, 2 * X.ravel())
+    >>> reg.predict(X[:3]).shape
+    (3,)
+    """
+
+    _output_kind = "regression"
+
+    def __init__(
+        self,
+        loss: str = "squared_error",
+        hidden_layer_sizes: int | Sequence[int] = (100,),
+        activation: str = "relu",
+        *,
+        solver: str = "adam",
+        alpha: float = 0.0001,
+        batch_size: int | str = "auto",
+        learning_rate: str = "constant",
+        learning_rate_init: float = 0.001,
+        power_t: float = 0.5,
+        max_iter: int = 200,
+        shuffle: bool = True,
+        random_state: int | np.random.RandomState | None = None,
+        tol: float = 1e-4,
+        verbose: bool | int = False,
+        warm_start: bool = False,
+        momentum: float = 0.9,
+        nesterovs_momentum: bool = True,
+        early_stopping: bool = False,
+        validation_fraction: float = 0.1,
+        beta_1: float = 0.9,
+        beta_2: float = 0.999,
+        epsilon: float = 1e-8,
+        n_iter_no_change: int | float = 10,
+        max_fun: int = 15000,
+        dtype: str = "float32",
+    ) -> None:
+        self.loss = loss
+        super().__init__(
+            hidden_layer_sizes,
+            activation,
+            solver=solver,
+            alpha=alpha,
+            batch_size=batch_size,
+            learning_rate=learning_rate,
+            learning_rate_init=learning_rate_init,
+            power_t=power_t,
+            max_iter=max_iter,
+            shuffle=shuffle,
+            random_state=random_state,
+            tol=tol,
+            verbose=verbose,
+            warm_start=warm_start,
+            momentum=momentum,
+            nesterovs_momentum=nesterovs_momentum,
+            early_stopping=early_stopping,
+            validation_fraction=validation_fraction,
+            beta_1=beta_1,
+            beta_2=beta_2,
+            epsilon=epsilon,
+            n_iter_no_change=n_iter_no_change,
+            max_fun=max_fun,
+            dtype=dtype,
+        )
+
+    def _check_parameters(self) -> list[int]:
+        _check_choice(
+            "loss",
+            self.loss,
+            ("squared_error",),
+            hint=" ('poisson' needs an exponential output unit, which chainrule does not have)"
+            if self.loss == "poisson"
+            else "",
+        )
+        return super()._check_parameters()
+
+    def _target_matrix(self, y: NDArray[Any], incremental: bool) -> NDArray[Any]:
+        return y.reshape(len(y), -1)
+
+    def _output_activation(self) -> str:
+        return "identity"
+
+    def _outputs_to_predictions(self, h: Array) -> NDArray[Any]:
+        return h.ravel() if h.shape[1] == 1 else h
+
+    def _validation_score(
+        self, predictions: NDArray[Any], Y_val: NDArray[Any], w_val: Array | None
+    ) -> float:
+        if not np.isfinite(predictions).all():
+            return math.nan
+        truth = Y_val.ravel() if Y_val.shape[1] == 1 else Y_val
+        return float(r2_score(truth, predictions, sample_weight=w_val))
+
+    def partial_fit(
+        self, X: ArrayLike, y: ArrayLike, sample_weight: ArrayLike | None = None
+    ) -> MLPRegressor:
+        """One epoch over ``(X, y)``, continuing from the current weights."""
+        self._fit(X, y, sample_weight, incremental=True)
+        return self
+
+    def predict(self, X: ArrayLike) -> Array:
+        """The network's output for each sample: shape ``(n,)`` or ``(n, n_outputs)``."""
+        return self._outputs_to_predictions(self._forward(X))

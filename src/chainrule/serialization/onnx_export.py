@@ -1,0 +1,268 @@
+"""Export a trained network to ONNX (opset 17, float32), standardisation included.
+
+The graph is the lecture's forward pass, one node per equation::
+
+    x          = (input - mean) / scale                      Sub, Div   (when standardised)
+    e^(l)      = h^(l-1) W^(l)[:, :-1]^T + W^(l)[:, -1]      Gemm(transB=1)
+    h^(l)      = g^(l)(e^(l))                                Sigmoid, Tanh, Relu, LeakyRelu,
+                                                             Softmax(axis=-1), Greater+Cast (step)
+    output     = probabilities (classifier) or values (regressor)
+
+A classifier's single sigmoid unit becomes the two columns ``[1 - p, p]`` (as ``predict_proba``); a
+regressor trained on standardised targets gets ``y = h * scale + mean`` (Mul, Add). The model is
+checked with ``onnx.checker.check_model(full_check=True)`` and written atomically.
+
+Needs the ``onnx`` package (``pip install chainrule[onnx]``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+import onnx
+from chainrule.datasets import Standardizer
+from chainrule.engine.activations import LeakyReLU, get_activation
+from chainrule.engine.network import Network
+from chainrule.errors import ValidationError
+from chainrule.serialization.safetensors_io import PathLike, atomic_write
+from onnx import TensorProto, helper, numpy_helper
+
+__all__ = ["OPSET", "build_onnx", "export_onnx"]
+
+OPSET = 17
+"""The ONNX operator set the graphs use."""
+
+_ELEMENTWISE = {"sigmoid": "Sigmoid", "tanh": "Tanh", "relu": "Relu"}
+
+
+@dataclass(frozen=True)
+class _Exportable:
+    """What the graph needs, whatever the model was given as."""
+
+    net: Network
+    task: str  # "classification" or "regression"
+    classes: list[Any] | None
+    standardizer: Standardizer | None
+    target_scaler: Standardizer | None
+
+
+def _resolve(model: Any, standardizer: Standardizer | None) -> _Exportable:
+    """A Network, a fitted chainrule estimator (alone or after a StandardScaler in a Pipeline),
+    a FittedModel or a model-file path."""
+    from chainrule.fit import FittedModel
+
+    if isinstance(model, str | os.PathLike):
+        model = FittedModel.load(model)
+    if isinstance(model, FittedModel):
+        if standardizer is not None and model.standardizer is not None:
+            raise ValidationError(
+                "standardizer= was given but the model file has its own standardisation; "
+                "leave standardizer out"
+            )
+        return _Exportable(
+            model.net,
+            model.task,
+            model.classes,
+            model.standardizer or standardizer,
+            model.target_scaler,
+        )
+    if isinstance(model, Network):
+        output = model.activations[-1]
+        task = "classification" if output in ("softmax", "sigmoid") else "regression"
+        return _Exportable(model, task, None, standardizer, None)
+    if hasattr(model, "steps"):  # a scikit-learn Pipeline
+        scaler, model = _unpack_pipeline(model)
+        if standardizer is not None and scaler is not None:
+            raise ValidationError(
+                "standardizer= was given but the pipeline has its own StandardScaler; "
+                "leave standardizer out"
+            )
+        standardizer = scaler or standardizer
+    network = getattr(model, "network_", None)
+    if isinstance(network, Network):  # a fitted chainrule estimator
+        classes = getattr(model, "classes_", None)
+        task = "classification" if classes is not None else "regression"
+        labels = None if classes is None else np.asarray(classes).tolist()
+        return _Exportable(network, task, labels, standardizer, None)
+    raise ValidationError(
+        "export_onnx needs a Network, a fitted chainrule estimator, a FittedModel or a model "
+        f"file path; got {type(model).__name__}"
+        + (" (not fitted yet: call fit first)" if hasattr(model, "get_params") else "")
+    )
+
+
+def _unpack_pipeline(pipeline: Any) -> tuple[Standardizer | None, Any]:
+    """``Pipeline([StandardScaler(), estimator])`` (or just the estimator): its standardisation
+    as a :class:`Standardizer` and the final step."""
+    from sklearn.preprocessing import StandardScaler  # type: ignore[import-untyped, unused-ignore]
+
+    steps = [step for _, step in pipeline.steps if step not in (None, "passthrough")]
+    if len(steps) == 1:
+        return None, steps[0]
+    if len(steps) != 2 or not isinstance(steps[0], StandardScaler):
+        names = ", ".join(type(step).__name__ for step in steps)
+        raise ValidationError(
+            "export_onnx takes a Pipeline of a StandardScaler and a chainrule estimator; "
+            f"this one has {names}"
+        )
+    scaler, estimator = steps
+    n = int(scaler.n_features_in_)
+    mean = scaler.mean_ if scaler.with_mean else np.zeros(n)  # mean_ is kept but not applied
+    scale = scaler.scale_ if scaler.with_std else np.ones(n)
+    document = {
+        "type": "Standardizer",
+        "version": 1,
+        "mean": [float(v) for v in mean],
+        "scale": [float(v) for v in scale],
+    }
+    return Standardizer.from_dict(document), estimator
+
+
+class _Graph:
+    """Collects nodes and float32 initializers, naming each tensor once."""
+
+    def __init__(self) -> None:
+        self.nodes: list[onnx.NodeProto] = []
+        self.initializers: list[onnx.TensorProto] = []
+
+    def constant(self, name: str, values: NDArray[Any]) -> str:
+        array = np.ascontiguousarray(values, dtype=np.float32)
+        self.initializers.append(numpy_helper.from_array(array, name=name))
+        return name
+
+    def node(self, op: str, inputs: list[str], output: str, **attributes: Any) -> str:
+        self.nodes.append(helper.make_node(op, inputs, [output], name=output, **attributes))
+        return output
+
+
+def _layer(graph: _Graph, l: int, W: NDArray[Any], activation: str, h_prev: str) -> str:
+    """Nodes of layer ``l``: ``e^(l) = h^(l-1) W^T + b`` (Gemm), then ``h^(l) = g(e^(l))``."""
+    weights = graph.constant(f"W{l}", W[:, :-1])  # (n_out, n_in): Gemm multiplies by its transpose
+    bias = graph.constant(f"b{l}", W[:, -1])  # the bias column, the weight on the constant 1
+    e = graph.node("Gemm", [h_prev, weights, bias], f"e{l}", transB=1)
+    h = f"h{l}"
+    if activation in _ELEMENTWISE:
+        return graph.node(_ELEMENTWISE[activation], [e], h)
+    if activation == "leaky_relu":
+        slope = get_activation("leaky_relu")
+        assert isinstance(slope, LeakyReLU)
+        return graph.node("LeakyRelu", [e], h, alpha=float(slope.slope))
+    if activation == "softmax":
+        return graph.node("Softmax", [e], h, axis=-1)
+    if activation == "step":
+        # u(e) = 1 if e > 0 else 0
+        zero = graph.constant(f"zero{l}", np.zeros((), np.float32))
+        positive = graph.node("Greater", [e, zero], f"positive{l}")
+        return graph.node("Cast", [positive], h, to=TensorProto.FLOAT)
+    if activation == "identity":
+        return e  # h = e
+    raise ValidationError(f"activation {activation!r} has no ONNX export")
+
+
+def build_onnx(model: Any, *, standardizer: Standardizer | None = None) -> onnx.ModelProto:
+    """The checked ONNX model for ``model`` (see :func:`export_onnx`), without writing it."""
+    spec = _resolve(model, standardizer)
+    net = spec.net
+    n_in, n_out = net.sizes[0], net.sizes[-1]
+    if spec.standardizer is not None and spec.standardizer.n_features_in_ != n_in:
+        raise ValidationError(
+            f"the standardizer has {spec.standardizer.n_features_in_} features but the network "
+            f"takes {n_in} inputs"
+        )
+    graph = _Graph()
+    h = "input"
+    if spec.standardizer is not None:
+        assert spec.standardizer.mean_ is not None and spec.standardizer.scale_ is not None
+        # x = (input - mean) / scale
+        centred = graph.node("Sub", [h, graph.constant("mean", spec.standardizer.mean_)], "centred")
+        h = graph.node("Div", [centred, graph.constant("scale", spec.standardizer.scale_)], "x")
+    for l, (W, activation) in enumerate(zip(net.weights, net.activations, strict=True), start=1):
+        h = _layer(graph, l, W, activation, h)
+    output = net.activations[-1]
+    if spec.task == "classification":
+        if output not in ("softmax", "sigmoid"):
+            raise ValidationError(
+                f"a classifier needs a softmax or sigmoid output layer to give probabilities; "
+                f"this one is {output!r}"
+            )
+        if output == "sigmoid" and n_out == 1:
+            # P(class 0) = 1 - p, P(class 1) = p
+            one = graph.constant("one", np.ones((), np.float32))
+            complement = graph.node("Sub", [one, h], "complement")
+            h = graph.node("Concat", [complement, h], "probabilities", axis=1)
+            n_out = 2
+        else:
+            h = graph.node("Identity", [h], "probabilities")
+    elif spec.target_scaler is not None:
+        assert spec.target_scaler.mean_ is not None and spec.target_scaler.scale_ is not None
+        # y = h * scale + mean: undo the targets' standardisation
+        scaled = graph.node(
+            "Mul", [h, graph.constant("target_scale", spec.target_scaler.scale_)], "scaled"
+        )
+        h = graph.node(
+            "Add", [scaled, graph.constant("target_mean", spec.target_scaler.mean_)], "values"
+        )
+    else:
+        h = graph.node("Identity", [h], "values")
+    inputs = [helper.make_tensor_value_info("input", TensorProto.FLOAT, ["N", n_in])]
+    outputs = [helper.make_tensor_value_info(h, TensorProto.FLOAT, ["N", n_out])]
+    onnx_graph = helper.make_graph(
+        graph.nodes, "chainrule", inputs, outputs, initializer=graph.initializers
+    )
+    onnx_model = helper.make_model(
+        onnx_graph,
+        opset_imports=[helper.make_opsetid("", OPSET)],
+        producer_name="chainrule",
+        ir_version=8,
+    )
+    metadata = {"task": spec.task, "activations": json.dumps(net.activations)}
+    if spec.classes is not None:
+        metadata["classes"] = json.dumps(spec.classes)
+    helper.set_model_props(onnx_model, metadata)
+    onnx.checker.check_model(onnx_model, full_check=True)
+    return onnx_model
+
+
+def export_onnx(
+    model: Any, path: PathLike, *, standardizer: Standardizer | None = None
+) -> onnx.ModelProto:
+    """Write ``model`` to ``path`` as an ONNX file (opset 17, float32 input ``"input"``).
+
+    Parameters
+    ----------
+    model:
+        A :class:`~chainrule.engine.network.Network`, a fitted chainrule estimator
+        (:class:`~chainrule.estimators.MLPClassifier` / ``MLPRegressor``, alone or as the last
+        step of a ``Pipeline`` after a ``StandardScaler``, which becomes Sub/Div nodes), a
+        :class:`~chainrule.fit.FittedModel` or the path of a model file (its standardisation and
+        class labels come along).
+    path:
+        The ``.onnx`` file; written to a temporary name and renamed.
+    standardizer:
+        A fitted :class:`~chainrule.datasets.Standardizer` to put in front of a network or an
+        estimator (a model file brings its own).
+
+    Returns
+    -------
+    onnx.ModelProto
+        The model written. Its output is ``"probabilities"`` ``(N, n_classes)`` for a classifier
+        (or a network with a softmax or sigmoid output) and ``"values"`` ``(N, n_outputs)``
+        otherwise; metadata ``task``, ``activations`` and ``classes`` (JSON).
+
+    Raises
+    ------
+    ValidationError
+        For a model that is not one of those, or a classifier whose output layer gives no
+        probabilities.
+    ModelFileError
+        If the model file is not a valid chainrule model, or ``path`` cannot be written.
+    """
+    onnx_model = build_onnx(model, standardizer=standardizer)
+    atomic_write(path, [onnx_model.SerializeToString()])
+    return onnx_model
