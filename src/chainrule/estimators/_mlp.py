@@ -22,7 +22,8 @@ the precision instead of the input's dtype; Adam's ``epsilon`` is added to ``sqr
 PyTorch does, not to ``sqrt(v)`` (a difference of about ``epsilon``); SGD momentum is kept in
 PyTorch's form ``b <- mu b + g``, ``w <- w - eta b``, rescaled when the rate changes so the steps
 are scikit-learn's; ``max_fun`` (an L-BFGS bound) is accepted and unused; sparse input is made
-dense; a diverging fit raises :class:`~chainrule.errors.DivergenceError`; invalid
+dense; a diverging fit raises :class:`~chainrule.errors.DivergenceError` with the weights of the
+last good epoch restored; invalid
 hyper-parameters raise :class:`~chainrule.errors.ValidationError` (a ``ValueError``).
 """
 
@@ -341,10 +342,13 @@ class _MLP(BaseEstimator):  # type: ignore[misc]
             self._initialize(X_checked.shape[1], hidden, Y, rs)
         if not incremental or not hasattr(self, "_optimizer"):
             self._optimizer = self._make_optimizer()
+        # The weights at the end of the last good epoch: a diverging fit restores them.
+        self._good_weights = [W.copy() for W in self.network_.weights]
         try:
             with np.errstate(under="ignore"):  # exp(-large) -> 0 is the exact answer
                 self._fit_stochastic(X_checked, Y, weights, rs, incremental)
         except FloatingPointError as err:  # overflow under np.seterr(all="raise")
+            self.network_.set_weights(self._good_weights)
             if isinstance(err, DivergenceError):
                 raise
             raise self._divergence(str(err)) from None
@@ -413,6 +417,10 @@ class _MLP(BaseEstimator):  # type: ignore[misc]
             self.loss_ = accumulated / n
             self.t_ += n
             self.loss_curve_.append(self.loss_)
+            if not all(np.isfinite(W).all() for W in self.network_.weights):
+                raise self._divergence("the weights became non-finite")
+            for good, W in zip(self._good_weights, self.network_.weights, strict=True):
+                np.copyto(good, W)
             if self.verbose:
                 print(f"Iteration {self.n_iter_}, loss = {self.loss_:.8f}")
             self._update_no_improvement_count(validation)

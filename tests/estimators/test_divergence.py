@@ -1,0 +1,62 @@
+"""A diverging fit stops with the weights of its last good epoch, not with NaN or inf."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from chainrule.errors import DivergenceError
+from chainrule.estimators import MLPClassifier, MLPRegressor
+
+
+def _data() -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(80, 3))
+    return X, X @ np.array([1.0, -2.0, 0.5]) * 1e3
+
+
+def _regressor(max_iter: int) -> MLPRegressor:
+    return MLPRegressor(
+        hidden_layer_sizes=(8,),
+        activation="identity",
+        solver="sgd",
+        learning_rate_init=1e3,
+        batch_size=8,
+        momentum=0.0,
+        max_iter=max_iter,
+        random_state=0,
+        dtype="float64",
+    )
+
+
+def test_diverging_regression_restores_the_last_good_epoch() -> None:
+    X, y = _data()
+    model = _regressor(max_iter=50)
+    with pytest.raises(DivergenceError, match="learning_rate_init") as caught:
+        model.fit(X, y)
+    good_epochs = caught.value.epoch
+    assert good_epochs >= 1
+    assert all(np.isfinite(W).all() for W in model.network_.weights)
+    # The same fit stopped after its last good epoch leaves exactly these weights.
+    reference = _regressor(max_iter=good_epochs)
+    with pytest.warns(Warning, match="Maximum iterations"):
+        reference.fit(X, y)
+    for restored, expected in zip(model.network_.weights, reference.network_.weights):
+        np.testing.assert_array_equal(restored, expected)
+
+
+def test_classifier_weights_stay_finite_after_divergence() -> None:
+    X, y = _data()
+    labels = (y > 0).astype(int)
+    model = MLPClassifier(
+        hidden_layer_sizes=(8,),
+        solver="sgd",
+        learning_rate_init=1e12,
+        momentum=0.0,
+        max_iter=50,
+        random_state=0,
+        dtype="float64",
+    )
+    with pytest.raises(DivergenceError):
+        model.fit(X * 1e150, labels)
+    assert all(np.isfinite(W).all() for W in model.network_.weights)
