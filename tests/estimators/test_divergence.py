@@ -20,7 +20,7 @@ def _regressor(max_iter: int) -> MLPRegressor:
         hidden_layer_sizes=(8,),
         activation="identity",
         solver="sgd",
-        learning_rate_init=1e3,
+        learning_rate_init=1e-3,
         batch_size=8,
         momentum=0.0,
         max_iter=max_iter,
