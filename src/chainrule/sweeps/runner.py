@@ -1,0 +1,383 @@
+"""Run a sweep: serially in this process, or as Dask tasks on a local or remote cluster."""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import os
+import sys
+from collections.abc import Generator, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal, TextIO
+
+from chainrule.errors import ValidationError
+from chainrule.serialization import save_model
+from chainrule.sweeps.config import SweepConfig, load_config
+from chainrule.sweeps.errors import SchedulerError
+from chainrule.sweeps.results import ResultsFile
+from chainrule.sweeps.trial import (
+    SweepData,
+    TrialResult,
+    TrialSpec,
+    fit_network,
+    make_trials,
+    prepare_data,
+    run_trial,
+)
+
+Progress = Literal["auto", "bar", "lines", "none"]
+
+
+@dataclass
+class SweepResult:
+    """What :func:`sweep` did.
+
+    Attributes
+    ----------
+    trials:
+        The results of this sweep's trials that finished (now or in an earlier run), in the
+        config's order.
+    best:
+        The trial with the highest mean validation score (ties: lower loss, then id), or None.
+    computed, skipped:
+        How many trials ran now, and how many were already in the results file.
+    unfinished:
+        ``(trial_id, reason)`` for trials that could not run (e.g. workers kept dying);
+        re-running the same command retries them.
+    results_path, model_path:
+        The results file, and the best model's file (None when not saved).
+    """
+
+    trials: list[TrialResult]
+    best: TrialResult | None
+    computed: int
+    skipped: int
+    unfinished: list[tuple[str, str]] = field(default_factory=list)
+    results_path: Path | None = None
+    model_path: Path | None = None
+
+    def summary(self) -> str:
+        """A few lines for a person: counts, the best trial and where things were saved."""
+        lines = [
+            f"{len(self.trials)} trials finished ({self.computed} now, {self.skipped} from "
+            f"earlier runs), {len(self.unfinished)} unfinished; results in {self.results_path}"
+        ]
+        if self.best is None:
+            lines.append("no trial finished without diverging")
+        else:
+            lines.append(f"best: {self.best.describe()}")
+        if self.model_path is not None:
+            lines.append(f"best model (retrained on all data): {self.model_path}")
+        for trial, reason in self.unfinished:
+            lines.append(f"unfinished {trial}: {reason} (re-run to retry)")
+        return "\n".join(lines)
+
+
+def best_trial(trials: list[TrialResult]) -> TrialResult | None:
+    """Highest mean score; ties broken by lower mean loss, then by trial id."""
+    ok = [t for t in trials if t.status == "ok"]
+    if not ok:
+        return None
+    return min(ok, key=lambda t: (-(t.score_mean or 0.0), t.loss_mean or 0.0, t.trial_id))
+
+
+class _Reporter:
+    """A progress bar on a terminal, one plain line per trial otherwise."""
+
+    def __init__(
+        self, mode: Progress, total: int, previous: list[TrialResult], stream: TextIO
+    ) -> None:
+        if mode not in ("auto", "bar", "lines", "none"):
+            raise ValidationError(f"progress must be one of auto, bar, lines, none; got {mode!r}")
+        if mode == "auto":
+            mode = "bar" if stream.isatty() else "lines"
+        self.mode, self.total, self.done, self.stream = mode, total, len(previous), stream
+        self.best = best_trial(previous)
+        if mode != "none" and previous:
+            print(f"{len(previous)} of {total} trials already in the results file", file=stream)
+
+    def update(self, result: TrialResult) -> None:
+        self.done += 1
+        self.best = best_trial([t for t in (self.best, result) if t is not None])
+        if self.mode == "lines":
+            print(f"[{self.done}/{self.total}] {result.describe()}", file=self.stream, flush=True)
+        elif self.mode == "bar":
+            width = 30
+            filled = width * self.done // max(self.total, 1)
+            best = (
+                ""
+                if self.best is None
+                else (f"  best {self.best.score_name} {self.best.score_mean:.4f}")
+            )
+            bar = "#" * filled + "." * (width - filled)
+            print(f"\r[{bar}] {self.done}/{self.total}{best}", end="", file=self.stream, flush=True)
+
+    def finish(self) -> None:
+        if self.mode == "bar":
+            print(file=self.stream)
+
+
+# -- where trials run ------------------------------------------------------------------------
+
+
+def _run_serial(data: SweepData, specs: list[TrialSpec]) -> Generator[TrialResult, None, None]:
+    for spec in specs:
+        yield run_trial(data, spec)
+
+
+def _run_dask(
+    client: Any, data: SweepData, specs: list[TrialSpec], unfinished: list[tuple[str, str]]
+) -> Generator[TrialResult, None, None]:
+    """Submit every trial, then yield results in completion order.
+
+    The data go to the cluster once, as a task of their own (if the worker holding them dies,
+    the scheduler recomputes it from the task). Trials are ``pure=False`` with ``retries=2``;
+    a trial whose worker dies is rescheduled by the scheduler, and ``as_completed`` yields each
+    future once, so none is lost or counted twice.
+    """
+    as_completed = _distributed().as_completed
+    data_future = client.submit(_identity, data, pure=False)
+    futures = {
+        client.submit(run_trial, data_future, spec, pure=False, retries=2): spec for spec in specs
+    }
+    try:
+        for future in as_completed(futures):
+            spec = futures[future]
+            try:
+                result: TrialResult = future.result()
+            except Exception as err:  # e.g. KilledWorker: left for a re-run
+                unfinished.append((spec.trial_id, f"{type(err).__name__}: {err}"))
+                continue
+            yield result
+    finally:
+        client.cancel([*futures, data_future])
+
+
+def _distributed() -> Any:
+    """``distributed``, imported on first use (it is optional and slow to import)."""
+    return importlib.import_module("distributed")
+
+
+def _quiet_worker_logs() -> None:
+    """Run on each worker before an interrupted local cluster closes."""
+    logging.getLogger("distributed").setLevel(logging.CRITICAL)
+
+
+def _identity(data: SweepData) -> SweepData:
+    """The data task: its result is the data, kept on a worker for the trials to fetch."""
+    return data
+
+
+def local_cluster(n_workers: int) -> Any:
+    """The default cluster: ``n_workers`` single-threaded worker processes on 127.0.0.1 only."""
+    return _distributed().LocalCluster(
+        n_workers=n_workers,
+        threads_per_worker=1,
+        processes=True,
+        host="127.0.0.1",
+        dashboard_address="127.0.0.1:0",  # ":0" would listen on every interface
+        silence_logs=logging.ERROR,  # an int: the string "error" kills the workers
+    )
+
+
+@contextmanager
+def _dask_client(scheduler: Any, n_workers: int, connect_timeout: float) -> Iterator[Any]:
+    """A client for ``scheduler``: None starts (and then closes) a local cluster."""
+    client_type = _distributed().Client
+    if scheduler is None:
+        cluster = local_cluster(n_workers)
+        try:
+            with client_type(cluster) as client:
+                try:
+                    yield client
+                except BaseException:
+                    # Interrupted: a worker still running a trial outlives the scheduler by a
+                    # moment and logs (at ERROR) that its heartbeat failed. Expected; hush it.
+                    client.run(_quiet_worker_logs, on_error="ignore")
+                    raise
+        finally:
+            cluster.close()
+        return
+    if isinstance(scheduler, client_type):
+        yield scheduler
+        return
+    try:
+        client = client_type(scheduler, timeout=connect_timeout)
+    except (OSError, TimeoutError) as err:
+        reason = " ".join(str(err).split()) or type(err).__name__
+        raise SchedulerError(
+            f"cannot reach the Dask scheduler at {scheduler} within {connect_timeout:g} s "
+            f"({reason}); start one with 'dask scheduler' or omit --scheduler to use a local "
+            "cluster"
+        ) from None
+    with client:
+        yield client
+
+
+def _check_scheduler(scheduler: Any) -> None:
+    if scheduler is None or scheduler == "serial" or not isinstance(scheduler, str):
+        return
+    if "://" not in scheduler or ":" not in scheduler.split("://", 1)[1]:
+        raise ValidationError(
+            f"scheduler must be an address like tcp://HOST:PORT, or 'serial'; got {scheduler!r}"
+        )
+
+
+def default_results_path(config: SweepConfig) -> Path:
+    """Next to the config file: ``sweep.toml`` -> ``sweep.results.jsonl`` (else the cwd)."""
+    if config.source is None:
+        return Path("sweep.results.jsonl")
+    return config.source.with_name(f"{config.source.stem}.results.jsonl")
+
+
+def default_model_path(results: Path) -> Path:
+    """Next to the results file: ``runs/a.jsonl`` -> ``runs/a.best.safetensors``."""
+    return results.with_name(f"{results.stem}.best.safetensors")
+
+
+def save_best_model(data: SweepData, best: TrialResult, spec: TrialSpec, path: Path) -> None:
+    """Retrain the best trial's configuration on all the data and save it as a model file.
+
+    The standardisation is fitted on all the data and stored in ``preprocessing`` (as
+    :meth:`Standardizer.to_dict`); ``training`` records the parameters and the CV scores.
+    """
+    net, scaler = fit_network(data.X, data.y, data, spec, spec.folds)
+    assert net.loss is not None
+    save_model(
+        path,
+        weights=net.weights,
+        activations=net.activations,
+        loss=net.loss.name,
+        classes=data.classes,
+        task=data.task,
+        preprocessing={"standardizer": scaler.to_dict()},
+        training={
+            **best.params,
+            "trial_id": best.trial_id,
+            "dataset": data.name,
+            "seed": spec.seed,
+            "cv_folds": spec.folds,
+            f"cv_{best.score_name}_mean": best.score_mean,
+            f"cv_{best.score_name}_std": best.score_std,
+        },
+    )
+
+
+def sweep(
+    config_or_path: str | os.PathLike[str] | Mapping[str, Any] | SweepConfig,
+    *,
+    scheduler: Any = None,
+    results: str | os.PathLike[str] | None = None,
+    n_workers: int = 2,
+    progress: Progress = "auto",
+    output_model: str | os.PathLike[str] | Literal[False] | None = None,
+    connect_timeout: float = 10.0,
+    stream: TextIO | None = None,
+) -> SweepResult:
+    """Run a hyper-parameter sweep; see :mod:`chainrule.sweeps` for the config and the cluster.
+
+    Parameters
+    ----------
+    config_or_path:
+        A ``.toml``/``.yaml`` path, a parsed mapping or a :class:`SweepConfig`.
+    scheduler:
+        None: start a ``LocalCluster`` of ``n_workers`` processes on 127.0.0.1, closed at the
+        end. ``"tcp://HOST:PORT"``: use that running cluster. A ``distributed.Client``: use it.
+        ``"serial"``: run every trial here, one after another (same results).
+    results:
+        ``.jsonl`` (default, next to the config) or ``.csv``; trials already in it are skipped.
+    progress:
+        ``"auto"`` (a bar on a terminal, plain lines otherwise), ``"bar"``, ``"lines"``,
+        ``"none"``; written to ``stream`` (default ``sys.stderr``).
+    output_model:
+        Where to save the best configuration retrained on all data (default: next to the
+        results file, ``NAME.best.safetensors``); ``False`` saves nothing.
+    connect_timeout:
+        Seconds to wait for a remote scheduler before giving up.
+
+    Raises
+    ------
+    SweepConfigError
+        For an unknown key or a bad value in the config (nothing is written).
+    SchedulerError
+        When the scheduler cannot be reached (the results file is left untouched).
+    ResultsFileError
+        When the results file holds a damaged line other than a torn last one.
+    """
+    config = (
+        config_or_path if isinstance(config_or_path, SweepConfig) else load_config(config_or_path)
+    )
+    _check_scheduler(scheduler)
+    if isinstance(n_workers, bool) or not isinstance(n_workers, int) or n_workers < 1:
+        raise ValidationError(f"n_workers must be an integer >= 1; got {n_workers!r}")
+    data = prepare_data(config)
+    specs = make_trials(config, data)
+    results_path = Path(results) if results is not None else default_results_path(config)
+    store = ResultsFile(results_path)
+    previous = store.read()
+    todo = [spec for spec in specs if spec.trial_id not in previous]
+    finished = {
+        spec.trial_id: previous[spec.trial_id] for spec in specs if spec.trial_id in previous
+    }
+    reporter = _Reporter(progress, len(specs), list(finished.values()), stream or sys.stderr)
+    unfinished: list[tuple[str, str]] = []
+    if todo:
+        with _runner(
+            scheduler=scheduler,
+            n_workers=n_workers,
+            connect_timeout=connect_timeout,
+            data=data,
+            todo=todo,
+            unfinished=unfinished,
+        ) as stream_of:
+            store.open()
+            try:
+                for result in stream_of:
+                    if result.trial_id in finished:
+                        continue  # never written twice
+                    store.append(result)
+                    finished[result.trial_id] = result
+                    reporter.update(result)
+            finally:
+                store.close()
+                reporter.finish()
+    trials = [finished[spec.trial_id] for spec in specs if spec.trial_id in finished]
+    best = best_trial(trials)
+    model_path = None
+    if best is not None and output_model is not False:
+        model_path = Path(output_model) if output_model else default_model_path(results_path)
+        spec = next(spec for spec in specs if spec.trial_id == best.trial_id)
+        save_best_model(data, best, spec, model_path)
+    return SweepResult(
+        trials,
+        best,
+        computed=len(trials) - (len(specs) - len(todo)),
+        skipped=len(specs) - len(todo),
+        unfinished=unfinished,
+        results_path=results_path,
+        model_path=model_path,
+    )
+
+
+@contextmanager
+def _runner(
+    *,
+    scheduler: Any,
+    n_workers: int,
+    connect_timeout: float,
+    data: SweepData,
+    todo: list[TrialSpec],
+    unfinished: list[tuple[str, str]],
+) -> Iterator[Generator[TrialResult, None, None]]:
+    """The stream of results, from this process or from a Dask cluster (connected first)."""
+    if scheduler == "serial":
+        yield _run_serial(data, todo)
+        return
+    with _dask_client(scheduler, n_workers, connect_timeout) as client:
+        results = _run_dask(client, data, todo, unfinished)
+        try:
+            yield results
+        finally:
+            results.close()  # cancels what is still queued (e.g. after Ctrl-C)

@@ -1,0 +1,153 @@
+"""``chainrule sweep`` through the real command line, in a subprocess."""
+
+from __future__ import annotations
+
+import csv
+import json
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from chainrule.serialization import load_model
+
+CONFIG = """\
+dataset = { name = "xor", n_samples = 80 }
+folds = 2
+seed = 3
+
+[space]
+hidden_layers = [[4]]
+activation = ["tanh", "relu"]
+learning_rate = [0.05, 0.2]
+batch_size = [16]
+epochs = [10]
+"""
+
+
+def chainrule(*args: str | Path, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "chainrule", "sweep", *map(str, args)],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+    return port
+
+
+@pytest.mark.dask
+def test_sweep_on_a_local_cluster_end_to_end(tmp_path: Path) -> None:
+    (tmp_path / "tiny.toml").write_text(CONFIG, encoding="utf-8")
+    results = tmp_path / "out" / "tiny.csv"
+    run = chainrule(tmp_path / "tiny.toml", "--results", results, "--n-workers", "2")
+    assert run.returncode == 0, run.stderr
+    with results.open(newline="", encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    assert len(rows) == 4 and len({r["trial_id"] for r in rows}) == 4
+    assert all(r["status"] == "ok" and 0 <= float(r["score_mean"]) <= 1 for r in rows)
+    best = max(rows, key=lambda r: (float(r["score_mean"]), -float(r["loss_mean"])))
+    assert f"best: {best['trial_id']} accuracy " in run.stdout
+    assert run.stderr.count("\n") == 4 and run.stderr.startswith("[1/4] ")  # plain lines: no TTY
+    model = load_model(tmp_path / "out" / "tiny.best.safetensors")
+    assert model.training is not None and model.training["trial_id"] == best["trial_id"]
+
+    before = results.read_bytes()
+    again = chainrule(tmp_path / "tiny.toml", "--results", results, "--output-model", "m.st")
+    assert again.returncode == 0, again.stderr
+    assert again.stderr == "4 of 4 trials already in the results file\n"
+    assert "4 trials finished (0 now, 4 from earlier runs)" in again.stdout
+    assert results.read_bytes() == before
+
+
+SLOW = """\
+dataset = "iris"
+folds = 2
+
+[space]
+hidden_layers = [[8]]
+activation = ["tanh", "relu"]
+learning_rate = [0.01, 0.02, 0.03]
+batch_size = 2
+epochs = 6
+"""
+
+
+@pytest.mark.dask
+def test_ctrl_c_keeps_finished_trials_and_a_rerun_completes_the_rest(tmp_path: Path) -> None:
+    (tmp_path / "slow.toml").write_text(SLOW, encoding="utf-8")
+    results = tmp_path / "slow.results.jsonl"  # the default name
+    command = [sys.executable, "-m", "chainrule", "sweep", str(tmp_path / "slow.toml")]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 90
+        while not (results.exists() and results.read_bytes().count(b"\n") >= 1):
+            assert time.monotonic() < deadline and process.poll() is None, "no trial finished"
+            time.sleep(0.02)
+        process.send_signal(signal.SIGINT)
+        _, stderr = process.communicate(timeout=60)
+    finally:
+        process.kill()
+    assert process.returncode == 130
+    assert stderr.endswith("chainrule sweep: interrupted\n") and "Traceback" not in stderr, stderr
+    kept = [json.loads(line) for line in results.read_text(encoding="utf-8").splitlines()]
+    assert 1 <= len(kept) < 6  # every line complete, the sweep unfinished
+
+    rerun = chainrule(  # finished in this process: trial ids do not depend on where they run
+        tmp_path / "slow.toml", "--scheduler", "serial", "--output-model", tmp_path / "m.st"
+    )
+    assert rerun.returncode == 0, rerun.stderr
+    assert rerun.stderr.startswith(f"{len(kept)} of 6 trials already in the results file\n")
+    records = [json.loads(line) for line in results.read_text(encoding="utf-8").splitlines()]
+    assert records[: len(kept)] == kept
+    assert len(records) == len({r["trial_id"] for r in records}) == 6
+    assert load_model(tmp_path / "m.st").training is not None
+
+
+def test_unknown_key_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    config = tmp_path / "bad.yaml"
+    config.write_text("dataset: iris\nspace:\n  learnig_rate: [0.1]\n", encoding="utf-8")
+    run = chainrule(config, "--results", tmp_path / "r.jsonl")
+    assert run.returncode == 2
+    assert run.stdout == ""
+    assert run.stderr.count("\n") == 1
+    assert run.stderr.startswith(
+        "chainrule sweep: error: unknown key 'space.learnig_rate' in bad.yaml; allowed keys in "
+        "[space]: hidden_layers, activation, optimizer, learning_rate, l2, batch_size, epochs"
+    )
+    assert not (tmp_path / "r.jsonl").exists()
+
+
+@pytest.mark.parametrize("address", ["tcp://127.0.0.1:{port}", "localhost"])
+def test_unreachable_scheduler_is_one_line_and_leaves_results_alone(
+    tmp_path: Path, address: str
+) -> None:
+    (tmp_path / "tiny.toml").write_text(CONFIG, encoding="utf-8")
+    results = tmp_path / "r.jsonl"
+    partial = b'{"trial_id": "0123456789abcdef", "status": "o'  # a torn line, not to be cut
+    results.write_bytes(partial)
+    scheduler = address.format(port=free_port())
+    run = chainrule(
+        tmp_path / "tiny.toml", "--results", results, "--scheduler", scheduler,
+        "--connect-timeout", "2",
+    )  # fmt: skip
+    assert run.returncode == 2
+    assert run.stderr.count("\n") == 1 and "Traceback" not in run.stderr
+    expected = (
+        f"cannot reach the Dask scheduler at {scheduler} within 2 s"
+        if "://" in scheduler
+        else "scheduler must be an address like tcp://HOST:PORT, or 'serial'; got 'localhost'"
+    )
+    assert run.stderr.startswith(f"chainrule sweep: error: {expected}")
+    assert results.read_bytes() == partial
+    assert not (tmp_path / "r.best.safetensors").exists()
