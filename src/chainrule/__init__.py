@@ -6,6 +6,9 @@ ONNX export, Dask sweeps, the browser playground, plots) load their dependencies
 
 from __future__ import annotations
 
+import importlib
+from typing import Any
+
 from chainrule.engine import (
     ACTIVATIONS,
     LOSSES,
@@ -27,8 +30,25 @@ from chainrule.errors import (
     ModelFileError,
     ValidationError,
 )
+from chainrule.serialization import load_model, save_model
 
 __version__ = "0.1.0"
+
+_LAZY = {
+    "MLPClassifier": "chainrule.estimators",
+    "MLPRegressor": "chainrule.estimators",
+    "from_sklearn": "chainrule.estimators",
+    "export_onnx": "chainrule.serialization.onnx_export",
+    "sweep": "chainrule.sweeps",
+}
+"""Public names whose modules import optional dependencies (scikit-learn, onnx, dask): loaded on
+first use, so ``import chainrule`` needs only numpy."""
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'chainrule' has no attribute {name!r}")
 
 __all__ = [
     "ACTIVATIONS",
@@ -39,6 +59,8 @@ __all__ = [
     "DataError",
     "Dense",
     "DivergenceError",
+    "MLPClassifier",
+    "MLPRegressor",
     "ModelFileError",
     "Momentum",
     "Network",
@@ -46,7 +68,12 @@ __all__ = [
     "Trainer",
     "ValidationError",
     "__version__",
+    "export_onnx",
+    "from_sklearn",
     "gradcheck",
+    "load_model",
+    "save_model",
+    "sweep",
     "trace",
     "train",
 ]
