@@ -1,0 +1,307 @@
+"""The playground's websocket sessions, in process (Starlette's TestClient), against the library.
+
+Every number the page shows must be the library's: frames, traces and model files are checked
+against chainrule's own Network, trace and load_model on the same weights.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from starlette.testclient import TestClient
+from starlette.websockets import WebSocketDisconnect
+
+from chainrule.engine import Network, trace
+from chainrule.engine.explain import to_dict
+from chainrule.serialization import load_model
+from chainrule.web.app import create_app
+from chainrule.web.protocol import MAX_MESSAGE_BYTES
+from chainrule.web.session import DEFAULT_SETTINGS, GRID, MAP_STRIDE
+
+ORIGIN = {"origin": "http://testserver"}
+
+
+class Conversation:
+    """One websocket: send messages, read replies until a given kind."""
+
+    def __init__(self, ws: Any) -> None:
+        self.ws = ws
+        self.errors: list[str] = []
+        self.state = self.receive("state")
+        self.frame = self.receive("frame")
+
+    def send(self, kind: str, **fields: Any) -> None:
+        self.ws.send_text(json.dumps({"type": kind, **fields}))
+
+    def receive(self, kind: str) -> dict[str, Any]:
+        while True:
+            message: dict[str, Any] = self.ws.receive_json()
+            if message["type"] == "error":
+                self.errors.append(message["message"])
+            if message["type"] == "state":
+                self.state = message
+            if message["type"] == "frame":
+                self.frame = message
+            if message["type"] == kind:
+                return message
+
+    def request(self, kind: str, reply: str, **fields: Any) -> dict[str, Any]:
+        """Send, then read up to the reply (a state is always followed by its frame)."""
+        self.send(kind, **fields)
+        message = self.receive(reply)
+        if reply == "state":
+            self.receive("frame")
+        return message
+
+    def config(self, **changes: Any) -> dict[str, Any]:
+        settings = {**self.state["settings"], **changes}
+        self.request("config", "state", settings=settings)
+        return self.frame
+
+    def step_epochs(self, n: int) -> dict[str, Any]:
+        for _ in range(n):
+            frame = self.request("step", "frame", unit="epoch")
+        return frame
+
+
+@pytest.fixture
+def client() -> Iterator[TestClient]:
+    with TestClient(create_app(allowed_hosts=["testserver"])) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def talk(client: TestClient) -> Iterator[Conversation]:
+    with client.websocket_connect("/ws", headers=ORIGIN) as ws:
+        yield Conversation(ws)
+
+
+def floats(b64: str) -> np.ndarray:
+    return np.frombuffer(base64.b64decode(b64), dtype="<f4")
+
+
+def exported_network(talk: Conversation, tmp_path: Path) -> tuple[Network, Path]:
+    model = talk.request("export", "model")
+    path = tmp_path / model["filename"]
+    path.write_bytes(base64.b64decode(model["data"]))
+    loaded = load_model(path)
+    return Network.from_weights(loaded.weights, loaded.activations), path
+
+
+def grid_points(extent: float) -> np.ndarray:
+    axis = np.linspace(-extent, extent, GRID)
+    x1, x2 = np.meshgrid(axis, axis[::-1])
+    return np.column_stack([x1.ravel(), x2.ravel()])
+
+
+def test_first_frame_describes_the_default_network(talk: Conversation) -> None:
+    state, frame = talk.state, talk.frame
+    assert state["settings"] == DEFAULT_SETTINGS
+    sizes = [2, 8, 8, 2]
+    assert state["sizes"] == sizes and state["trainable"] is True
+    assert len(state["points"]["train"]) + len(state["points"]["test"]) == 200
+    assert [w["shape"] for w in frame["weights"]] == [[8, 3], [8, 9], [2, 9]]
+    assert len(base64.b64decode(frame["probabilities"])) == GRID * GRID * 2
+    side = len(range(0, GRID, MAP_STRIDE))
+    assert [len(base64.b64decode(m["data"])) for m in frame["maps"]] == [
+        n * side * side for n in sizes[1:]
+    ]
+    assert frame["epoch"] == 0 and frame["train"]["accuracy"] is not None
+
+
+def test_frames_are_the_library_network(talk: Conversation, tmp_path: Path) -> None:
+    frame = talk.step_epochs(3)
+    net, _ = exported_network(talk, tmp_path)
+    for sent, W in zip(frame["weights"], net.weights, strict=True):
+        np.testing.assert_array_equal(floats(sent["data"]).reshape(W.shape), W.astype(np.float32))
+    proba = net.predict_proba(grid_points(talk.state["extent"]))
+    shown = np.frombuffer(base64.b64decode(frame["probabilities"]), np.uint8).reshape(-1, 2)
+    np.testing.assert_allclose(shown / 255, proba, atol=0.5 / 255 + 1e-9)
+    train = np.array(talk.state["points"]["train"])
+    accuracy = np.mean(net.predict(train[:, :2]) == train[:, 2])
+    assert frame["train"]["accuracy"] == pytest.approx(accuracy)
+    loss, _ = net.loss_and_gradients(train[:, :2], train[:, 2].astype(int))
+    assert frame["train"]["loss"] == pytest.approx(loss, rel=1e-12)
+
+
+def test_explain_is_the_library_trace(talk: Conversation, tmp_path: Path) -> None:
+    talk.step_epochs(2)
+    net, _ = exported_network(talk, tmp_path)
+    x1, x2, label = talk.state["points"]["test"][5]
+    shown = talk.request("explain", "trace", subset="test", index=5)["trace"]
+    expected = trace(net, [[x1, x2]], [int(label)], learning_rate=DEFAULT_SETTINGS["learning_rate"])
+    assert shown["x"] == [[x1, x2]] and shown["y"] == [label]
+    assert shown == json.loads(json.dumps(to_dict(expected)))
+
+
+def test_export_then_import_gives_identical_predictions(talk: Conversation, tmp_path: Path) -> None:
+    talk.step_epochs(3)
+    net, path = exported_network(talk, tmp_path)
+    points = np.random.default_rng(0).uniform(-1.5, 1.5, size=(50, 2))
+    before = talk.request("predict", "prediction", points=points.tolist())["proba"]
+    talk.request("reset", "frame")
+    after_reset = talk.request("predict", "prediction", points=points.tolist())["proba"]
+    assert after_reset != before
+    data = base64.b64encode(path.read_bytes()).decode()
+    talk.request("import_model", "frame", name="mine.safetensors", data=data)
+    after = talk.request("predict", "prediction", points=points.tolist())["proba"]
+    assert after == before
+    np.testing.assert_array_equal(np.array(after), net.predict_proba(points))
+
+
+def test_bad_model_files_are_refused_by_name(talk: Conversation) -> None:
+    garbage = base64.b64encode(b"\x10\x00\x00\x00\x00\x00\x00\x00{not json}xxxxxx").decode()
+    talk.send("import_model", name="broken.safetensors", data=garbage)
+    talk.send("import_model", name="x.safetensors", data="***")
+    frame = talk.request("step", "frame", unit="minibatch")
+    assert frame["steps"] == 1
+    assert "broken.safetensors" in talk.errors[0] and "chainrule-import" not in talk.errors[0]
+    assert "not valid base64" in talk.errors[1]
+
+
+def test_invalid_messages_get_errors_and_the_session_goes_on(talk: Conversation) -> None:
+    talk.ws.send_text("{oops")
+    talk.send(
+        "config", settings={**DEFAULT_SETTINGS, "hidden": [{"units": 40, "activation": "tanh"}]}
+    )
+    talk.ws.send_bytes(b"\x00\x01")
+    talk.ws.send_text(" " * (MAX_MESSAGE_BYTES + 10))
+    frame = talk.request("step", "frame", unit="minibatch")
+    assert frame["steps"] == 1
+    assert len(talk.errors) == 4
+    assert "not valid JSON" in talk.errors[0]
+    assert "hidden[0].units must be between 1 and 32" in talk.errors[1]
+    assert "binary" in talk.errors[2]
+    assert "message too large" in talk.errors[3]
+
+
+def test_message_rate_is_capped() -> None:
+    app = create_app(allowed_hosts=["testserver"], messages_per_second=1e-3, message_burst=5)
+    with TestClient(app).websocket_connect("/ws", headers=ORIGIN) as ws:
+        talk = Conversation(ws)
+        for _ in range(10):
+            talk.send("view", layer=1, neurons=[0, 1], maps=False)
+        replies = [ws.receive_json() for _ in range(6)]
+        assert [r["type"] for r in replies] == ["frame"] * 5 + ["error"]
+        assert "too many messages" in replies[-1]["message"]
+
+
+def test_session_limit(client: TestClient) -> None:
+    limited = TestClient(create_app(allowed_hosts=["testserver"], max_sessions=1))
+    with limited.websocket_connect("/ws", headers=ORIGIN) as first:
+        Conversation(first)
+        with limited.websocket_connect("/ws", headers=ORIGIN) as second:
+            message = second.receive_json()
+            assert message["type"] == "error" and "already runs 1 sessions" in message["message"]
+            with pytest.raises(WebSocketDisconnect) as closed:
+                second.receive_json()
+            assert closed.value.code == 1013
+
+
+@pytest.mark.parametrize("origin", ["http://evil.example", "http://testserver.evil", None])
+def test_cross_origin_websockets_are_refused(client: TestClient, origin: str | None) -> None:
+    headers = {} if origin is None else {"origin": origin}
+    with (
+        pytest.raises(WebSocketDisconnect) as refused,
+        client.websocket_connect("/ws", headers=headers),
+    ):
+        pass
+    assert refused.value.code == 1008
+
+
+def test_unknown_host_header_is_refused(client: TestClient) -> None:
+    assert client.get("/").status_code == 200
+    assert client.get("/", headers={"host": "rebound.example"}).status_code == 400
+
+
+def test_step_units_disable_training_with_an_explanation(talk: Conversation) -> None:
+    talk.config(hidden=[{"units": 2, "activation": "step"}])
+    assert talk.state["trainable"] is False
+    assert "derivative is 0" in talk.state["reason"]
+    talk.send("play")
+    frame = talk.request("explain", "trace", subset="train", index=0)
+    assert frame["trace"]["loss"] is None and frame["trace"]["layers"][0]["dL_de"] is None
+    assert "derivative is 0" in talk.errors[0]
+
+
+def test_the_lecture_hand_wired_xor(talk: Conversation) -> None:
+    talk.config(hidden=[{"units": 2, "activation": "step"}], output="step", train_ratio=1.0)
+    corners = [[0, 0, 0], [0, 1, 1], [1, 0, 1], [1, 1, 0]]
+    talk.request("points", "frame", points=corners)
+    weights = [[[-1, -1, 0.5], [1, 1, -1.5]], [[-1, -1, 0.5]]]
+    frame = talk.request("set_weights", "frame", weights=weights)
+    assert frame["train"]["accuracy"] == 1.0 and frame["test"] is None
+    reference = Network.from_weights(weights, ["step", "step"])
+    proba = talk.request("predict", "prediction", points=[c[:2] for c in corners])["proba"]
+    assert [round(p[1]) for p in proba] == reference.predict([c[:2] for c in corners]).tolist()
+
+
+def test_divergence_stops_training_with_the_last_good_weights(talk: Conversation) -> None:
+    talk.config(
+        dataset="circle",
+        hidden=[{"units": 32, "activation": "relu"}] * 6,
+        optimizer="momentum",
+        learning_rate=10.0,
+    )
+    for _ in range(10):
+        talk.send("step", unit="epoch")
+        message = talk.ws.receive_json()
+        if message["type"] == "diverged":
+            break
+    assert message["type"] == "diverged"
+    assert "Lower the learning rate" in message["message"]
+    frame = talk.receive("frame")
+    assert all(np.isfinite(floats(w["data"])).all() for w in frame["weights"])
+    assert frame["train"]["loss"] is not None
+    assert frame["playing"] is False
+
+
+def test_csv_upload(talk: Conversation) -> None:
+    rows = ["x1,x2,label"] + [
+        f"{np.cos(a):.4f},{np.sin(a):.4f},{'abc'[i % 3]}"
+        for i, a in enumerate(np.linspace(0, 6, 30))
+    ]
+    talk.request("upload_csv", "state", name="three.csv", text="\n".join(rows))
+    assert talk.state["classes"] == ["a", "b", "c"]
+    assert talk.state["sizes"][-1] == 3 and talk.state["source"] == "custom"
+    total = len(talk.state["points"]["train"]) + len(talk.state["points"]["test"])
+    assert total == 30
+    talk.config(hidden=[{"units": 5, "activation": "relu"}])  # the uploaded data stay
+    assert talk.state["classes"] == ["a", "b", "c"] and talk.state["sizes"] == [2, 5, 3]
+    bad = "x1,x2,label\n0.1,0.2,a\n0.3,oops,b\n"
+    talk.send("upload_csv", name="bad.csv", text=bad)
+    talk.send("upload_csv", name="wide.csv", text="a,b,c,y\n1,2,3,0\n4,5,6,1\n")
+    frame = talk.request("step", "frame", unit="minibatch")
+    assert frame["steps"] == 1
+    assert "bad.csv" in talk.errors[0] and "oops" in talk.errors[0]
+    assert "3 feature columns" in talk.errors[1]
+
+
+def test_points_are_added_and_removed(talk: Conversation) -> None:
+    n_train = len(talk.state["points"]["train"])
+    talk.request("add_point", "state", x=[0.25, -0.75], label=1)
+    assert talk.state["points"]["train"][-1] == [0.25, -0.75, 1]
+    talk.request("remove_point", "state", x=[0.25, -0.75], radius=1e-6)
+    assert len(talk.state["points"]["train"]) == n_train
+    talk.send("add_point", x=[0, 0], label=5)
+    talk.send("remove_point", x=[50, 50], radius=0.1)
+    talk.request("step", "frame", unit="minibatch")
+    assert "label 5 is not a class" in talk.errors[0]
+    assert "no point within reach" in talk.errors[1]
+
+
+def test_hidden_layer_view(talk: Conversation) -> None:
+    frame = talk.request("view", "frame", layer=2, neurons=[3, 7], maps=False)
+    assert frame["hidden"]["layer"] == 2 and frame["hidden"]["neurons"] == [3, 7]
+    assert "maps" not in frame
+    n_train = len(talk.state["points"]["train"])
+    seen = floats(frame["hidden"]["train"]).reshape(n_train, 2)
+    assert np.all(np.abs(seen) <= 1)  # tanh units
+    side = len(range(0, GRID, MAP_STRIDE))
+    assert floats(frame["hidden"]["grid"]).shape == (side * side * 2,)
