@@ -19,6 +19,14 @@ COMMANDS = [
     "chainrule.cli.demo",
     "chainrule.cli.explain",
     "chainrule.cli.gradcheck",
+    "chainrule.cli.playground",
+    "chainrule.cli.sweep",
+    "chainrule.cli.train",
+    "chainrule.cli.evaluate",
+    "chainrule.cli.predict",
+    "chainrule.cli.export",
+    "chainrule.cli.datasets",
+    "chainrule.cli.plot",
 ]
 """Sub-command modules, in the order ``chainrule --help`` lists them."""
 

@@ -168,6 +168,35 @@ def spiral(tour: Tour) -> None:
     )
 
 
+def digits(tour: Tour) -> None:
+    """The bundled 8x8 digits, trained with ``chainrule train``'s defaults and a progress bar."""
+    from chainrule.cli.progress import ProgressBar
+    from chainrule.datasets import Dataset, load, train_test_split
+    from chainrule.fit import TrainConfig, fit
+
+    data = load("digits")
+    X_train, X_test, y_train, y_test = train_test_split(data.X, data.y, 0.2, seed=0)
+    train_part = Dataset(
+        X_train,
+        y_train,
+        data.feature_names,
+        data.target_name,
+        data.classes,
+        "classification",
+        "digits",
+    )
+    config = TrainConfig()
+    model = fit(train_part, config, callbacks=[ProgressBar()])
+    test_accuracy = float(np.mean(model.predict_codes(X_test) == y_test))
+    tour.say(
+        f"{data.n_samples} 8x8 images of digits, 64 pixel features standardised on the "
+        f"{len(y_train)} training images; network {model.net}; {config.optimizer} "
+        f"(eta = {config.learning_rate:g}), minibatches of {config.batch_size}, "
+        f"{len(model.history.epochs)} epochs in {model.seconds:.1f} s"
+    )
+    tour.say(f"test accuracy {test_accuracy:.1%} on {len(y_test)} held-out images")
+
+
 @dataclass(frozen=True)
 class Section:
     """One part of the tour."""
@@ -183,6 +212,7 @@ SECTIONS: list[Section] = [
     Section("XOR learned by back-propagation", xor_backprop),
     Section("The forward-propagation example, traced", worked),
     Section("A spiral, learned", spiral),
+    Section("Handwritten digits, learned", digits),
 ]
 """The tour, in order."""
 

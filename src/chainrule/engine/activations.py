@@ -49,9 +49,10 @@ class Activation:
     def chain(self, dL_dh: Array, e: Array, h: Array, out: Array, scratch: Array) -> Array:
         """Back-propagate through ``g``: ``dL/de = dL/dh * g'(e)``, into ``out``.
 
-        ``scratch`` (shaped like ``e``) receives ``g'(e)``; ``out`` may be ``dL_dh`` itself.
+        ``g'(e)`` is computed into ``out`` itself, or into ``scratch`` (shaped like ``e``) when
+        ``out`` is ``dL_dh``: one array fewer to pass through the cache.
         """
-        g_prime = self.g_prime(e, h, out=scratch)
+        g_prime = self.g_prime(e, h, out=scratch if out is dL_dh else out)
         return np.multiply(dL_dh, g_prime, out=out)  # dL/de = dL/dh * g'(e)
 
     def __repr__(self) -> str:
@@ -183,9 +184,10 @@ class Softmax(Activation):
     elementwise = False
 
     def g(self, e: Array, out: Array | None = None) -> Array:
-        h: Array = np.subtract(e, e.max(axis=-1, keepdims=True), out=out)
+        # ufunc reductions called directly: the ndarray methods add a Python layer per call
+        h: Array = np.subtract(e, np.maximum.reduce(e, axis=-1, keepdims=True), out=out)
         np.exp(h, out=h)
-        h /= h.sum(axis=-1, keepdims=True)
+        h /= np.add.reduce(h, axis=-1, keepdims=True)
         return h
 
     def g_prime(self, e: Array, h: Array, out: Array | None = None) -> Array:

@@ -233,11 +233,13 @@ class Network:
             array = np.asarray(X)
         except (TypeError, ValueError) as err:  # ragged nested lists
             raise ValidationError(f"{name} is not a rectangular numeric array: {err}") from None
-        if array.dtype == object or not (
-            np.issubdtype(array.dtype, np.number) or array.dtype == bool
+        if (
+            array.dtype == object
+            or np.issubdtype(array.dtype, np.complexfloating)  # would silently drop .imag
+            or not (np.issubdtype(array.dtype, np.number) or array.dtype == bool)
         ):
             raise ValidationError(
-                f"{name} must hold numbers; got an array of dtype {array.dtype.name}"
+                f"{name} must hold real numbers; got an array of dtype {array.dtype.name}"
             )
         if array.ndim == 1 and self.sizes[0] == array.shape[0]:
             array = array[None, :]  # one token given as a vector
@@ -258,7 +260,7 @@ class Network:
             row, column = np.argwhere(~finite)[0]
             raise ValidationError(
                 f"{name} has non-finite values (first at row {row}, column {column}: "
-                f"{array[row, column]!r} as {self.dtype.name})"
+                f"{array[row, column].item()!r} as {self.dtype.name})"
             )
         return converted
 
@@ -285,24 +287,25 @@ class Network:
                         f"cross_entropy needs integer class indices in 0..{n_out - 1}; "
                         f"got values of dtype {array.dtype.name}"
                     )
-            labels = array.astype(np.int64)
-            bad = (labels < 0) | (labels >= n_out)
+            # Range-check before the cast: a float like 1e308 does not fit in int64.
+            bad = (array < 0) | (array >= n_out)
             if bad.any():
                 i = int(np.argmax(bad))
                 raise ValidationError(
-                    f"y[{i}] = {array[i]!r} is not a class index in 0..{n_out - 1} "
+                    f"y[{i}] = {array[i].item()!r} is not a class index in 0..{n_out - 1} "
                     f"(the output layer has {n_out} units)"
                 )
-            return labels
+            return array.astype(np.int64)
         if not (np.issubdtype(array.dtype, np.number) or array.dtype == bool):
             raise ValidationError(f"y must be numeric; got dtype {array.dtype.name}")
-        values = array.astype(self.dtype).reshape(n, -1)
+        with np.errstate(over="ignore", invalid="ignore"):  # 1e308 -> inf, refused below
+            values = array.astype(self.dtype).reshape(n, -1)
         if values.shape[1] != n_out:
             raise ValidationError(
                 f"y has {values.shape[1]} columns but the output layer has {n_out} units"
             )
         if not np.isfinite(values).all():
-            raise ValidationError("y has non-finite values")
+            raise ValidationError(f"y has non-finite values as {self.dtype.name}")
         if loss.name == "binary_cross_entropy" and not np.all((values >= 0) & (values <= 1)):
             raise ValidationError("binary_cross_entropy needs targets in [0, 1]")
         return values
@@ -356,7 +359,7 @@ class Network:
         output = self.layers[-1]
         assert output.e is not None and output.h is not None
         if loss.pairs_with == output.activation.name:
-            return loss.value_from_excitation(output.e, y)
+            return loss.value_at_output(output.e, output.h, y)
         return loss.value(output.h, y)
 
     def forward(self, X: ArrayLike) -> Array:

@@ -49,20 +49,26 @@ class Optimizer:
         self.weight_decay = _check_rate("weight_decay", weight_decay, inclusive=True)
         self.steps = 0
         self._scratch: list[Array] = []
+        self._decayed: list[Array] = []  # g + lambda w: apart from _scratch, which step() reuses
+        self._layout: list[tuple[tuple[int, ...], np.dtype[Any]]] = []
 
-    def _effective_gradients(self, params: Sequence[Array], grads: Sequence[Array]) -> list[Array]:
-        """``grad + weight_decay * w`` into scratch buffers (or the gradients themselves)."""
+    def _effective_gradients(
+        self, params: Sequence[Array], grads: Sequence[Array]
+    ) -> Sequence[Array]:
+        """``grad + weight_decay * w`` into buffers of their own (or the gradients themselves)."""
         if len(params) != len(grads):
             raise ValidationError(f"{len(params)} parameters but {len(grads)} gradients")
-        if len(self._scratch) != len(params) or any(
-            s.shape != p.shape or s.dtype != p.dtype
-            for s, p in zip(self._scratch, params, strict=True)
-        ):
+        layout = [(p.shape, p.dtype) for p in params]
+        if layout != self._layout:  # new parameters: new scratch buffers (else reuse them)
             self._scratch = [np.empty_like(p) for p in params]
+            self._decayed = []
+            self._layout = layout
         if self.weight_decay == 0:
-            return list(grads)
+            return grads
+        if not self._decayed:
+            self._decayed = [np.empty_like(p) for p in params]
         out = []
-        for p, g, s in zip(params, grads, self._scratch, strict=True):
+        for p, g, s in zip(params, grads, self._decayed, strict=True):
             np.multiply(p, self.weight_decay, out=s)
             s += g  # g + lambda w: the gradient of L + (lambda / 2) ||w||^2
             out.append(s)
@@ -104,8 +110,7 @@ class SGD(Optimizer):
         grads = self._effective_gradients(params, grads)
         eta = self.learning_rate
         for w, dL_dw, scratch in zip(params, grads, self._scratch, strict=True):
-            step = np.multiply(dL_dw, eta, out=scratch)
-            w -= step  # w <- w - eta dL/dw
+            w -= np.multiply(dL_dw, eta, out=scratch)  # w <- w - eta dL/dw
         self.steps += 1
 
 
@@ -149,7 +154,7 @@ class Momentum(SGD):
         grads = self._effective_gradients(params, grads)
         mu, eta = self.momentum, self.learning_rate
         if not self.velocity:
-            self.velocity = [g.copy() for g in grads]  # b = g on the first step
+            self.velocity = [g.copy(order="K") for g in grads]  # b = g on the first step
         else:
             for b, g in zip(self.velocity, grads, strict=True):
                 b *= mu

@@ -1,4 +1,4 @@
-"""Gradient descent on a network: minibatches, epochs and the divergence guard.
+"""Gradient descent on a network: minibatches, epochs, validation, callbacks and safe stopping.
 
 One step is the lecture's recipe: forward-propagate a batch, back-propagate from the loss to get
 every ``dL/dw_jk^(l)``, then let the optimizer update the weights (for :class:`SGD`,
@@ -6,27 +6,50 @@ every ``dL/dw_jk^(l)``, then let the optimizer update the weights (for :class:`S
 descent, anything between minibatch descent. Each epoch visits every token once, in an order
 drawn from the trainer's seeded generator.
 
-Divergence guard: after every step the loss must be finite, and after every epoch the weights.
-If not, the weights from the end of the last good epoch are restored and
-:class:`~chainrule.errors.DivergenceError` says what happened and what to change.
+Around the steps the loop adds what practice needs, none of it inside the optimizer:
+
+- a learning-rate *schedule* ``eta_t`` (see :mod:`chainrule.engine.schedules`) and
+  reduce-on-plateau, set on the optimizer before each step;
+- per-epoch scores in a :class:`History`: the training loss and accuracy (or R^2 and RMSE)
+  accumulated over the epoch's minibatches, as the weights moved, and the same scores on
+  validation data with the weights at the end of the epoch;
+- callbacks (:mod:`chainrule.engine.callbacks`): progress, early stopping, checkpoints, ...;
+- Ctrl-C: the current minibatch finishes, the epoch ends there and the weights are kept
+  (``history.stopped == "interrupted"``);
+- the divergence guard: after every step the loss must be finite, and after every epoch the
+  weights. If not, the weights from the end of the last good epoch are restored and
+  :class:`~chainrule.errors.DivergenceError` says what happened and what to change.
+
+:meth:`Trainer.state_dict` captures everything the next epoch depends on (optimizer state, the
+generator's ``bit_generator.state``, schedule and callback state), so a run resumed from it at an
+epoch boundary ends with bit-identical weights to one never interrupted.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+import signal
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from chainrule.engine.callbacks import Callback
 from chainrule.engine.init import Seed, as_generator
 from chainrule.engine.losses import Loss
+from chainrule.engine.metrics import accuracy, r2_from_sums, r2_score, rmse
 from chainrule.engine.network import Network
 from chainrule.engine.optimizers import SGD, Optimizer
+from chainrule.engine.schedules import ReduceOnPlateau, Schedule, schedule_from_dict
 from chainrule.errors import DivergenceError, ValidationError
 
 Array = NDArray[np.floating]
+
+STOP_REASONS = ("running", "completed", "early_stopping", "interrupted", "diverged", "callback")
 
 
 def check_batch_size(batch_size: int | None, n: int) -> int:
@@ -49,11 +72,101 @@ def check_epochs(epochs: int) -> int:
     return int(epochs)
 
 
+def task_of(loss: Loss) -> str:
+    """``"regression"`` for the squared error, ``"classification"`` for the cross-entropies."""
+    return "regression" if loss.name == "mse" else "classification"
+
+
+@dataclass
+class History:
+    """What training did, epoch by epoch; ``to_dict()`` is plain JSON.
+
+    Attributes
+    ----------
+    task:
+        ``"classification"`` (records hold ``accuracy``) or ``"regression"`` (``r2``, ``rmse``).
+    epochs:
+        One record per completed epoch: ``epoch`` (1-based), ``loss`` and the task's scores on
+        the training data (means over the epoch's minibatches), ``val_loss`` and ``val_*``
+        scores when there is validation data, and the ``learning_rate`` of the epoch's last step.
+    stopped:
+        Why the last :meth:`Trainer.fit` ended: ``completed``, ``early_stopping``,
+        ``interrupted`` (Ctrl-C), ``diverged`` or ``callback`` (``running`` while it runs).
+    best_epoch:
+        The epoch whose weights early stopping restored, else ``None``.
+    message:
+        A human-readable note on how training ended (the divergence advice, ...).
+    """
+
+    task: str = "classification"
+    epochs: list[dict[str, float]] = field(default_factory=list)
+    stopped: str = "running"
+    best_epoch: int | None = None
+    message: str = ""
+
+    def series(self, key: str) -> list[float]:
+        """The values of ``key`` (e.g. ``"val_loss"``) over the epochs that recorded it."""
+        return [record[key] for record in self.epochs if key in record]
+
+    @property
+    def last(self) -> dict[str, float]:
+        """The last epoch's record (empty before the first epoch ends)."""
+        return dict(self.epochs[-1]) if self.epochs else {}
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready copy."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, state: dict[str, Any]) -> History:
+        """Rebuild from :meth:`to_dict`."""
+        return cls(
+            task=str(state["task"]),
+            epochs=[{str(k): float(v) for k, v in r.items()} for r in state["epochs"]],
+            stopped=str(state["stopped"]),
+            best_epoch=None if state["best_epoch"] is None else int(state["best_epoch"]),
+            message=str(state["message"]),
+        )
+
+
+class _Interrupt:
+    """Turns Ctrl-C into a flag checked between minibatches, so a step is never cut in half.
+
+    Only the main thread can own the SIGINT handler; elsewhere (or if someone installed their own
+    handler) KeyboardInterrupt arrives as usual and is caught at the loop level. A second Ctrl-C
+    while the first is pending raises at once.
+    """
+
+    def __init__(self) -> None:
+        self.requested = False
+
+    def _handle(self, signum: int, frame: object) -> None:
+        if self.requested:
+            raise KeyboardInterrupt
+        self.requested = True
+
+    @contextmanager
+    def installed(self) -> Iterator[_Interrupt]:
+        own = (
+            threading.current_thread() is threading.main_thread()
+            and signal.getsignal(signal.SIGINT) is signal.default_int_handler
+        )
+        if own:
+            signal.signal(signal.SIGINT, self._handle)
+        try:
+            yield self
+        finally:
+            if own:
+                signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
 class Trainer:
-    """Trains ``net`` on ``(X, y)`` one minibatch or one epoch at a time.
+    """Trains ``net`` on ``(X, y)`` one minibatch, one epoch or many epochs at a time.
 
     The data are checked once, here; steps then run on views of a shuffled copy, without
-    allocating. ``trainer.epoch`` counts completed epochs, ``trainer.steps`` gradient steps.
+    allocating. ``trainer.epoch`` counts completed epochs, ``trainer.steps`` gradient steps,
+    ``trainer.history`` holds each epoch's mean training loss (the lecture's curve) and
+    ``trainer.record`` the full :class:`History`.
 
     Parameters
     ----------
@@ -65,10 +178,20 @@ class Trainer:
         Defaults to the network's loss.
     optimizer:
         Defaults to the lecture's plain gradient descent, ``SGD(learning_rate)``.
+    learning_rate:
+        ``eta`` for the default optimizer; otherwise the optimizer's own rate is ``eta_0``.
     batch_size:
         1 (per token), ``None`` (full batch) or anything between.
     shuffle, seed:
         Visit tokens in a new seeded random order each epoch (or in data order).
+    validation_data:
+        ``(X_val, y_val)`` scored at the end of every epoch (``val_loss``, ``val_accuracy`` ...).
+    schedule:
+        A learning-rate schedule ``eta_t = schedule(t, eta_0)``; ``None`` keeps the rate fixed.
+    plateau:
+        A :class:`ReduceOnPlateau` fed ``val_loss`` (or ``loss``) after each epoch.
+    callbacks:
+        :class:`~chainrule.engine.callbacks.Callback` objects, called in order.
     """
 
     def __init__(
@@ -83,24 +206,50 @@ class Trainer:
         batch_size: int | None = 32,
         shuffle: bool = True,
         seed: Seed = None,
+        validation_data: tuple[ArrayLike, ArrayLike] | None = None,
+        schedule: Schedule | None = None,
+        plateau: ReduceOnPlateau | None = None,
+        callbacks: Sequence[Callback] = (),
     ) -> None:
         self.net = net
         self.loss = net._resolve_loss(loss)
         self.X = net.check_inputs(X)
         self.y = net.check_targets(y, len(self.X), self.loss)
         self.optimizer = optimizer if optimizer is not None else SGD(learning_rate)
+        self.learning_rate = self.optimizer.learning_rate  # eta_0 of the schedule
         self.batch_size = check_batch_size(batch_size, len(self.X))
         self.shuffle = bool(shuffle)
         self.rng = as_generator(seed)
+        self.validation: tuple[Array, NDArray[Any]] | None = None
+        if validation_data is not None:
+            X_val = net.check_inputs(validation_data[0], "X_val")
+            self.validation = (X_val, net.check_targets(validation_data[1], len(X_val), self.loss))
+        self.schedule = schedule
+        self.plateau = plateau
+        self.callbacks = list(callbacks)
+        keys = [cb.key for cb in self.callbacks if cb.key is not None]
+        if len(keys) != len(set(keys)):
+            raise ValidationError(f"two callbacks share a checkpoint key: {keys}")
+        self.task = task_of(self.loss)
         self.epoch = 0
         self.steps = 0
+        self.epochs_planned = 0
         self.history: list[float] = []
+        self.record = History(task=self.task)
+        self.stop_reason: str | None = None
         self._order: NDArray[np.intp] = np.arange(len(self.X))
         self._X_epoch = np.empty_like(self.X)
         self._y_epoch = np.empty_like(self.y)
         self._position = len(self.X)  # no epoch in progress
+        self._abandoned_epoch = False  # Ctrl-C dropped an unfinished epoch: no exact resume
+        self._good_weights = [W.copy(order="K") for W in net.weights]  # W's layout: fast copyto
+        # Sums over the epoch's minibatches: loss * batch size, correct answers or squared errors.
         self._epoch_loss_sum = 0.0
-        self._good_weights = [W.copy() for W in net.weights]
+        self._epoch_hits = 0.0
+        self._epoch_sq_err = np.zeros(self.y.shape[1] if self.y.ndim == 2 else 1)
+        if self.task == "regression":
+            centred = self.y - self.y.mean(axis=0)
+            self._ss_tot = np.sum(centred.astype(np.float64) ** 2, axis=0)
 
     # -- one step ------------------------------------------------------------------------
 
@@ -116,12 +265,27 @@ class Trainer:
         self.steps += 1
         return loss
 
+    def _score_batch(self, h: Array, y_batch: NDArray[Any]) -> None:
+        """Add the batch's correct answers (or squared errors) to the epoch's sums."""
+        if self.task == "regression":
+            diff = h - y_batch
+            self._epoch_sq_err += np.sum(diff.astype(np.float64) ** 2, axis=0)
+        elif self.loss.name == "cross_entropy":
+            self._epoch_hits += np.count_nonzero(h.argmax(axis=1) == y_batch)  # no wrappers: hot
+        else:  # binary cross-entropy: every output unit is a yes/no decision
+            self._epoch_hits += float(np.mean((h > 0.5) == (y_batch > 0.5), axis=1).sum())
+
     # -- minibatches and epochs ------------------------------------------------------------
 
     @property
     def in_epoch(self) -> bool:
         """True between the first and the last minibatch of an epoch."""
         return self._position < len(self.X)
+
+    @property
+    def epoch_fraction(self) -> float:
+        """The share of the current epoch's tokens already visited (0 between epochs)."""
+        return self._position / len(self.X) if self.in_epoch else 0.0
 
     def _start_epoch(self) -> None:
         n = len(self.X)
@@ -130,26 +294,49 @@ class Trainer:
         np.take(self.y, self._order, axis=0, out=self._y_epoch)
         self._position = 0
         self._epoch_loss_sum = 0.0
+        self._epoch_hits = 0.0
+        self._epoch_sq_err[:] = 0.0
+
+    def _set_learning_rate(self) -> None:
+        """``eta = scale * eta_t``: the schedule at this step, times the plateau's reduction."""
+        if self.schedule is None and self.plateau is None:
+            return  # a fixed rate: leave the optimizer's as it is
+        eta_t = (
+            self.learning_rate
+            if self.schedule is None
+            else self.schedule(self.steps, self.learning_rate)
+        )
+        self.optimizer.learning_rate = eta_t * (1.0 if self.plateau is None else self.plateau.scale)
 
     def step_minibatch(self) -> float:
         """Take the next minibatch of the current epoch (starting one if needed); return its loss.
 
-        When the minibatch completes the epoch, the epoch's mean loss is appended to
-        :attr:`history`. Raises :class:`DivergenceError` (weights restored) on a non-finite loss.
+        When the minibatch completes the epoch, the epoch's record is made (validation scored,
+        callbacks called) and its mean loss appended to :attr:`history`. Raises
+        :class:`DivergenceError` (weights restored) on a non-finite loss.
         """
         if not self.in_epoch:
             self._start_epoch()
         start = self._position
         stop = min(start + self.batch_size, len(self.X))
+        y_batch = self._y_epoch[start:stop]
+        self._set_learning_rate()
         try:
-            with np.errstate(under="ignore"):
-                loss = self.step(self._X_epoch[start:stop], self._y_epoch[start:stop])
+            # overflow or NaN is divergence: raise (handled below) rather than print warnings
+            with np.errstate(under="ignore", over="raise", invalid="raise"):
+                loss = self.step(self._X_epoch[start:stop], y_batch)
+                if math.isfinite(loss):
+                    h = self.net.layers[-1].h
+                    assert h is not None
+                    self._score_batch(h, y_batch)  # h^(L) from before this step's update
         except FloatingPointError as err:  # np.seterr(all="raise") turns overflow into this
             self._diverged(f"a floating-point error ({err})")
         if not math.isfinite(loss):
             self._diverged(f"the loss became {loss}")
         self._position = stop
         self._epoch_loss_sum += loss * (stop - start)
+        for callback in self.callbacks:
+            callback.on_batch_end(self, loss)
         if stop == len(self.X):
             self._finish_epoch()
         return loss
@@ -157,10 +344,51 @@ class Trainer:
     def _finish_epoch(self) -> None:
         if not all(np.isfinite(W).all() for W in self.net.weights):
             self._diverged("the weights became non-finite")
+        n = len(self.X)
+        record: dict[str, float] = {
+            "epoch": float(self.epoch + 1),
+            "loss": self._epoch_loss_sum / n,
+        }
+        if self.task == "regression":
+            record["r2"] = r2_from_sums(self._epoch_sq_err, self._ss_tot)
+            record["rmse"] = math.sqrt(float(self._epoch_sq_err.sum()) / self.y.size)
+        else:
+            record["accuracy"] = float(self._epoch_hits) / n
+        if self.validation is not None:
+            try:
+                record.update(self.evaluate(*self.validation, prefix="val_"))
+            except FloatingPointError as err:
+                self._diverged(f"a floating-point error on the validation data ({err})")
+            if not math.isfinite(record["val_loss"]):
+                self._diverged(f"the validation loss became {record['val_loss']}")
         self.epoch += 1
-        self.history.append(self._epoch_loss_sum / len(self.X))
+        self._abandoned_epoch = False
+        self.history.append(record["loss"])
         for good, W in zip(self._good_weights, self.net.weights, strict=True):
             np.copyto(good, W)
+        record["learning_rate"] = self.optimizer.learning_rate
+        self.record.epochs.append(record)
+        if self.plateau is not None:
+            self.plateau.update(record.get("val_loss", record["loss"]))
+        for callback in self.callbacks:
+            callback.on_epoch_end(self, record)
+
+    def evaluate(self, X: Array, y: NDArray[Any], *, prefix: str = "") -> dict[str, float]:
+        """Loss and scores of the current weights on checked data ``(X, y)``, keys prefixed.
+
+        Raises ``FloatingPointError`` on overflow (the weights have grown out of range).
+        """
+        with np.errstate(under="ignore", over="raise", invalid="raise"):
+            h = self.net.propagate(X)
+            scores = {"loss": self.net.output_loss(y, self.loss)}
+        if self.task == "regression":
+            scores["r2"] = r2_score(y, h)
+            scores["rmse"] = rmse(y, h)
+        elif self.loss.name == "cross_entropy":
+            scores["accuracy"] = accuracy(y, np.argmax(h, axis=1))
+        else:
+            scores["accuracy"] = float(np.mean((h > 0.5) == (y > 0.5)))
+        return {prefix + key: value for key, value in scores.items()}
 
     def _diverged(self, what: str) -> None:
         self.net.set_weights(self._good_weights)
@@ -187,14 +415,144 @@ class Trainer:
             self.step_minibatch()
         return self.history[-1]
 
+    def stop(self, reason: str = "callback") -> None:
+        """Ask :meth:`fit` to end after the current epoch (for callbacks, e.g. early stopping)."""
+        if reason not in STOP_REASONS:
+            raise ValidationError(f"stop reason must be one of {STOP_REASONS}; got {reason!r}")
+        self.stop_reason = reason
+
     def fit(self, epochs: int, on_epoch: Callable[[Trainer], None] | None = None) -> list[float]:
-        """Run ``epochs`` epochs; return the mean training loss of each (the lecture's curve)."""
+        """Run up to ``epochs`` more epochs; return the mean training loss of each.
+
+        Ends early when a callback calls :meth:`stop` (early stopping) or on Ctrl-C: the current
+        minibatch completes, the unfinished epoch is dropped from the history and the weights are
+        kept. ``record.stopped`` says which. Callbacks get ``on_train_begin`` and
+        ``on_train_end`` (also when training diverges, before the error propagates).
+
+        Raises
+        ------
+        DivergenceError
+            When the loss or the weights become non-finite (last good weights restored).
+        """
         start = len(self.history)
-        for _ in range(check_epochs(epochs)):
-            self.run_epoch()
-            if on_epoch is not None:
-                on_epoch(self)
+        self.epochs_planned = self.epoch + check_epochs(epochs)
+        self.stop_reason = None
+        self.record.stopped = "running"
+        self.record.message = ""
+        interrupt = _Interrupt()
+        with interrupt.installed():
+            try:
+                for callback in self.callbacks:
+                    callback.on_train_begin(self)
+                while self.epoch < self.epochs_planned and self.stop_reason is None:
+                    while True:
+                        if interrupt.requested:
+                            raise KeyboardInterrupt
+                        self.step_minibatch()
+                        if not self.in_epoch:
+                            break
+                    if on_epoch is not None:
+                        on_epoch(self)
+            except KeyboardInterrupt:
+                self._abandoned_epoch = self.in_epoch
+                self._position = len(self.X)  # drop the unfinished epoch, keep the weights
+                self.record.stopped = "interrupted"
+                self.record.message = (
+                    f"interrupted after {self.epoch} complete epochs ({self.steps} steps); "
+                    "kept the current weights"
+                )
+            except DivergenceError as err:
+                self.record.stopped = "diverged"
+                self.record.message = str(err)
+                for callback in self.callbacks:
+                    callback.on_train_end(self)
+                raise
+            else:
+                self.record.stopped = self.stop_reason or "completed"
+            for callback in self.callbacks:
+                callback.on_train_end(self)
         return self.history[start:]
+
+    # -- checkpoints -------------------------------------------------------------------------
+
+    def state_dict(self) -> dict[str, Any]:
+        """Everything the next epoch depends on, at an epoch boundary.
+
+        JSON-ready values plus lists of arrays: ``weights`` are those at the end of the last
+        epoch (early stopping may since have put other weights in the network), then optimizer
+        and callback state; the generator's ``bit_generator.state`` makes the next epoch's
+        shuffle the one an uninterrupted run draws.
+
+        Raises
+        ------
+        ValidationError
+            In the middle of an epoch, or after Ctrl-C dropped one (a checkpoint there could not
+            resume bit-identically).
+        """
+        if self.in_epoch or self._abandoned_epoch:
+            raise ValidationError(
+                f"cannot checkpoint in the middle of epoch {self.epoch + 1}; "
+                "checkpoint between epochs"
+            )
+        return {
+            "weights": [W.copy() for W in self._good_weights],
+            "epoch": self.epoch,
+            "steps": self.steps,
+            "rng": self.rng.bit_generator.state,
+            "learning_rate": self.learning_rate,
+            "batch_size": self.batch_size,
+            "shuffle": self.shuffle,
+            "history": list(self.history),
+            "record": self.record.to_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "schedule": None if self.schedule is None else self.schedule.to_dict(),
+            "plateau": None if self.plateau is None else self.plateau.state_dict(),
+            "callbacks": {cb.key: cb.state_dict() for cb in self.callbacks if cb.key is not None},
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Continue from :meth:`state_dict`: weights, optimizer, generator, schedule, callbacks.
+
+        Raises
+        ------
+        ValidationError
+            If the weights' shapes, the optimizer, schedule or callbacks differ from those the
+            state was saved with.
+        """
+        self.net.set_weights(state["weights"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        bit_generator = self.rng.bit_generator
+        if state["rng"].get("bit_generator") != type(bit_generator).__name__:
+            raise ValidationError(
+                f"the saved random state is for {state['rng'].get('bit_generator')}, "
+                f"not {type(bit_generator).__name__}"
+            )
+        bit_generator.state = state["rng"]
+        self.epoch = int(state["epoch"])
+        self.steps = int(state["steps"])
+        self.learning_rate = float(state["learning_rate"])
+        self.batch_size = check_batch_size(int(state["batch_size"]), len(self.X))
+        self.shuffle = bool(state["shuffle"])
+        self.history = [float(v) for v in state["history"]]
+        self.record = History.from_dict(state["record"])
+        self.schedule = None if state["schedule"] is None else schedule_from_dict(state["schedule"])
+        if (state["plateau"] is None) != (self.plateau is None):
+            raise ValidationError("reduce-on-plateau must be used both before and after resuming")
+        if self.plateau is not None:
+            self.plateau.load_state_dict(state["plateau"])
+        saved = state["callbacks"]
+        mine = {cb.key: cb for cb in self.callbacks if cb.key is not None}
+        if set(saved) != set(mine):
+            raise ValidationError(
+                f"the checkpoint has state for callbacks {sorted(saved)}, this trainer has "
+                f"{sorted(mine)}"
+            )
+        for key, callback in mine.items():
+            callback.load_state_dict(saved[key])
+        self._position = len(self.X)
+        self._abandoned_epoch = False
+        for good, W in zip(self._good_weights, self.net.weights, strict=True):
+            np.copyto(good, W)
 
 
 def train(

@@ -1,0 +1,82 @@
+"""``chainrule evaluate MODEL DATA``: score a saved model on labelled data.
+
+Classification: accuracy, log loss and the confusion matrix (rows: true class, columns:
+predicted). Regression: R^2, RMSE. ``--json`` prints the same as one JSON object.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import Any
+
+
+def register(subparsers: Any) -> None:
+    """Add the ``evaluate`` sub-command."""
+    parser = subparsers.add_parser(
+        "evaluate",
+        help="score a model file on labelled data",
+        description=(
+            "Score MODEL (from 'chainrule train -o') on DATA: a CSV/NPZ file with the model's "
+            "feature columns and the target (last column unless --target), or a data set name."
+        ),
+    )
+    parser.add_argument("model", metavar="MODEL", help="model file")
+    parser.add_argument("data", metavar="DATA", help="CSV/NPZ path or built-in data set name")
+    parser.add_argument("--target", metavar="NAME|INDEX", help="target column of a CSV file")
+    parser.add_argument("--json", action="store_true", help="print the scores as JSON")
+    parser.set_defaults(func=run)
+
+
+def scores(model: Any, source: str, target: int | str | None) -> dict[str, Any]:
+    """The scores of ``model`` on the data at ``source`` (see the module docstring)."""
+    from chainrule.engine.metrics import accuracy, confusion_matrix, log_loss, r2_score, rmse
+    from chainrule.fit import read_for_model
+
+    X, y = read_for_model(model, source, target=target, need_target=True)
+    assert y is not None
+    report: dict[str, Any] = {"data": source, "task": model.task, "n_samples": len(X)}
+    if model.classes is None:
+        predicted = model.predict_codes(X)
+        report.update(r2=r2_score(y, predicted), rmse=rmse(y, predicted))
+        return report
+    proba = model.predict_proba(X)
+    predicted = proba.argmax(axis=1)
+    report.update(
+        accuracy=accuracy(y, predicted),
+        log_loss=log_loss(y, proba),
+        classes=model.classes,
+        confusion_matrix=confusion_matrix(y, predicted, len(model.classes)).tolist(),
+    )
+    return report
+
+
+def format_confusion(matrix: list[list[int]], classes: list[str]) -> list[str]:
+    """A text table: one row per true class, one column per predicted class."""
+    width = max(*(len(c) for c in classes), *(len(str(v)) for row in matrix for v in row))
+    head = " " * (width + 2) + " ".join(f"{c:>{width}}" for c in classes)
+    rows = [
+        f"{label:>{width}}  " + " ".join(f"{v:>{width}}" for v in row)
+        for label, row in zip(classes, matrix, strict=True)
+    ]
+    return ["confusion matrix (rows: true class, columns: predicted):", head, *rows]
+
+
+def run(args: argparse.Namespace) -> int:
+    """Print the scores."""
+    from chainrule.cli.train import parse_target
+    from chainrule.fit import FittedModel
+
+    model = FittedModel.load(args.model)
+    target = None if args.target is None else parse_target(args.target)
+    report = scores(model, args.data, target)
+    if args.json:
+        print(json.dumps(report, indent=1))
+        return 0
+    print(f"{args.data}: {report['n_samples']} rows ({model.task})")
+    if model.classes is None:
+        print(f"  R^2 {report['r2']:.4f}  RMSE {report['rmse']:.4g}")
+        return 0
+    print(f"  accuracy {report['accuracy']:.4f}  log loss {report['log_loss']:.4f}")
+    print("\n".join(format_confusion(report["confusion_matrix"], model.classes)))
+    return 0

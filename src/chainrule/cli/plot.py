@@ -1,0 +1,39 @@
+"""``chainrule plot MODEL DATA -o DIR``: PNG figures of a model on data.
+
+Loss curves (training and validation, from the model's history), the confusion matrix on DATA
+and, for two features, the decision regions. Needs matplotlib (drawn with Agg, no window).
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+
+def register(subparsers: Any) -> None:
+    """Add the ``plot`` sub-command."""
+    parser = subparsers.add_parser(
+        "plot",
+        help="draw loss curves, decision regions and a confusion matrix as PNG",
+        description="Draw the figures that apply to MODEL on DATA into the folder DIR.",
+    )
+    parser.add_argument("model", metavar="MODEL", help="model file")
+    parser.add_argument("data", metavar="DATA", help="CSV/NPZ path or built-in data set name")
+    parser.add_argument("--target", metavar="NAME|INDEX", help="target column of a CSV file")
+    parser.add_argument("-o", "--output", metavar="DIR", required=True, help="folder for PNGs")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Write the figures and list them."""
+    from chainrule.cli.train import parse_target
+    from chainrule.fit import FittedModel, read_for_model
+    from chainrule.plots import save_plots
+
+    model = FittedModel.load(args.model)
+    target = None if args.target is None else parse_target(args.target)
+    X, y = read_for_model(model, args.data, target=target, need_target=True)
+    assert y is not None  # need_target=True
+    for path in save_plots(model, X, y, args.output):
+        print(f"wrote {path}")
+    return 0

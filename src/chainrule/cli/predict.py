@@ -1,0 +1,77 @@
+"""``chainrule predict MODEL DATA``: predictions as CSV, in the original class labels.
+
+DATA holds the model's feature columns, with or without the target column. The output has a
+``prediction`` column and, with ``--proba``, one ``p_<class>`` column per class; it goes to
+stdout or, with ``-o``, to a file written atomically (nothing is written on an error).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import sys
+from typing import Any
+
+
+def register(subparsers: Any) -> None:
+    """Add the ``predict`` sub-command."""
+    parser = subparsers.add_parser(
+        "predict",
+        help="predict with a model file; CSV out",
+        description=(
+            "Predict every row of DATA (a CSV/NPZ file or data set name with the model's "
+            "features, the target column optional) with MODEL; write CSV."
+        ),
+    )
+    parser.add_argument("model", metavar="MODEL", help="model file")
+    parser.add_argument("data", metavar="DATA", help="CSV/NPZ path or built-in data set name")
+    parser.add_argument("--target", metavar="NAME|INDEX", help="target column to leave out")
+    parser.add_argument("-o", "--output", metavar="PATH", help="CSV file (default: stdout)")
+    parser.add_argument("--proba", action="store_true", help="add class probabilities")
+    parser.set_defaults(func=run)
+
+
+def predictions_csv(model: Any, source: str, target: int | str | None, proba: bool) -> str:
+    """The CSV text of the predictions."""
+    from chainrule.errors import ValidationError
+    from chainrule.fit import read_for_model
+
+    if proba and model.classes is None:
+        raise ValidationError("--proba needs a classification model; this one does regression")
+    X, _ = read_for_model(model, source, target=target)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    if proba:
+        probabilities = model.predict_proba(X)
+        labels = [model.classes[k] for k in probabilities.argmax(axis=1)]
+        writer.writerow(["prediction", *(f"p_{c}" for c in model.classes)])
+        for label, row in zip(labels, probabilities.tolist(), strict=True):
+            writer.writerow([label, *(repr(float(p)) for p in row)])
+    else:
+        writer.writerow(["prediction"])
+        for value in model.predict(X).tolist():
+            writer.writerow([value if isinstance(value, str) else repr(float(value))])
+    return buffer.getvalue()
+
+
+def run(args: argparse.Namespace) -> int:
+    """Write the predictions."""
+    from chainrule.cli.train import check_output_path, parse_target
+    from chainrule.datasets._atomic import atomic_path
+    from chainrule.errors import DataError
+    from chainrule.fit import FittedModel
+
+    check_output_path(args.output, "--output")
+    model = FittedModel.load(args.model)
+    target = None if args.target is None else parse_target(args.target)
+    text = predictions_csv(model, args.data, target, args.proba)
+    if args.output is None:
+        sys.stdout.write(text)
+        return 0
+    try:
+        with atomic_path(args.output) as tmp:
+            tmp.write_text(text, encoding="utf-8")
+    except OSError as err:  # read-only folder, full disk: one line, the old file kept
+        raise DataError(f"cannot write {args.output}: {err.strerror or err}") from None
+    return 0

@@ -1,0 +1,213 @@
+"""Callbacks: code the training loop calls around batches and epochs.
+
+A callback subclasses :class:`Callback` and overrides what it needs. It may read anything on the
+trainer, and may end training after the current epoch with ``trainer.stop(reason)``. A callback
+with state that a resumed run needs (early stopping's best weights, ...) sets :attr:`Callback.key`
+and implements ``state_dict``/``load_state_dict``; the trainer's checkpoint state carries it.
+
+Here: :class:`ProgressLog` (one line per epoch), :class:`EarlyStopping` (patience, ``min_delta``,
+best weights restored) and :class:`HistoryRecorder` (the history as JSON after every epoch,
+written atomically). Checkpoint files are written by
+:class:`chainrule.serialization.checkpoint.CheckpointCallback`, outside the engine.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import sys
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar, TextIO
+
+import numpy as np
+from numpy.typing import NDArray
+
+from chainrule.errors import ValidationError
+
+if TYPE_CHECKING:
+    from chainrule.engine.training import Trainer
+
+__all__ = ["Callback", "EarlyStopping", "HistoryRecorder", "ProgressLog", "format_record"]
+
+
+class Callback:
+    """Base class; every hook does nothing."""
+
+    key: ClassVar[str | None] = None
+    """Name of this callback's state in checkpoints; ``None`` for a stateless callback."""
+
+    def on_train_begin(self, trainer: Trainer) -> None:
+        """Called when :meth:`Trainer.fit` starts."""
+
+    def on_batch_end(self, trainer: Trainer, loss: float) -> None:
+        """Called after every gradient step with the minibatch's loss (before the update)."""
+
+    def on_epoch_end(self, trainer: Trainer, record: dict[str, float]) -> None:
+        """Called when an epoch completes, with its record (see :class:`History`)."""
+
+    def on_train_end(self, trainer: Trainer) -> None:
+        """Called when :meth:`Trainer.fit` ends, however it ends (``trainer.record.stopped``)."""
+
+    def state_dict(self) -> dict[str, Any]:
+        """JSON-ready values and lists of arrays that a resumed run needs."""
+        return {}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restore :meth:`state_dict`."""
+
+
+def format_record(record: dict[str, float]) -> str:
+    """``loss 0.1234  accuracy 0.9500  val_loss ...``: a record's scores on one line."""
+    shown = (k for k in record if k not in ("epoch", "learning_rate"))
+    return "  ".join(f"{key} {record[key]:.4f}" for key in shown)
+
+
+class ProgressLog(Callback):
+    """Prints one line per ``every`` epochs: ``epoch 3/30  loss 0.1234  accuracy 0.9500 ...``."""
+
+    def __init__(self, stream: TextIO | None = None, every: int = 1) -> None:
+        if isinstance(every, bool) or not isinstance(every, int) or every < 1:
+            raise ValidationError(f"every must be an integer >= 1; got {every!r}")
+        self.stream = stream
+        self.every = every
+
+    def on_epoch_end(self, trainer: Trainer, record: dict[str, float]) -> None:
+        if trainer.epoch % self.every == 0 or trainer.epoch == trainer.epochs_planned:
+            stream = self.stream if self.stream is not None else sys.stderr
+            print(
+                f"epoch {trainer.epoch}/{trainer.epochs_planned}  {format_record(record)}",
+                file=stream,
+                flush=True,
+            )
+
+
+class EarlyStopping(Callback):
+    """Stop when the monitored score has not improved for ``patience`` epochs; keep the best.
+
+    An epoch improves when its ``monitor`` value is below ``best - min_delta``. The weights of the
+    best epoch are copied then, and restored when training ends (after stopping early or after
+    the last epoch), unless it ended by Ctrl-C or divergence, whose own rules keep other weights.
+
+    Parameters
+    ----------
+    monitor:
+        A record key to minimise; ``"auto"`` is ``val_loss`` with validation data, else ``loss``.
+    patience:
+        Epochs without improvement tolerated; stop at the ``patience``-th.
+    min_delta:
+        The smallest decrease that counts as an improvement.
+    restore_best:
+        Put the best epoch's weights back when training ends.
+    """
+
+    key: ClassVar[str | None] = "early_stopping"
+
+    def __init__(
+        self,
+        monitor: str = "auto",
+        patience: int = 10,
+        min_delta: float = 0.0,
+        *,
+        restore_best: bool = True,
+    ) -> None:
+        if isinstance(patience, bool) or not isinstance(patience, int) or patience < 1:
+            raise ValidationError(f"patience must be an integer >= 1; got {patience!r}")
+        if (
+            isinstance(min_delta, bool)
+            or not isinstance(min_delta, int | float)
+            or not (math.isfinite(min_delta) and min_delta >= 0)
+        ):
+            raise ValidationError(f"min_delta must be a number >= 0; got {min_delta!r}")
+        self.monitor = monitor
+        self.patience = patience
+        self.min_delta = float(min_delta)
+        self.restore_best = bool(restore_best)
+        self.best = math.inf
+        self.best_epoch: int | None = None
+        self.wait = 0
+        self.best_weights: list[NDArray[np.floating]] = []
+
+    def _key(self, trainer: Trainer) -> str:
+        if self.monitor != "auto":
+            return self.monitor
+        return "val_loss" if trainer.validation is not None else "loss"
+
+    def on_train_begin(self, trainer: Trainer) -> None:
+        key = self._key(trainer)
+        if key.startswith("val_") and trainer.validation is None:
+            raise ValidationError(
+                f"early stopping monitors {key!r} but there is no validation data"
+            )
+
+    def on_epoch_end(self, trainer: Trainer, record: dict[str, float]) -> None:
+        key = self._key(trainer)
+        if key not in record:
+            raise ValidationError(f"early stopping monitors {key!r}; records have {sorted(record)}")
+        value = record[key]
+        if value < self.best - self.min_delta:
+            self.best, self.best_epoch, self.wait = value, trainer.epoch, 0
+            self.best_weights = [W.copy() for W in trainer.net.weights]
+            return
+        self.wait += 1
+        if self.wait >= self.patience:
+            trainer.stop("early_stopping")
+
+    def on_train_end(self, trainer: Trainer) -> None:
+        if (
+            self.restore_best
+            and self.best_weights
+            and trainer.record.stopped in ("completed", "early_stopping")
+        ):
+            trainer.net.set_weights(self.best_weights)
+            trainer.record.best_epoch = self.best_epoch
+            trainer.record.message = (
+                f"restored the weights of epoch {self.best_epoch} "
+                f"({self._key(trainer)} {self.best:.4g})"
+            )
+
+    def state_dict(self) -> dict[str, Any]:
+        return {
+            "best": None if math.isinf(self.best) else self.best,
+            "best_epoch": self.best_epoch,
+            "wait": self.wait,
+            "best_weights": [W.copy() for W in self.best_weights],
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.best = math.inf if state["best"] is None else float(state["best"])
+        self.best_epoch = None if state["best_epoch"] is None else int(state["best_epoch"])
+        self.wait = int(state["wait"])
+        self.best_weights = [np.array(W, copy=True) for W in state["best_weights"]]
+
+
+class HistoryRecorder(Callback):
+    """Keeps the run's :class:`History`; with ``path``, writes it as JSON after every epoch.
+
+    The file is replaced atomically (temporary file + rename), so a reader never sees half of it.
+    """
+
+    def __init__(self, path: str | os.PathLike[str] | None = None) -> None:
+        self.path = None if path is None else Path(path)
+        self.history: dict[str, Any] = {}
+
+    def _save(self, trainer: Trainer) -> None:
+        self.history = trainer.record.to_dict()
+        if self.path is None:
+            return
+        text = json.dumps(self.history, indent=1, allow_nan=False)
+        fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=f".{self.path.name}.")
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                fh.write(text)
+            os.replace(tmp, self.path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+
+    def on_epoch_end(self, trainer: Trainer, record: dict[str, float]) -> None:
+        self._save(trainer)
+
+    def on_train_end(self, trainer: Trainer) -> None:
+        self._save(trainer)

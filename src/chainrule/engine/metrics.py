@@ -1,0 +1,102 @@
+"""Scores of a trained network: accuracy, log loss and confusion matrix; R^2 and RMSE.
+
+Plain numpy, one function per score, each checked against scikit-learn in the tests.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from chainrule.errors import ValidationError
+
+__all__ = ["accuracy", "confusion_matrix", "log_loss", "r2_from_sums", "r2_score", "rmse"]
+
+
+def _pair(y_true: ArrayLike, y_pred: ArrayLike) -> tuple[NDArray[Any], NDArray[Any]]:
+    true, pred = np.asarray(y_true), np.asarray(y_pred)
+    if true.shape[:1] != pred.shape[:1] or true.size == 0:
+        raise ValidationError(
+            f"y_true and y_pred must have the same non-zero number of rows; got {true.shape} "
+            f"and {pred.shape}"
+        )
+    return true, pred
+
+
+def accuracy(y_true: ArrayLike, y_pred: ArrayLike) -> float:
+    """The fraction of tokens whose predicted class equals the true one.
+
+    >>> accuracy([0, 1, 1, 2], [0, 1, 2, 2])
+    0.75
+    """
+    true, pred = _pair(y_true, y_pred)
+    return float(np.mean(true == pred))
+
+
+def log_loss(y_true: ArrayLike, proba: ArrayLike) -> float:
+    """Mean cross-entropy ``-ln P(Y = y | x)`` of class probabilities ``(n, n_classes)``.
+
+    Probabilities are clipped to ``[tiny, 1]`` so a confident wrong answer costs a large finite
+    amount instead of ``ln 0``.
+
+    >>> round(log_loss([0, 1], [[0.5, 0.5], [0.2, 0.8]]), 6)
+    0.458145
+    """
+    true, p = _pair(y_true, proba)
+    p = np.asarray(p, dtype=np.float64)
+    if p.ndim != 2 or true.ndim != 1:
+        raise ValidationError(
+            f"log_loss needs y (n,) and proba (n, k); got {true.shape}, {p.shape}"
+        )
+    h_y = p[np.arange(len(true)), true.astype(np.intp)]
+    return float(-np.mean(np.log(np.clip(h_y, np.finfo(np.float64).tiny, 1.0))))
+
+
+def confusion_matrix(y_true: ArrayLike, y_pred: ArrayLike, n_classes: int) -> NDArray[np.int64]:
+    """``C[i, j]`` = number of tokens of true class ``i`` predicted as class ``j``.
+
+    >>> confusion_matrix([0, 1, 1], [0, 0, 1], 2).tolist()
+    [[1, 0], [1, 1]]
+    """
+    true, pred = _pair(y_true, y_pred)
+    counts = np.bincount(
+        true.astype(np.int64) * n_classes + pred.astype(np.int64), minlength=n_classes**2
+    )
+    return counts.reshape(n_classes, n_classes).astype(np.int64)
+
+
+def rmse(y_true: ArrayLike, y_pred: ArrayLike) -> float:
+    """Root mean squared error over every token and output.
+
+    >>> rmse([1.0, 2.0], [1.0, 4.0])
+    1.4142135623730951
+    """
+    true, pred = _pair(y_true, y_pred)
+    diff = pred.reshape(len(pred), -1).astype(np.float64) - true.reshape(len(true), -1)
+    return math.sqrt(float(np.mean(diff * diff)))
+
+
+def r2_score(y_true: ArrayLike, y_pred: ArrayLike) -> float:
+    """Coefficient of determination ``1 - SS_res / SS_tot``, averaged over outputs.
+
+    A constant target (``SS_tot = 0``) scores 1 when predicted exactly, else 0 (as scikit-learn).
+
+    >>> r2_score([1.0, 2.0, 3.0], [1.0, 2.0, 4.0])
+    0.5
+    """
+    true, pred = _pair(y_true, y_pred)
+    t = true.reshape(len(true), -1).astype(np.float64)
+    p = pred.reshape(len(pred), -1).astype(np.float64)
+    ss_tot = np.sum((t - t.mean(axis=0)) ** 2, axis=0)
+    return r2_from_sums(np.sum((t - p) ** 2, axis=0), ss_tot)
+
+
+def r2_from_sums(ss_res: ArrayLike, ss_tot: ArrayLike) -> float:
+    """``mean over outputs of 1 - SS_res / SS_tot`` from per-output sums of squares."""
+    res, tot = np.asarray(ss_res, dtype=np.float64), np.asarray(ss_tot, dtype=np.float64)
+    safe = np.where(tot > 0, tot, 1.0)
+    scores = np.where(tot > 0, 1 - res / safe, np.where(res == 0, 1.0, 0.0))
+    return float(np.mean(scores))

@@ -1,0 +1,602 @@
+"""Train a network on a data set in one call: split, standardise, fit, score, save.
+
+:func:`fit` is what ``chainrule train`` and the demo run: it turns a
+:class:`~chainrule.datasets.Dataset` and a :class:`TrainConfig` into a :class:`FittedModel`,
+the network together with the standardisation fitted on the training rows only, the class labels
+and the :class:`~chainrule.engine.training.History`. A fitted model saves to (and loads from) a
+model file, so prediction applies the same standardisation and speaks the original labels.
+
+Randomness comes from one seed: ``SeedSequence(seed)`` spawns independent streams for the
+validation split, the initial weights and the shuffling, so changing one never moves another.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from chainrule.datasets import (
+    Dataset,
+    Standardizer,
+    load,
+    load_csv,
+    load_npz,
+    toy,
+    train_test_split,
+)
+from chainrule.datasets.dataset import TaskArg
+from chainrule.engine.callbacks import Callback, EarlyStopping
+from chainrule.engine.losses import default_loss
+from chainrule.engine.network import Network
+from chainrule.engine.optimizers import make_optimizer
+from chainrule.engine.schedules import InverseScaling, ReduceOnPlateau, Schedule, make_schedule
+from chainrule.engine.training import History, Trainer
+from chainrule.errors import DataError, ModelFileError, ValidationError
+from chainrule.serialization import ModelFile, load_model, save_model
+from chainrule.serialization.checkpoint import CheckpointCallback, load_checkpoint, restore_trainer
+
+__all__ = ["FittedModel", "TrainConfig", "fit", "read_dataset", "read_for_model"]
+
+OPTIMIZER_NAMES = ("sgd", "momentum", "nesterov", "adam")
+SCHEDULE_NAMES = ("constant", "invscaling", "step", "cosine")
+
+
+def _number(
+    name: str, value: object, *, low: float, inclusive: bool, high: float | None = None
+) -> None:
+    ok = isinstance(value, int | float) and not isinstance(value, bool)
+    number = float(value) if ok else math.nan  # type: ignore[arg-type]
+    above = number >= low if inclusive else number > low
+    if not (math.isfinite(number) and above and (high is None or number < high)):
+        bound = f"{'>=' if inclusive else '>'} {low:g}" + (
+            "" if high is None else f" and < {high:g}"
+        )
+        raise ValidationError(f"{name} must be a number {bound}; got {value!r}")
+
+
+def _integer(name: str, value: object, low: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < low:
+        raise ValidationError(f"{name} must be an integer >= {low}; got {value!r}")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Every setting of a training run; the defaults reach >= 95% test accuracy on digits.
+
+    Attributes
+    ----------
+    hidden:
+        Widths of the hidden layers, e.g. ``(64, 64)``; ``()`` for none.
+    activation:
+        Activation ``g`` of every hidden layer; the output layer is softmax for classes and
+        identity for regression.
+    optimizer, learning_rate, momentum:
+        ``sgd`` (the lecture's ``w <- w - eta dL/dw``), ``momentum``, ``nesterov`` or ``adam``.
+    batch_size, epochs:
+        Minibatch size and number of epochs.
+    l2:
+        Weight decay: ``l2 * w`` is added to every ``dL/dw`` (bias column included).
+    validation_fraction:
+        Share of the training rows held out (seeded, stratified by class) to score each epoch;
+        0 for none. Ignored when explicit validation data are given.
+    early_stopping, patience, min_delta:
+        Stop when the validation loss (training loss without validation data) has not fallen by
+        ``min_delta`` for ``patience`` epochs, and restore the best epoch's weights.
+    schedule, plateau_patience:
+        Learning-rate schedule over the steps; reduce the rate tenfold after
+        ``plateau_patience`` epochs without improvement (``None``: never).
+    standardize:
+        Standardise the inputs (and a regression target) with statistics of the training rows.
+    seed:
+        One integer from which every random choice derives; ``None`` draws one (and records it).
+    dtype:
+        ``float32`` or ``float64``.
+    """
+
+    hidden: tuple[int, ...] = (128,)
+    activation: str = "relu"
+    optimizer: str = "adam"
+    learning_rate: float = 2e-3
+    momentum: float = 0.9
+    batch_size: int = 32
+    epochs: int = 30
+    l2: float = 3e-3
+    validation_fraction: float = 0.1
+    early_stopping: bool = False
+    patience: int = 10
+    min_delta: float = 0.0
+    schedule: str = "constant"
+    plateau_patience: int | None = None
+    standardize: bool = True
+    seed: int | None = 0
+    dtype: str = "float32"
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "hidden", tuple(self.hidden))
+        for i, width in enumerate(self.hidden):
+            _integer(f"hidden[{i}]", width, 1)
+        if self.optimizer not in OPTIMIZER_NAMES:
+            raise ValidationError(
+                f"optimizer must be one of {', '.join(OPTIMIZER_NAMES)}; got {self.optimizer!r}"
+            )
+        if self.schedule not in SCHEDULE_NAMES:
+            raise ValidationError(
+                f"schedule must be one of {', '.join(SCHEDULE_NAMES)}; got {self.schedule!r}"
+            )
+        _number("learning_rate", self.learning_rate, low=0, inclusive=False)
+        _number("momentum", self.momentum, low=0, inclusive=True, high=1)
+        _number("l2", self.l2, low=0, inclusive=True)
+        _number("validation_fraction", self.validation_fraction, low=0, inclusive=True, high=1)
+        _number("min_delta", self.min_delta, low=0, inclusive=True)
+        _integer("batch_size", self.batch_size, 1)
+        _integer("epochs", self.epochs, 1)
+        _integer("patience", self.patience, 1)
+        if self.plateau_patience is not None:
+            _integer("plateau_patience", self.plateau_patience, 0)
+        if self.seed is not None:
+            _integer("seed", self.seed, 0)
+        if self.dtype not in ("float32", "float64"):
+            raise ValidationError(f"dtype must be 'float32' or 'float64'; got {self.dtype!r}")
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready settings (``hidden`` as a list)."""
+        state = asdict(self)
+        state["hidden"] = list(self.hidden)
+        return state
+
+    @classmethod
+    def from_dict(cls, state: Mapping[str, Any]) -> TrainConfig:
+        """Rebuild from :meth:`to_dict`, ignoring unknown keys."""
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in state.items() if k in known})
+
+
+def read_dataset(source: str | os.PathLike[str], *, target: int | str = -1) -> Dataset:
+    """A CSV or NPZ file (by extension or existence) or a built-in data set name.
+
+    The toy generators (``xor``, ``spiral``, ...) are drawn with seed 0, so the same name always
+    means the same points.
+
+    Raises
+    ------
+    DataError
+        If the file is missing or bad (the message names the file, row and column).
+    ValidationError
+        For a name that is neither a file nor a known data set.
+    """
+    text = os.fspath(source)
+    path = Path(text)
+    suffix = path.suffix.lower()
+    if suffix == ".npz":
+        return load_npz(path)
+    if suffix in (".csv", ".tsv", ".txt") or path.exists():
+        if path.is_dir():
+            raise DataError(f"{text} is a directory, not a data file")
+        return load_csv(path, target=target)
+    if any(sep in text for sep in ("/", os.sep)):
+        raise DataError(f"cannot read {text}: no such file")
+    if text in toy.__all__:
+        return load(text, seed=0)  # the same points every time, so a model can be re-scored
+    return load(text)
+
+
+def _numeric_column(data: Dataset) -> NDArray[np.float64]:
+    """The target column of ``data`` as numbers (it is really a feature)."""
+    if data.classes is None:
+        return data.y
+    try:
+        values = np.array([float(label) for label in data.classes])
+    except ValueError:
+        bad = next(label for label in data.classes if not _is_float(label))
+        raise DataError(
+            f"{data.name}: column {data.target_name!r} holds {bad!r}; features must be numbers"
+        ) from None
+    column: NDArray[np.float64] = values[data.y]
+    return column
+
+
+def _is_float(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _codes_for(data: Dataset, classes: Sequence[str]) -> NDArray[np.int64]:
+    """``data``'s labels as codes of the model's ``classes``; unseen labels are an error."""
+    assert data.classes is not None
+    lookup = {label: code for code, label in enumerate(classes)}
+    mapping = np.array([lookup.get(label, -1) for label in data.classes], dtype=np.int64)
+    codes: NDArray[np.int64] = mapping[data.y]
+    if (codes < 0).any():
+        row = int(np.argmax(codes < 0))
+        raise DataError(
+            f"{data.name}: data row {row + 1} has class {data.classes[data.y[row]]!r}, which "
+            f"the model never saw in training (its classes: {', '.join(classes)})"
+        )
+    return codes
+
+
+def read_for_model(
+    model: FittedModel,
+    source: str | os.PathLike[str],
+    *,
+    target: int | str | None = None,
+    need_target: bool = False,
+) -> tuple[NDArray[np.float64], NDArray[Any] | None]:
+    """Read data for a trained model: raw features and, when present, targets in its terms.
+
+    A file whose feature columns plus target match the model gives ``(X, y)`` with ``y`` as the
+    model's class codes (or target values); without ``need_target`` a file with exactly the
+    model's number of columns is all features and gives ``(X, None)``.
+
+    Raises
+    ------
+    DataError
+        Wrong number of columns, a class label the model never saw (naming the row), a target
+        of the other task, non-numeric or non-finite values.
+    """
+    data = read_dataset(source, target=-1 if target is None else target)
+    n_in = model.n_features
+    if data.n_features == n_in:
+        if data.task != model.task:
+            suffix = Path(os.fspath(source)).suffix.lower()
+            if suffix == ".npz" or not Path(source).exists():
+                raise DataError(
+                    f"{data.name} has a {data.task} target but the model does {model.task}"
+                )
+            task: TaskArg = "regression" if model.classes is None else "classification"
+            data = load_csv(source, target=-1 if target is None else target, task=task)
+        if model.classes is None:
+            return data.X, data.y
+        return data.X, _codes_for(data, model.classes)
+    if data.n_features + 1 == n_in and target is None and not need_target:
+        return np.column_stack([data.X, _numeric_column(data)]), None
+    columns = data.n_features + 1
+    expected = f"{n_in + 1} (its {n_in} features and the target)"
+    if not need_target:
+        expected = f"{n_in} (its features) or " + expected
+    raise DataError(f"{data.name} has {columns} columns but the model expects {expected}")
+
+
+def _preprocessing(
+    standardizer: Standardizer | None, target_scaler: Standardizer | None
+) -> dict[str, Any] | None:
+    if standardizer is None:
+        return None
+    document = {"standardizer": standardizer.to_dict()}
+    if target_scaler is not None:
+        document["target_standardizer"] = target_scaler.to_dict()
+    return document
+
+
+@dataclass
+class FittedModel:
+    """A trained network with what prediction needs: scaling, labels, history.
+
+    ``predict``/``predict_proba`` take raw features (in the training data's units) and apply the
+    stored standardisation; ``predict`` returns original class labels or target values.
+    """
+
+    net: Network
+    task: str
+    classes: list[str] | None = None
+    standardizer: Standardizer | None = None
+    target_scaler: Standardizer | None = None
+    history: History = field(default_factory=History)
+    config: TrainConfig = field(default_factory=TrainConfig)
+    feature_names: list[str] | None = None
+    seconds: float = 0.0
+
+    @property
+    def n_features(self) -> int:
+        """The number of input features the network takes."""
+        return self.net.sizes[0]
+
+    def transform(self, X: ArrayLike) -> NDArray[np.floating]:
+        """Checked, standardised inputs for the network.
+
+        Raises
+        ------
+        ValidationError
+            If ``X`` has the wrong number of features or non-finite values.
+        """
+        array = np.asarray(X, dtype=np.float64)
+        if array.ndim != 2 or array.shape[1] != self.n_features:
+            got = array.shape[1] if array.ndim == 2 else f"shape {array.shape}"
+            raise ValidationError(
+                f"the data have {got} features but the model expects {self.n_features}"
+            )
+        if self.standardizer is not None:
+            array = self.standardizer.transform(array)
+        return self.net.check_inputs(array)
+
+    def predict_proba(self, X: ArrayLike) -> NDArray[np.floating]:
+        """``P(Y = k | x)`` per row, columns in the order of :attr:`classes`."""
+        return self.net.predict_proba(self.transform(X))
+
+    def predict_codes(self, X: ArrayLike) -> NDArray[Any]:
+        """Class codes ``0..k-1`` (classification) or target values (regression)."""
+        out = self.net.predict(self.transform(X))
+        if self.target_scaler is not None:
+            values = self.target_scaler.inverse_transform(
+                np.asarray(out, dtype=np.float64).reshape(len(out), -1)
+            )
+            return values.ravel() if values.shape[1] == 1 else values
+        return out
+
+    def predict(self, X: ArrayLike) -> NDArray[Any]:
+        """Original class labels (classification) or target values (regression)."""
+        out = self.predict_codes(X)
+        if self.classes is None:
+            return out
+        labels: NDArray[Any] = np.asarray(self.classes)[out]
+        return labels
+
+    def save(self, path: str | os.PathLike[str], *, extra: Mapping[str, Any] | None = None) -> None:
+        """Write a model file atomically (see :func:`chainrule.serialization.save_model`)."""
+        assert self.net.loss is not None
+        save_model(
+            path,
+            weights=self.net.weights,
+            activations=self.net.activations,
+            loss=self.net.loss.name,
+            classes=self.classes,
+            task=self.task,
+            preprocessing=_preprocessing(self.standardizer, self.target_scaler),
+            training={
+                "config": self.config.to_dict(),
+                "history": self.history.to_dict(),
+                "feature_names": self.feature_names,
+                "seconds": self.seconds,
+                **dict(extra or {}),
+            },
+        )
+
+    @classmethod
+    def from_file(cls, model: ModelFile) -> FittedModel:
+        """Rebuild from a loaded model (or checkpoint) file.
+
+        Raises
+        ------
+        ModelFileError
+            If its preprocessing or training description is malformed.
+        """
+        net = Network.from_weights(model.weights, list(model.activations), loss=model.loss)
+        pre = model.preprocessing or {}
+        training = model.training or {}
+        try:
+            standardizer = (
+                Standardizer.from_dict(pre["standardizer"]) if "standardizer" in pre else None
+            )
+            target_scaler = (
+                Standardizer.from_dict(pre["target_standardizer"])
+                if "target_standardizer" in pre
+                else None
+            )
+            history = History.from_dict(training["history"]) if "history" in training else History()
+            config = TrainConfig.from_dict(training.get("config", {}))
+        except (ValidationError, KeyError, TypeError, ValueError) as err:
+            raise ModelFileError(f"the model file's description is malformed: {err}") from None
+        if standardizer is not None and standardizer.n_features_in_ != net.sizes[0]:
+            raise ModelFileError(
+                f"the model's standardizer has {standardizer.n_features_in_} features, "
+                f"the network {net.sizes[0]} inputs"
+            )
+        names = training.get("feature_names")
+        return cls(
+            net=net,
+            task=model.task,
+            classes=None if model.classes is None else [str(c) for c in model.classes],
+            standardizer=standardizer,
+            target_scaler=target_scaler,
+            history=history,
+            config=config,
+            feature_names=list(names) if isinstance(names, list) else None,
+            seconds=float(training.get("seconds", 0.0)),
+        )
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str]) -> FittedModel:
+        """Load a model file written by :meth:`save` (or a checkpoint)."""
+        return cls.from_file(load_model(path))
+
+
+def _check_dataset(data: Dataset, what: str) -> None:
+    if data.n_samples < 2:
+        raise DataError(f"{what} {data.name!r} has {data.n_samples} row; training needs at least 2")
+    if data.task == "classification":
+        present = np.unique(data.y)
+        if len(present) < 2:
+            label = data.classes[int(present[0])] if data.classes else "?"
+            raise DataError(
+                f"{what} {data.name!r} has only one class ({label!r}); classification needs "
+                "at least 2"
+            )
+
+
+def _schedule(config: TrainConfig, steps_per_epoch: int) -> Schedule | None:
+    total = config.epochs * steps_per_epoch
+    if config.schedule == "constant":
+        return None
+    if config.schedule == "invscaling":
+        return InverseScaling()
+    if config.schedule == "step":
+        return make_schedule("step", step_size=max(1, total // 3), gamma=0.1)
+    return make_schedule("cosine", total_steps=total)
+
+
+def _validation_codes(data: Dataset, classes: Sequence[str] | None) -> NDArray[Any]:
+    """Validation targets as codes of the training classes (labels must have been seen)."""
+    if classes is None or data.classes is None:
+        return data.y
+    lookup = {label: code for code, label in enumerate(classes)}
+    unseen = [label for label in data.classes if label not in lookup]
+    present = {data.classes[c] for c in np.unique(data.y)}
+    unseen = [label for label in unseen if label in present]
+    if unseen:
+        raise DataError(
+            f"validation data {data.name!r} has class {unseen[0]!r}, not seen in training "
+            f"(training classes: {', '.join(classes)})"
+        )
+    mapping = np.array([lookup.get(label, -1) for label in data.classes])
+    codes: NDArray[Any] = mapping[data.y]
+    return codes
+
+
+def fit(
+    data: Dataset,
+    config: TrainConfig | None = None,
+    *,
+    validation_data: Dataset | None = None,
+    callbacks: Sequence[Callback] = (),
+    checkpoint: str | os.PathLike[str] | None = None,
+    checkpoint_every: int = 1,
+    resume: str | os.PathLike[str] | None = None,
+) -> FittedModel:
+    """Train a network on ``data`` and return it with its scaling, labels and history.
+
+    Parameters
+    ----------
+    data:
+        The training data (e.g. from :func:`read_dataset`).
+    config:
+        The settings; defaults to :class:`TrainConfig`'s.
+    validation_data:
+        Scored every epoch instead of a split of ``data``.
+    callbacks:
+        Extra callbacks (a progress bar, ...), called before the built-in ones.
+    checkpoint, checkpoint_every:
+        Write a resumable checkpoint there every so many epochs (atomically).
+    resume:
+        A checkpoint to continue from. Its settings are used, except ``config.epochs``: the
+        total number of epochs to reach. The result is bit-identical to an uninterrupted run.
+
+    Raises
+    ------
+    DataError
+        One class only, too few rows, validation labels not seen in training.
+    ValidationError
+        A bad setting; a checkpoint that does not fit the data.
+    DivergenceError
+        The loss became non-finite; the message says what to change.
+    """
+    config = config or TrainConfig()
+    state: dict[str, Any] | None = None
+    saved_model: ModelFile | None = None
+    if resume is not None:
+        saved_model, state, saved = load_checkpoint(resume)
+        if "train" not in saved:
+            raise ModelFileError(f"{os.fspath(resume)!r} was not written by chainrule's fit")
+        config = replace(TrainConfig.from_dict(saved["train"]), epochs=config.epochs)
+    if config.seed is None:
+        entropy = np.random.SeedSequence().entropy
+        assert isinstance(entropy, int)
+        config = replace(config, seed=entropy % 2**63)
+    _check_dataset(data, "data set")
+    split_rng, init_rng, shuffle_rng = (
+        np.random.default_rng(s) for s in np.random.SeedSequence(config.seed).spawn(3)
+    )
+    classification = data.task == "classification"
+    X, y = data.X, data.y
+    X_val: NDArray[Any] | None = None
+    y_val: NDArray[Any] | None = None
+    if validation_data is not None:
+        if validation_data.n_features != data.n_features:
+            raise DataError(
+                f"validation data have {validation_data.n_features} features, training data "
+                f"{data.n_features}"
+            )
+        X_val, y_val = validation_data.X, _validation_codes(validation_data, data.classes)
+    elif config.validation_fraction > 0:
+        X, X_val, y, y_val = train_test_split(
+            X, y, config.validation_fraction, seed=split_rng, stratify=classification
+        )
+
+    standardizer = target_scaler = None
+    if config.standardize:
+        standardizer = Standardizer().fit(X)  # training rows only: no peeking at validation
+        X = standardizer.transform(X)
+        X_val = None if X_val is None else standardizer.transform(X_val)
+        if not classification:
+            target_scaler = Standardizer().fit(y.reshape(-1, 1))
+            y = target_scaler.transform(y.reshape(-1, 1)).ravel()
+            y_val = None if y_val is None else target_scaler.transform(y_val.reshape(-1, 1)).ravel()
+
+    n_out = (data.n_classes or 0) if classification else 1
+    output = "softmax" if classification else "identity"
+    activations = [config.activation] * len(config.hidden) + [output]
+    net = Network(
+        [data.n_features, *config.hidden, n_out],
+        activations,
+        seed=init_rng,
+        dtype=config.dtype,
+        loss=default_loss(output),
+    )
+    options: dict[str, Any] = {"weight_decay": config.l2}
+    if config.optimizer in ("momentum", "nesterov"):
+        options["momentum"] = config.momentum
+    optimizer = make_optimizer(config.optimizer, config.learning_rate, **options)
+    steps_per_epoch = math.ceil(len(X) / min(config.batch_size, len(X)))
+
+    preprocessing = _preprocessing(standardizer, target_scaler)
+    all_callbacks: list[Callback] = list(callbacks)
+    if checkpoint is not None:
+        all_callbacks.append(
+            CheckpointCallback(
+                checkpoint,
+                checkpoint_every,
+                classes=data.classes,
+                preprocessing=preprocessing,
+                config={"train": config.to_dict()},
+            )
+        )
+    if config.early_stopping:
+        all_callbacks.append(EarlyStopping(patience=config.patience, min_delta=config.min_delta))
+    trainer = Trainer(
+        net,
+        X,
+        y,
+        optimizer=optimizer,
+        batch_size=config.batch_size,
+        seed=shuffle_rng,
+        validation_data=None if X_val is None or y_val is None else (X_val, y_val),
+        schedule=_schedule(config, steps_per_epoch),
+        plateau=None
+        if config.plateau_patience is None
+        else ReduceOnPlateau(0.1, config.plateau_patience),
+        callbacks=all_callbacks,
+    )
+    if state is not None and saved_model is not None:
+        if saved_model.preprocessing != preprocessing or list(saved_model.sizes) != net.sizes:
+            raise ValidationError(
+                f"the checkpoint {os.fspath(resume or '')!r} was trained on other data: "
+                "resume it with the data set it was started with"
+            )
+        restore_trainer(trainer, saved_model, state)
+    started = time.perf_counter()
+    if trainer.epoch < config.epochs:
+        trainer.fit(config.epochs - trainer.epoch)
+    else:
+        trainer.record.stopped = "completed"
+        trainer.record.message = f"the checkpoint already has {trainer.epoch} epochs"
+    return FittedModel(
+        net=net,
+        task=data.task,
+        classes=data.classes,
+        standardizer=standardizer,
+        target_scaler=target_scaler,
+        history=trainer.record,
+        config=config,
+        feature_names=list(data.feature_names),
+        seconds=time.perf_counter() - started,
+    )

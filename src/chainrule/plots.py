@@ -1,0 +1,201 @@
+"""Figures of a training run as PNG files: loss curves, decision regions, confusion matrix.
+
+matplotlib is imported only when a figure is drawn, and only its object-oriented API with the
+Agg renderer (no pyplot, no window, no global state), so this works on a server and in threads.
+Each file is written to a temporary name in its folder and renamed.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from numpy.typing import ArrayLike
+
+from chainrule.engine.metrics import confusion_matrix
+from chainrule.engine.training import History
+from chainrule.errors import ChainruleError, ValidationError
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+    from chainrule.fit import FittedModel
+
+__all__ = ["confusion_matrix_figure", "decision_regions_figure", "loss_curves_figure", "save_plots"]
+
+
+def _figure(width: float = 6.0, height: float = 4.0) -> Figure:
+    try:
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        from matplotlib.figure import Figure
+    except ImportError as err:
+        raise ChainruleError("plots need matplotlib: pip install 'chainrule[plots]'") from err
+    figure = Figure(figsize=(width, height), dpi=100)
+    FigureCanvasAgg(figure)
+    return figure
+
+
+def _save(figure: Figure, path: Path) -> Path:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".png")
+    os.close(fd)
+    try:
+        figure.savefig(tmp, format="png")
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def loss_curves_figure(history: History) -> Figure:
+    """Training and validation loss per epoch; accuracy (or R^2) beside it when recorded.
+
+    Raises
+    ------
+    ValidationError
+        If the history has no epochs.
+    """
+    if not history.epochs:
+        raise ValidationError("the history has no epochs to plot")
+    score = "accuracy" if history.task == "classification" else "r2"
+    figure = _figure(10.0, 4.0)
+    loss_axes, score_axes = figure.subplots(1, 2)
+    epochs = history.series("epoch")
+    for axes, key in ((loss_axes, "loss"), (score_axes, score)):
+        axes.plot(epochs, history.series(key), label=f"training {key}")
+        if history.series(f"val_{key}"):
+            axes.plot(epochs, history.series(f"val_{key}"), label=f"validation {key}")
+        axes.set_xlabel("epoch")
+        axes.set_ylabel(key)
+        axes.grid(alpha=0.3)
+        axes.legend()
+    loss_axes.set_yscale("log" if min(history.series("loss")) > 0 else "linear")
+    if history.best_epoch is not None:
+        loss_axes.axvline(history.best_epoch, color="gray", linestyle=":", label="best epoch")
+    figure.suptitle(f"training ({history.stopped})")
+    figure.tight_layout()
+    return figure
+
+
+def decision_regions_figure(
+    model: FittedModel, X: ArrayLike, y: ArrayLike, *, resolution: int = 200
+) -> Figure:
+    """The predicted class over the plane of two features, with the data points on top.
+
+    Raises
+    ------
+    ValidationError
+        If the model does not take exactly 2 features or is not a classifier.
+    """
+    if model.n_features != 2 or model.classes is None:
+        raise ValidationError(
+            "decision regions need a classifier of 2 features; this model takes "
+            f"{model.n_features} ({model.task})"
+        )
+    points = np.asarray(X, dtype=np.float64)
+    codes = np.asarray(y)
+    low, high = points.min(axis=0), points.max(axis=0)
+    margin = 0.1 * np.maximum(high - low, 1e-9)
+    x1 = np.linspace(low[0] - margin[0], high[0] + margin[0], resolution)
+    x2 = np.linspace(low[1] - margin[1], high[1] + margin[1], resolution)
+    grid1, grid2 = np.meshgrid(x1, x2)
+    predicted = model.predict_codes(np.column_stack([grid1.ravel(), grid2.ravel()]))
+    k = len(model.classes)
+    figure = _figure(6.0, 5.0)
+    axes = figure.subplots()
+    levels = np.arange(k + 1) - 0.5
+    axes.contourf(
+        grid1,
+        grid2,
+        predicted.reshape(grid1.shape),
+        levels=levels,
+        cmap="tab10",
+        vmin=0,
+        vmax=9,
+        alpha=0.3,
+    )
+    for code, label in enumerate(model.classes):
+        mine = codes == code
+        axes.scatter(
+            points[mine, 0],
+            points[mine, 1],
+            s=12,
+            color=f"C{code % 10}",
+            label=label,
+            edgecolors="k",
+            linewidths=0.3,
+        )
+    names = model.feature_names or ["x1", "x2"]
+    axes.set_xlabel(names[0])
+    axes.set_ylabel(names[1])
+    axes.legend(title="class", fontsize="small")
+    axes.set_title("decision regions")
+    figure.tight_layout()
+    return figure
+
+
+def confusion_matrix_figure(y_true: ArrayLike, y_pred: ArrayLike, classes: Sequence[str]) -> Figure:
+    """Counts of true class (rows) against predicted class (columns), annotated."""
+    k = len(classes)
+    counts = confusion_matrix(y_true, y_pred, k)
+    size = min(4.0 + 0.4 * k, 12.0)
+    figure = _figure(size, size)
+    axes = figure.subplots()
+    image = axes.imshow(counts, cmap="Blues")
+    figure.colorbar(image, ax=axes, fraction=0.046)
+    axes.set_xticks(range(k), labels=list(classes), rotation=90 if k > 6 else 0)
+    axes.set_yticks(range(k), labels=list(classes))
+    axes.set_xlabel("predicted class")
+    axes.set_ylabel("true class")
+    if k <= 20:
+        threshold = counts.max() / 2
+        for i in range(k):
+            for j in range(k):
+                axes.text(
+                    j,
+                    i,
+                    str(counts[i, j]),
+                    ha="center",
+                    va="center",
+                    fontsize="small",
+                    color="white" if counts[i, j] > threshold else "black",
+                )
+    accuracy = np.trace(counts) / max(counts.sum(), 1)
+    axes.set_title(f"confusion matrix (accuracy {accuracy:.3f})")
+    figure.tight_layout()
+    return figure
+
+
+def save_plots(
+    model: FittedModel, X: ArrayLike, y: ArrayLike, directory: str | os.PathLike[str]
+) -> list[Path]:
+    """Write every figure that applies to ``directory`` (created if needed); return the paths.
+
+    ``loss_curves.png`` when the model has a history; for a classifier ``confusion_matrix.png``
+    on ``(X, y)`` (raw features, class codes) and, with 2 features, ``decision_regions.png``.
+    """
+    folder = Path(directory)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise ValidationError(f"cannot create the plot folder {folder}: {err.strerror}") from None
+    written: list[Path] = []
+    if model.history.epochs:
+        written.append(_save(loss_curves_figure(model.history), folder / "loss_curves.png"))
+    if model.classes is not None:
+        predicted: Any = model.predict_codes(X)
+        written.append(
+            _save(
+                confusion_matrix_figure(y, predicted, model.classes),
+                folder / "confusion_matrix.png",
+            )
+        )
+        if model.n_features == 2:
+            written.append(
+                _save(decision_regions_figure(model, X, y), folder / "decision_regions.png")
+            )
+    return written

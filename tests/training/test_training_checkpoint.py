@@ -1,0 +1,156 @@
+"""Checkpoints: a run resumed from one ends with bit-identical weights to one never stopped."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from chainrule.datasets import load
+from chainrule.engine.callbacks import EarlyStopping
+from chainrule.engine.network import Network
+from chainrule.engine.optimizers import make_optimizer
+from chainrule.engine.schedules import Cosine, ReduceOnPlateau
+from chainrule.engine.training import Trainer
+from chainrule.errors import ModelFileError, ValidationError
+from chainrule.fit import FittedModel, TrainConfig, fit
+from chainrule.serialization import load_model, save_model
+from chainrule.serialization.checkpoint import (
+    CheckpointCallback,
+    load_checkpoint,
+    restore_trainer,
+    save_checkpoint,
+)
+
+SPIRAL = load("spiral", n_samples=120, n_classes=3, seed=0)
+
+
+def make_trainer(dtype, optimizer, callbacks=()):
+    net = Network([2, 12, 3], ["tanh", "softmax"], seed=1, dtype=dtype)
+    lr = 0.01 if optimizer == "adam" else 0.05
+    return Trainer(
+        net,
+        SPIRAL.X,
+        SPIRAL.y,
+        optimizer=make_optimizer(optimizer, lr, weight_decay=1e-3),
+        batch_size=16,
+        seed=3,
+        validation_data=(SPIRAL.X[:40], SPIRAL.y[:40]),
+        schedule=Cosine(total_steps=60),
+        plateau=ReduceOnPlateau(0.5, 0),
+        callbacks=[EarlyStopping(patience=100), *callbacks],
+    )
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("optimizer", ["sgd", "momentum", "nesterov", "adam"])
+def test_resume_is_bit_identical_to_an_uninterrupted_run(tmp_path, dtype, optimizer):
+    straight = make_trainer(dtype, optimizer)
+    straight.fit(8)
+    first = make_trainer(dtype, optimizer)
+    first.fit(3)
+    path = tmp_path / "run.ckpt.safetensors"
+    save_checkpoint(path, first)
+    del first
+    resumed = make_trainer(dtype, optimizer)
+    model, state, _ = load_checkpoint(path)
+    restore_trainer(resumed, model, state)
+    resumed.fit(5)
+    for W, expected in zip(resumed.net.weights, straight.net.weights):
+        assert W.dtype == np.dtype(dtype)
+        assert W.tobytes() == expected.tobytes()
+    assert resumed.record.to_dict() == straight.record.to_dict()
+    assert resumed.steps == straight.steps and resumed.epoch == 8
+    assert resumed.rng.bit_generator.state == straight.rng.bit_generator.state
+
+
+def test_checkpoint_callback_writes_every_n_epochs_atomically(tmp_path):
+    path = tmp_path / "ckpt.safetensors"
+    epochs_written = []
+
+    class Watch(CheckpointCallback):
+        def _write(self, trainer):
+            super()._write(trainer)
+            epochs_written.append(load_checkpoint(self.path)[1]["epoch"])
+
+    trainer = make_trainer("float32", "adam", [Watch(path, every=2)])
+    trainer.fit(5)
+    assert epochs_written == [2, 4, 5]  # every 2, and the last epoch when training ends
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ckpt.safetensors"]
+    model = load_model(path)
+    assert model.kind == "checkpoint"
+    assert any(name.startswith("state.optimizer.m.") for name in model.extra_tensors)
+
+
+def test_checkpoint_after_early_stopping_resumes_from_the_last_epoch_not_the_best(tmp_path):
+    """Early stopping puts the best epoch's weights in the network; the state keeps the last."""
+    trainer = make_trainer("float64", "adam")
+    # validation labels that disagree with training ones: val_loss rises as training succeeds
+    trainer.validation = (trainer.validation[0], (trainer.validation[1] + 1) % 3)
+    trainer.fit(6)
+    assert trainer.record.best_epoch is not None and trainer.record.best_epoch < 6
+    last_epoch_weights = trainer.state_dict()["weights"]
+    save_checkpoint(tmp_path / "c", trainer)
+    model, state, _ = load_checkpoint(tmp_path / "c")
+    for saved, W, in_state, last in zip(
+        model.weights, trainer.net.weights, state["weights"], last_epoch_weights
+    ):
+        np.testing.assert_array_equal(saved, W)  # the model part: the restored best weights
+        np.testing.assert_array_equal(in_state, last)
+        assert not np.array_equal(saved, last)
+    resumed = make_trainer("float64", "adam")
+    restore_trainer(resumed, model, state)
+    for W, last in zip(resumed.net.weights, last_epoch_weights):
+        np.testing.assert_array_equal(W, last)
+
+
+def test_a_plain_model_file_is_not_a_checkpoint(tmp_path):
+    net = Network([2, 3], ["softmax"], seed=0)
+    save_model(
+        tmp_path / "m", weights=net.weights, activations=net.activations, loss="cross_entropy"
+    )
+    with pytest.raises(ModelFileError, match="not a checkpoint"):
+        load_checkpoint(tmp_path / "m")
+
+
+def test_restoring_into_another_network_is_refused(tmp_path):
+    trainer = make_trainer("float32", "sgd")
+    trainer.fit(1)
+    save_checkpoint(tmp_path / "c", trainer)
+    model, state, _ = load_checkpoint(tmp_path / "c")
+    other = Trainer(Network([2, 5, 3], ["tanh", "softmax"], seed=0), SPIRAL.X, SPIRAL.y)
+    with pytest.raises(ValidationError, match="checkpoint's network"):
+        restore_trainer(other, model, state)
+    wrong_optimizer = make_trainer("float32", "adam")
+    with pytest.raises(ValidationError, match="optimizer state is for 'sgd'"):
+        restore_trainer(wrong_optimizer, model, state)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_fit_resume_equals_uninterrupted_fit(tmp_path, dtype):
+    config = TrainConfig(
+        hidden=(8,),
+        epochs=6,
+        early_stopping=True,
+        patience=50,
+        optimizer="momentum",
+        learning_rate=0.05,
+        dtype=dtype,
+        seed=3,
+    )
+    straight = fit(SPIRAL, config)
+    fit(
+        SPIRAL,
+        TrainConfig.from_dict({**config.to_dict(), "epochs": 2}),
+        checkpoint=tmp_path / "c",
+        checkpoint_every=2,
+    )
+    resumed = fit(SPIRAL, config, resume=tmp_path / "c")
+    for W, expected in zip(resumed.net.weights, straight.net.weights):
+        assert W.tobytes() == expected.tobytes()
+    assert resumed.history == straight.history
+    resumed.save(tmp_path / "m")
+    again = FittedModel.load(tmp_path / "m")
+    np.testing.assert_array_equal(again.predict(SPIRAL.X), straight.predict(SPIRAL.X))
+    other = load("spiral", n_samples=120, n_classes=3, seed=9)
+    with pytest.raises(ValidationError, match="other data"):
+        fit(other, config, resume=tmp_path / "c")

@@ -1,0 +1,246 @@
+"""The fit loop: per-epoch scores, validation, early stopping, Ctrl-C, divergence, callbacks."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import numpy as np
+import pytest
+from sklearn.metrics import accuracy_score, log_loss, mean_squared_error, r2_score
+
+from chainrule.engine.callbacks import Callback, EarlyStopping, HistoryRecorder, ProgressLog
+from chainrule.engine.network import Network
+from chainrule.engine.optimizers import SGD, Adam
+from chainrule.engine.training import History, Trainer
+from chainrule.errors import DivergenceError, ValidationError
+
+
+def blobs(n=120, seed=0):
+    rng = np.random.default_rng(seed)
+    y = np.arange(n) % 3
+    X = rng.normal(size=(n, 2)) + np.array([[0, 0], [3, 0], [0, 3]])[y]
+    return X, y
+
+
+class Snapshots(Callback):
+    """Copies the weights at the end of every epoch (the oracle for what should be restored)."""
+
+    def __init__(self):
+        self.weights = []
+
+    def on_epoch_end(self, trainer, record):
+        self.weights.append([W.copy() for W in trainer.net.weights])
+
+
+def test_full_batch_epoch_scores_are_those_of_the_starting_weights():
+    X, y = blobs()
+    net = Network([2, 5, 3], ["tanh", "softmax"], seed=0, dtype="float64")
+    before = net.copy()
+    trainer = Trainer(net, X, y, batch_size=None, learning_rate=0.1)
+    trainer.fit(1)
+    record = trainer.record.last
+    proba = before.predict_proba(X)
+    assert record["loss"] == pytest.approx(log_loss(y, proba), rel=1e-12)
+    assert record["accuracy"] == accuracy_score(y, proba.argmax(axis=1))
+    assert record["learning_rate"] == 0.1 and record["epoch"] == 1
+
+
+def test_validation_scores_match_sklearn_with_the_epochs_final_weights():
+    X, y = blobs()
+    X_val, y_val = blobs(60, seed=1)
+    net = Network([2, 5, 3], ["tanh", "softmax"], seed=0, dtype="float64")
+    snapshots = Snapshots()
+    trainer = Trainer(
+        net,
+        X,
+        y,
+        optimizer=Adam(0.01),
+        seed=0,
+        validation_data=(X_val, y_val),
+        callbacks=[snapshots],
+    )
+    trainer.fit(3)
+    for record, weights in zip(trainer.record.epochs, snapshots.weights):
+        at_epoch = Network.from_weights(weights, net.activations)
+        proba = at_epoch.predict_proba(X_val)
+        assert record["val_loss"] == pytest.approx(log_loss(y_val, proba), rel=1e-10)
+        assert record["val_accuracy"] == accuracy_score(y_val, proba.argmax(axis=1))
+    assert trainer.history == trainer.record.series("loss")
+
+
+def test_regression_records_r2_and_rmse():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(80, 2))
+    y = X @ np.array([0.5, -1.0]) + 0.1
+    X_val = rng.normal(size=(40, 2))
+    y_val = X_val @ np.array([0.5, -1.0]) + 0.1
+    net = Network([2, 4, 1], ["tanh", "identity"], seed=0, dtype="float64")
+    before = net.copy()
+    trainer = Trainer(
+        net, X, y, batch_size=None, validation_data=(X_val, y_val), learning_rate=0.05
+    )
+    trainer.fit(1)
+    record = trainer.record.last
+    start = before.forward(X).ravel()
+    assert record["r2"] == pytest.approx(r2_score(y, start), rel=1e-10)
+    assert record["rmse"] == pytest.approx(np.sqrt(mean_squared_error(y, start)), rel=1e-10)
+    end = net.forward(X_val).ravel()
+    assert record["val_r2"] == pytest.approx(r2_score(y_val, end), rel=1e-10)
+    assert record["val_rmse"] == pytest.approx(np.sqrt(mean_squared_error(y_val, end)), rel=1e-10)
+    assert trainer.record.task == "regression"
+
+
+def test_early_stopping_restores_the_best_epoch():
+    X, y = blobs()
+    X_val, y_val = blobs(30, seed=5)
+    net = Network([2, 16, 3], ["tanh", "softmax"], seed=0, dtype="float64")
+    snapshots = Snapshots()
+    stopper = EarlyStopping(patience=3)
+    trainer = Trainer(
+        net,
+        X,
+        y,
+        optimizer=Adam(0.3),
+        seed=0,
+        batch_size=8,
+        validation_data=(X_val, y_val),
+        callbacks=[snapshots, stopper],
+    )
+    trainer.fit(200)
+    val = trainer.record.series("val_loss")
+    best = int(np.argmin(val))
+    assert trainer.record.stopped == "early_stopping"
+    assert len(val) == best + 1 + 3 < 200  # stopped at the third epoch without improvement
+    assert trainer.record.best_epoch == best + 1
+    for W, expected in zip(net.weights, snapshots.weights[best]):
+        np.testing.assert_array_equal(W, expected)
+
+
+def test_min_delta_decides_what_counts_as_improvement():
+    X, y = blobs()
+    net = Network([2, 8, 3], ["tanh", "softmax"], seed=0, dtype="float64")
+    snapshots = Snapshots()
+    trainer = Trainer(
+        net,
+        X,
+        y,
+        optimizer=Adam(0.01),
+        seed=0,
+        callbacks=[snapshots, EarlyStopping(monitor="loss", patience=2, min_delta=10.0)],
+    )
+    trainer.fit(50)
+    assert trainer.record.series("loss")[0] > trainer.record.series("loss")[-1]
+    assert len(trainer.record.epochs) == 3 and trainer.record.best_epoch == 1
+    for W, expected in zip(net.weights, snapshots.weights[0]):
+        np.testing.assert_array_equal(W, expected)
+
+
+def test_early_stopping_on_validation_loss_needs_validation_data():
+    X, y = blobs()
+    net = Network([2, 3], ["softmax"], seed=0)
+    trainer = Trainer(net, X, y, callbacks=[EarlyStopping(monitor="val_loss")])
+    with pytest.raises(ValidationError, match="no validation data"):
+        trainer.fit(2)
+
+
+class InterruptAt(Callback):
+    def __init__(self, step):
+        self.step = step
+
+    def on_batch_end(self, trainer, loss):
+        if trainer.steps == self.step:
+            raise KeyboardInterrupt
+
+
+def test_ctrl_c_ends_the_epoch_and_keeps_the_weights():
+    X, y = blobs()
+    reference = Network([2, 6, 3], ["tanh", "softmax"], seed=1, dtype="float64")
+    net = reference.copy()
+    plain = Trainer(reference, X, y, optimizer=SGD(0.2), batch_size=10, seed=4)
+    for _ in range(17):  # one epoch is 12 steps: stop 5 steps into the second
+        plain.step_minibatch()
+    trainer = Trainer(
+        net, X, y, optimizer=SGD(0.2), batch_size=10, seed=4, callbacks=[InterruptAt(17)]
+    )
+    losses = trainer.fit(10)
+    assert trainer.record.stopped == "interrupted"
+    assert "interrupted after 1 complete epochs" in trainer.record.message
+    assert len(losses) == 1 and trainer.epoch == 1 and trainer.steps == 17
+    assert not trainer.in_epoch
+    for W, expected in zip(net.weights, reference.weights):
+        np.testing.assert_array_equal(W, expected)
+    with pytest.raises(ValidationError, match="middle of epoch"):
+        trainer.state_dict()
+    trainer.callbacks.clear()
+    trainer.fit(1)  # training goes on from the kept weights
+    assert trainer.epoch == 2 and trainer.record.stopped == "completed"
+    trainer.state_dict()
+
+
+def test_divergence_restores_the_last_good_epoch_and_says_what_to_change():
+    X, y = blobs()
+    net = Network([2, 8, 3], ["relu", "softmax"], seed=0, dtype="float64")
+    snapshots = Snapshots()
+    ended = []
+
+    class Escalate(Callback):
+        """Two sane epochs, then a learning rate that makes the loss overflow."""
+
+        def on_epoch_end(self, trainer, record):
+            if trainer.epoch == 2:
+                trainer.optimizer.learning_rate = 1e8
+
+        def on_train_end(self, trainer):
+            ended.append(trainer.record.stopped)
+
+    trainer = Trainer(
+        net, X, y, optimizer=SGD(0.1), batch_size=4, seed=0, callbacks=[snapshots, Escalate()]
+    )
+    with pytest.raises(DivergenceError, match="Lower the learning rate") as info:
+        trainer.fit(100)
+    assert "try 1e+07" in str(info.value) and "epoch 3" in str(info.value)
+    assert ended == ["diverged"] and trainer.record.stopped == "diverged"
+    assert len(snapshots.weights) == 2 and info.value.epoch == 2
+    for W, expected in zip(net.weights, snapshots.weights[1]):
+        np.testing.assert_array_equal(W, expected)
+
+
+def test_history_is_json_and_round_trips(tmp_path):
+    X, y = blobs()
+    net = Network([2, 4, 3], ["tanh", "softmax"], seed=0)
+    path = tmp_path / "history.json"
+    recorder = HistoryRecorder(path)
+    stream = io.StringIO()
+    trainer = Trainer(
+        net,
+        X,
+        y,
+        seed=0,
+        validation_data=(X[:20], y[:20]),
+        callbacks=[recorder, ProgressLog(stream, every=2)],
+    )
+    trainer.fit(4)
+    on_disk = json.loads(path.read_text())
+    assert on_disk == trainer.record.to_dict() == recorder.history
+    assert History.from_dict(on_disk) == trainer.record
+    assert [p.name for p in tmp_path.iterdir()] == ["history.json"]  # no temporary files left
+    lines = stream.getvalue().splitlines()
+    assert [line.split()[1] for line in lines] == ["2/4", "4/4"]
+    assert "val_accuracy" in lines[-1]
+
+
+def test_callbacks_that_share_a_key_are_refused():
+    X, y = blobs()
+    net = Network([2, 3], ["softmax"], seed=0)
+    with pytest.raises(ValidationError, match="checkpoint key"):
+        Trainer(net, X, y, callbacks=[EarlyStopping(), EarlyStopping()])
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [({"patience": 0}, "patience"), ({"min_delta": -1.0}, "min_delta")],
+)
+def test_early_stopping_arguments_are_checked(kwargs, message):
+    with pytest.raises(ValidationError, match=message):
+        EarlyStopping(**kwargs)

@@ -1,0 +1,145 @@
+"""Learning-rate schedules against independent references: torch's schedulers, sklearn's formula."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from chainrule.engine.network import Network
+from chainrule.engine.optimizers import SGD
+from chainrule.engine.schedules import (
+    Constant,
+    Cosine,
+    InverseScaling,
+    ReduceOnPlateau,
+    StepDecay,
+    make_schedule,
+    schedule_from_dict,
+)
+from chainrule.engine.training import Trainer
+from chainrule.errors import ValidationError
+
+torch = pytest.importorskip("torch")
+torch.set_num_threads(1)
+
+
+def _torch_rates(make_scheduler, eta_0: float, steps: int) -> list[float]:
+    param = torch.zeros(1, requires_grad=True)
+    optimizer = torch.optim.SGD([param], lr=eta_0)
+    scheduler = make_scheduler(optimizer)
+    rates = []
+    for _ in range(steps):
+        rates.append(optimizer.param_groups[0]["lr"])
+        optimizer.step()
+        scheduler.step()
+    return rates
+
+
+def test_constant_is_the_lectures_fixed_rate():
+    assert [Constant()(t, 0.3) for t in (0, 1, 1000)] == [0.3, 0.3, 0.3]
+
+
+def test_step_decay_matches_torch_steplr():
+    ours = [StepDecay(step_size=7, gamma=0.5)(t, 0.2) for t in range(40)]
+    theirs = _torch_rates(lambda o: torch.optim.lr_scheduler.StepLR(o, 7, gamma=0.5), 0.2, 40)
+    np.testing.assert_allclose(ours, theirs, rtol=1e-12)
+
+
+def test_cosine_matches_torch_cosine_annealing():
+    ours = [Cosine(total_steps=25, eta_min=0.01)(t, 0.3) for t in range(26)]
+    theirs = _torch_rates(
+        lambda o: torch.optim.lr_scheduler.CosineAnnealingLR(o, T_max=25, eta_min=0.01), 0.3, 26
+    )
+    np.testing.assert_allclose(ours, theirs, rtol=1e-9)
+    assert Cosine(total_steps=25, eta_min=0.01)(100, 0.3) == pytest.approx(0.01)
+
+
+def test_inverse_scaling_is_sklearns_invscaling():
+    # sklearn's SGDOptimizer: learning_rate_init / pow(t + 1, power_t) after t updates
+    for t in range(5):
+        assert InverseScaling(power_t=0.25)(t, 0.1) == pytest.approx(0.1 / (t + 1) ** 0.25)
+
+
+def test_reduce_on_plateau_matches_torch():
+    rng = np.random.default_rng(0)
+    losses = list(
+        np.r_[np.linspace(1, 0.5, 6), 0.5 + 0.01 * rng.random(20), np.linspace(0.4, 0.1, 5)]
+    )
+    plateau = ReduceOnPlateau(factor=0.5, patience=2, min_delta=1e-3, min_scale=0.05)
+    param = torch.zeros(1, requires_grad=True)
+    optimizer = torch.optim.SGD([param], lr=1.0)
+    reference = torch.optim.lr_scheduler.ReduceLROnPlateau(
+        optimizer,
+        mode="min",
+        factor=0.5,
+        patience=2,
+        threshold=1e-3,
+        threshold_mode="abs",
+        min_lr=0.05,
+    )
+    ours, theirs = [], []
+    for loss in losses:
+        plateau.update(float(loss))
+        reference.step(float(loss))
+        ours.append(plateau.scale)
+        theirs.append(optimizer.param_groups[0]["lr"])
+    np.testing.assert_allclose(ours, theirs, rtol=1e-12)
+    assert min(ours) == pytest.approx(0.05) and ours[0] == 1.0
+
+
+def test_plateau_state_round_trips():
+    plateau = ReduceOnPlateau(0.5, 1)
+    for loss in (1.0, 1.0, 1.0):
+        plateau.update(loss)
+    copy = ReduceOnPlateau()
+    copy.load_state_dict(plateau.state_dict())
+    assert copy.state_dict() == plateau.state_dict()
+    assert [copy.update(x) for x in (2.0, 2.0)] == [plateau.update(x) for x in (2.0, 2.0)]
+
+
+@pytest.mark.parametrize(
+    "schedule", [Constant(), InverseScaling(0.3), StepDecay(5, 0.3), Cosine(50, 0.001)]
+)
+def test_schedules_round_trip_through_json(schedule):
+    assert schedule_from_dict(schedule.to_dict()) == schedule
+
+
+@pytest.mark.parametrize(
+    ("name", "params", "message"),
+    [
+        ("cosine", {"total_steps": 0}, "total_steps"),
+        ("step", {"gamma": -1.0}, "gamma"),
+        ("invscaling", {"power_t": math.inf}, "power_t"),
+        ("warmup", {}, "unknown schedule"),
+        ("step", {"size": 3}, "bad parameters"),
+    ],
+)
+def test_bad_schedule_parameters_are_named(name, params, message):
+    with pytest.raises(ValidationError, match=message):
+        make_schedule(name, **params)
+
+
+def test_negative_step_is_refused():
+    with pytest.raises(ValidationError, match="step number"):
+        Constant()(-1, 0.1)
+
+
+def test_trainer_sets_eta_t_before_each_step():
+    """The loop hands the optimizer eta_t of the step about to be taken (times the plateau)."""
+    X = np.random.default_rng(0).normal(size=(20, 2))
+    y = (X[:, 0] > 0).astype(int)
+    net = Network([2, 3, 2], ["tanh", "softmax"], seed=0, dtype="float64")
+    schedule = StepDecay(step_size=3, gamma=0.5)
+    seen = []
+
+    class Spy(SGD):
+        def step(self, params, grads):
+            seen.append(self.learning_rate)
+            super().step(params, grads)
+
+    trainer = Trainer(net, X, y, optimizer=Spy(0.4), batch_size=5, schedule=schedule, seed=0)
+    trainer.fit(2)
+    assert seen == [schedule(t, 0.4) for t in range(8)]
+    assert trainer.record.series("learning_rate") == [seen[3], seen[7]]
