@@ -32,6 +32,7 @@ epochs = [10]
 def chainrule(*args: str | Path, timeout: float = 120) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "chainrule", "sweep", *map(str, args)],
+        cwd=Path(str(args[0])).parent,  # anything written by mistake lands in the test's folder
         capture_output=True,
         text=True,
         timeout=timeout,
@@ -63,7 +64,9 @@ def test_sweep_on_a_local_cluster_end_to_end(tmp_path: Path) -> None:
     assert model.training is not None and model.training["trial_id"] == best["trial_id"]
 
     before = results.read_bytes()
-    again = chainrule(tmp_path / "tiny.toml", "--results", results, "--output-model", "m.st")
+    again = chainrule(
+        tmp_path / "tiny.toml", "--results", results, "--output-model", tmp_path / "again.st"
+    )
     assert again.returncode == 0, again.stderr
     assert again.stderr == "4 of 4 trials already in the results file\n"
     assert "4 trials finished (0 now, 4 from earlier runs)" in again.stdout
