@@ -15,6 +15,7 @@ import threading
 import webbrowser
 
 from chainrule.errors import ValidationError
+from chainrule.web.protocol import MAX_SESSIONS
 
 HARD_MESSAGE_LIMIT = 4_000_000
 """uvicorn closes a websocket whose message exceeds this; smaller oversized messages get an
@@ -34,6 +35,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     parser.add_argument(
         "--port", type=int, default=8000, help="port (default 8000; 0 picks a free one)"
+    )
+    parser.add_argument(
+        "--max-sessions",
+        type=int,
+        default=MAX_SESSIONS,
+        help=f"browser tabs served at once (default {MAX_SESSIONS}); further tabs get an error",
     )
     parser.add_argument("--open", action="store_true", help="open the page in the web browser")
     parser.set_defaults(func=run)
@@ -76,6 +83,8 @@ def run(args: argparse.Namespace) -> int:
     from chainrule.web.app import LOOPBACK_HOSTS, create_app
 
     host: str = args.host
+    if args.max_sessions < 1:
+        raise ValidationError(f"--max-sessions must be at least 1; got {args.max_sessions}")
     sock = _bind(host, args.port)
     port = sock.getsockname()[1]
     shown = f"[{host}]" if ":" in host else host
@@ -94,7 +103,7 @@ def run(args: argparse.Namespace) -> int:
         )
         allowed = ["*"]
     print(f"chainrule playground: open {url}  (Ctrl-C stops the server)", flush=True)
-    app = create_app(allowed_hosts=allowed)
+    app = create_app(allowed_hosts=allowed, max_sessions=args.max_sessions)
     config = uvicorn.Config(
         app,
         log_level="warning",

@@ -11,9 +11,14 @@ size- and rate-limited (a broken message gets an error reply; the session goes o
 
 from __future__ import annotations
 
+import asyncio
+import ctypes
+import ctypes.util
+import functools
+import gc
 import json
 import logging
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +44,8 @@ from chainrule.web.session import Session
 log = logging.getLogger(__name__)
 
 STATIC = Path(__file__).parent / "static"
+RELEASE_DELAY_S = 0.5
+"""Seconds after the last tab has gone before its memory is handed back."""
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost")
 
 _HEADERS = {
@@ -57,6 +64,28 @@ def _origin_allowed(websocket: WebSocket) -> bool:
     host = websocket.headers.get("host")
     origin = websocket.headers.get("origin")
     return host is not None and origin == f"http://{host}"
+
+
+@functools.cache
+def _malloc_trim() -> Callable[[int], int] | None:
+    """glibc's ``malloc_trim``, or None where the C library has none."""
+    name = ctypes.util.find_library("c")
+    return getattr(ctypes.CDLL(name), "malloc_trim", None) if name else None
+
+
+def _release_memory(sessions: Collection[Session]) -> None:
+    """Once no tab is left: collect the closed sessions' garbage and give the freed heap back
+    to the operating system.
+
+    glibc keeps freed memory for reuse, so without this a server that served many tabs stays
+    that large after they have gone.
+    """
+    if sessions:  # a tab came back meanwhile
+        return
+    gc.collect()
+    trim = _malloc_trim()
+    if trim is not None:
+        trim(0)
 
 
 def create_app(
@@ -136,6 +165,8 @@ def create_app(
                     await session.handle(message)
                 except ChainruleError as err:
                     await send({"type": "error", "message": str(err)})
+                except WebSocketDisconnect:
+                    raise  # the page left while being answered: not an error to report
                 except Exception as err:  # a bug must not end the session: report and go on
                     log.exception("playground session error")
                     await send(
@@ -146,6 +177,8 @@ def create_app(
         finally:
             await session.close()
             sessions.discard(session)
+            if not sessions:  # after the connections' own teardown, which follows this
+                asyncio.get_running_loop().call_later(RELEASE_DELAY_S, _release_memory, sessions)
 
     routes = [
         Route("/", index),

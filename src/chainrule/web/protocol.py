@@ -13,7 +13,6 @@ message rate of one connection.
 from __future__ import annotations
 
 import json
-import math
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -52,11 +51,19 @@ class ProtocolError(ValidationError):
 Validator = Callable[[Any, str], Any]
 
 
+def _shown(value: Any) -> str:
+    """The start of ``value`` as JSON, for an error message."""
+    try:
+        return json.dumps(value)[:40]
+    except RecursionError:  # nested almost as deeply as the decoder allows
+        return "a value nested too deeply to show"
+
+
 def _number(low: float, high: float) -> Validator:
     def check(value: Any, where: str) -> float:
         if isinstance(value, bool) or not isinstance(value, int | float):
-            raise ProtocolError(f"{where} must be a number; got {json.dumps(value)[:40]}")
-        if not (math.isfinite(value) and low <= value <= high):
+            raise ProtocolError(f"{where} must be a number; got {_shown(value)}")
+        if not low <= value <= high:  # exact for ints of any size; false for NaN
             raise ProtocolError(f"{where} must be between {low:g} and {high:g}; got {value!r}")
         return float(value)
 
@@ -66,7 +73,7 @@ def _number(low: float, high: float) -> Validator:
 def _integer(low: int, high: int) -> Validator:
     def check(value: Any, where: str) -> int:
         if isinstance(value, bool) or not isinstance(value, int):
-            raise ProtocolError(f"{where} must be an integer; got {json.dumps(value)[:40]}")
+            raise ProtocolError(f"{where} must be an integer; got {_shown(value)}")
         if not low <= value <= high:
             raise ProtocolError(f"{where} must be between {low} and {high}; got {value}")
         return value
@@ -77,9 +84,7 @@ def _integer(low: int, high: int) -> Validator:
 def _choice(*options: str) -> Validator:
     def check(value: Any, where: str) -> str:
         if value not in options:
-            raise ProtocolError(
-                f"{where} must be one of {', '.join(options)}; got {json.dumps(value)[:40]}"
-            )
+            raise ProtocolError(f"{where} must be one of {', '.join(options)}; got {_shown(value)}")
         return str(value)
 
     return check
@@ -87,14 +92,14 @@ def _choice(*options: str) -> Validator:
 
 def _boolean(value: Any, where: str) -> bool:
     if not isinstance(value, bool):
-        raise ProtocolError(f"{where} must be true or false; got {json.dumps(value)[:40]}")
+        raise ProtocolError(f"{where} must be true or false; got {_shown(value)}")
     return value
 
 
 def _text(max_length: int) -> Validator:
     def check(value: Any, where: str) -> str:
         if not isinstance(value, str):
-            raise ProtocolError(f"{where} must be a string; got {json.dumps(value)[:40]}")
+            raise ProtocolError(f"{where} must be a string; got {_shown(value)}")
         if len(value) > max_length:
             raise ProtocolError(
                 f"{where} is too long: {len(value):,} characters, the limit is {max_length:,}"
@@ -107,7 +112,7 @@ def _text(max_length: int) -> Validator:
 def _list(item: Validator, min_length: int, max_length: int, what: str = "items") -> Validator:
     def check(value: Any, where: str) -> list[Any]:
         if not isinstance(value, list):
-            raise ProtocolError(f"{where} must be a list; got {json.dumps(value)[:40]}")
+            raise ProtocolError(f"{where} must be a list; got {_shown(value)}")
         if not min_length <= len(value) <= max_length:
             raise ProtocolError(
                 f"{where} must hold {min_length} to {max_length:,} {what}; got {len(value):,}"
@@ -120,7 +125,7 @@ def _list(item: Validator, min_length: int, max_length: int, what: str = "items"
 def _object(spec: Mapping[str, Validator]) -> Validator:
     def check(value: Any, where: str) -> dict[str, Any]:
         if not isinstance(value, dict):
-            raise ProtocolError(f"{where} must be an object; got {json.dumps(value)[:40]}")
+            raise ProtocolError(f"{where} must be an object; got {_shown(value)}")
         unknown = sorted(set(value) - set(spec))
         if unknown:
             raise ProtocolError(f"{where} has unknown field {unknown[0]!r}")
@@ -139,7 +144,7 @@ _point = _list(_coordinate, 2, 2, "coordinates")
 
 def _labelled_point(value: Any, where: str) -> tuple[float, float, int]:
     if not isinstance(value, list) or len(value) != 3:
-        raise ProtocolError(f"{where} must be [x1, x2, label]; got {json.dumps(value)[:40]}")
+        raise ProtocolError(f"{where} must be [x1, x2, label]; got {_shown(value)}")
     return (
         _coordinate(value[0], f"{where}[0]"),
         _coordinate(value[1], f"{where}[1]"),
@@ -216,15 +221,14 @@ def parse_message(text: str | bytes) -> dict[str, Any]:
         )
     try:
         message = json.loads(text, parse_constant=_reject_constant)
-    except (json.JSONDecodeError, RecursionError, ProtocolError) as err:
+    except (ValueError, RecursionError, ProtocolError) as err:  # ValueError: > 4300 digits
         raise ProtocolError(f"message is not valid JSON: {err}") from None
     if not isinstance(message, dict):
         raise ProtocolError("message must be a JSON object with a 'type'")
     kind = message.pop("type", None)
-    if kind not in MESSAGES:
+    if not isinstance(kind, str) or kind not in MESSAGES:  # a list or object is unhashable
         raise ProtocolError(
-            f"unknown message type {json.dumps(kind)[:40]}; expected one of "
-            f"{', '.join(sorted(MESSAGES))}"
+            f"unknown message type {_shown(kind)}; expected one of {', '.join(sorted(MESSAGES))}"
         )
     fields: dict[str, Any] = _object(MESSAGES[kind])(message, kind)
     return {"type": kind, **fields}

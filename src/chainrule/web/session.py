@@ -329,7 +329,7 @@ class Session:
         try:
             with _quiet():
                 if message["unit"] == "epoch":
-                    trainer.run_epoch()
+                    await self._run_epoch(trainer)
                 else:
                     trainer.step_minibatch()
         except DivergenceError as err:
@@ -606,6 +606,18 @@ class Session:
             self.playing = False
             self._task = None
             log.warning("training loop stopped", exc_info=True)
+
+    @staticmethod
+    async def _run_epoch(trainer: Trainer) -> None:
+        """``trainer.run_epoch()``, letting the other sessions run every ``TRAIN_BUDGET_S``
+        (an epoch of 5,000 points one at a time would hold the server for seconds)."""
+        start = time.perf_counter()
+        trainer.step_minibatch()
+        while trainer.in_epoch:
+            if time.perf_counter() - start > TRAIN_BUDGET_S:
+                await asyncio.sleep(0)
+                start = time.perf_counter()
+            trainer.step_minibatch()
 
     async def _diverged(self, err: DivergenceError) -> None:
         await self._send({"type": "diverged", "message": DIVERGENCE_HELP, "detail": str(err)})
