@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import zipfile
+import zlib
 from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
@@ -133,7 +134,15 @@ def load_weights_npz(path: Path, dtype: str) -> Network:
             arrays = {name: archive[name] for name in archive.files}
     except FileNotFoundError:
         raise ModelFileError(f"weights file {str(path)!r} does not exist") from None
-    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as err:
+    except (
+        OSError,
+        ValueError,
+        zipfile.BadZipFile,
+        EOFError,
+        NotImplementedError,  # a damaged archive: "zip file version 6.4", encrypted members
+        RuntimeError,
+        zlib.error,
+    ) as err:
         raise ModelFileError(f"weights file {str(path)!r} is not a readable .npz: {err}") from None
     count = sum(1 for name in arrays if name[:1] == "W" and name[1:].isdigit())
     names = [f"W{l}" for l in range(1, count + 1)]

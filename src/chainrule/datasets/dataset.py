@@ -184,7 +184,9 @@ def encode_labels(values: np.ndarray) -> tuple[np.ndarray, list[str]]:
     classes : list of str
     """
     unique, inverse = np.unique(values, return_inverse=True)
-    if unique.dtype.kind in "fiub":
+    if unique.dtype.kind in "iub":  # exact: float(2**63 - 1) would round to 2**63
+        classes = [str(int(v)) for v in unique]
+    elif unique.dtype.kind == "f":
         classes = [label_text(float(v)) for v in unique]
     else:
         classes = [str(v) for v in unique]

@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import csv
 import itertools
+import lzma
 import math
 import os
 import zipfile
+import zlib
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Literal, TextIO
@@ -40,6 +42,19 @@ MAX_LINE_CHARS = 16 * 1024 * 1024
 DELIMITERS = (",", ";", "\t")
 #: Largest array an NPZ file may claim, in bytes; checked from its header before loading.
 MAX_NPZ_BYTES = 4 * 1024**3
+
+#: What a damaged or exotic zip archive can raise while numpy opens or reads a member:
+#: encrypted or unsupported-method members, corrupt compressed data, bad headers.
+_ZIP_ERRORS = (
+    ValueError,
+    OSError,
+    EOFError,
+    zipfile.BadZipFile,
+    NotImplementedError,
+    RuntimeError,
+    zlib.error,
+    lzma.LZMAError,
+)
 
 _SNIFF_LINES = 20
 _TASKS = ("auto", "classification", "regression")
@@ -442,6 +457,11 @@ def _encode_target(
         integral = bool(np.all(numeric == np.round(numeric)))
         if not integral or np.unique(numeric).size > MAX_AUTO_CLASSES:
             return numeric, None, "regression"
+    if np.any(np.abs(numeric) >= 2.0**53):
+        # float64 rounds integers this large (2**63 - 1 and 2**63 - 2 become one number):
+        # keep the labels' text so that distinct classes stay distinct and keep their names.
+        codes, classes = encode_labels(np.array(targets))
+        return codes, classes, "classification"
     codes, classes = encode_labels(numeric)
     return codes, classes, "classification"
 
@@ -581,7 +601,7 @@ def load_npz(
         archive = np.load(path, allow_pickle=False)
     except OSError as exc:
         raise DataError(f"cannot read {label}: {exc.strerror or exc}") from exc
-    except (ValueError, zipfile.BadZipFile, EOFError) as exc:
+    except _ZIP_ERRORS as exc:
         raise DataError(f"{label} is not a readable .npz file: {exc}") from exc
     if not isinstance(archive, np.lib.npyio.NpzFile):
         raise DataError(f"{label} is a single .npy array, not an .npz archive with X and y")
@@ -600,7 +620,7 @@ def load_npz(
             _check_npz_member(archive, key, label, max_bytes)
             try:
                 arrays[key] = archive[key]
-            except (ValueError, OSError, EOFError, zipfile.BadZipFile) as exc:
+            except _ZIP_ERRORS as exc:
                 raise DataError(f"{label}: array {key!r} cannot be read: {exc}") from exc
 
     X, y = arrays["X"], arrays["y"]
@@ -630,7 +650,14 @@ def load_npz(
     if y.dtype.kind in "US":
         if task == "regression":
             raise DataError(f"{label}: task='regression' needs numeric y; got {y.dtype}")
-        y_out, classes = encode_labels(y.astype(str))
+        try:
+            labels = y.astype(str)
+        except UnicodeDecodeError as exc:  # bytes labels (dtype S) are decoded as ASCII
+            raise DataError(
+                f"{label}: y holds bytes that are not ASCII text ({exc.reason}); store the "
+                "labels as str"
+            ) from exc
+        y_out, classes = encode_labels(labels)
         final_task = "classification"
     elif y.dtype.kind in "fiub":
         yf = y.astype(np.float64)
@@ -657,8 +684,8 @@ def load_npz(
             # y already holds codes into the stored class names.
             y_out = yf.astype(np.int64)
             classes = [str(c) for c in arrays["classes"].reshape(-1)]
-        else:
-            y_out, classes = encode_labels(yf)
+        else:  # integers as they are: float64 would merge labels beyond 2**53
+            y_out, classes = encode_labels(y if y.dtype.kind in "iub" else yf)
     else:
         raise DataError(f"{label}: y must hold numbers or strings; got dtype {y.dtype}")
 
@@ -685,7 +712,7 @@ def _check_npz_member(archive: np.lib.npyio.NpzFile, key: str, label: str, max_b
                 shape, _, dtype = fmt.read_array_header_1_0(member)
             else:
                 shape, _, dtype = fmt.read_array_header_2_0(member)
-    except (ValueError, KeyError, OSError, EOFError, zipfile.BadZipFile) as exc:
+    except (KeyError, *_ZIP_ERRORS) as exc:
         raise DataError(f"{label}: array {key!r} has an unreadable header: {exc}") from exc
     if dtype.hasobject:
         raise DataError(

@@ -137,7 +137,10 @@ def _read_stream(fh: BinaryIO, label: str, max_bytes: int, file_size: int | None
         )
     if fh.read(1):
         raise DataError(f"{label}: IDX data is longer than dimensions {dims} say ({n_bytes} bytes)")
-    array = np.frombuffer(data, dtype=dtype).reshape(dims)
+    try:
+        array = np.frombuffer(data, dtype=dtype).reshape(dims)
+    except ValueError as exc:  # e.g. (0, 3e9, 3e9): no data, but numpy cannot shape it
+        raise DataError(f"{label}: IDX dimensions {dims} do not form an array ({exc})") from exc
     return array.astype(dtype.newbyteorder("="))
 
 

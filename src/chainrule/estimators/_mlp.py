@@ -250,7 +250,16 @@ class _MLP(BaseEstimator):  # type: ignore[misc]
 
     def _dense(self, X: Any) -> Array:
         dense = X.toarray() if hasattr(X, "toarray") else X
-        return np.ascontiguousarray(dense, dtype=self.dtype)
+        with np.errstate(over="ignore"):  # a float64 like 1e308 becomes inf in float32: refused
+            converted = np.ascontiguousarray(dense, dtype=self.dtype)
+        if not np.isfinite(converted).all():
+            row, column = np.argwhere(~np.isfinite(converted))[0]
+            raise ValidationError(
+                f"X has values too large for dtype={self.dtype!r} (first at row {row}, column "
+                f"{column}: {dense[row, column]!r} is not finite as {self.dtype}); use "
+                "dtype='float64' or rescale X"
+            )
+        return converted
 
     def _validate_input(
         self, X: ArrayLike, y: ArrayLike, incremental: bool, reset: bool
@@ -297,9 +306,15 @@ class _MLP(BaseEstimator):  # type: ignore[misc]
         # Glorot's uniform bound, sqrt(6 / (n_in + n_out)) (sqrt(2 / ...) for logistic units)
         factor = 2.0 if self.activation == "logistic" else 6.0
         weights = []
-        for n_in, n_out in pairwise(sizes):
+        for l, (n_in, n_out) in enumerate(pairwise(sizes), start=1):
             bound = np.sqrt(factor / (n_in + n_out))
-            coef = rs.uniform(-bound, bound, (n_in, n_out))
+            try:
+                coef = rs.uniform(-bound, bound, (n_in, n_out))
+            except MemoryError:  # e.g. hidden_layer_sizes=(10**12,): refused, not a traceback
+                raise ValidationError(
+                    f"W^({l}) would hold {n_out * (n_in + 1):,} weights ({n_in} inputs -> "
+                    f"{n_out} units), more than this machine can allocate; use fewer units"
+                ) from None
             intercept = rs.uniform(-bound, bound, n_out)
             weights.append(np.column_stack([coef.T, intercept]))  # W^(l) = [coef.T | intercept]
         hidden_activation = HIDDEN_ACTIVATIONS[self.activation]
@@ -310,7 +325,7 @@ class _MLP(BaseEstimator):  # type: ignore[misc]
 
     def _reset_training_state(self) -> None:
         self._loss = SampleWeightedLoss(get_loss(_LOSSES[self.out_activation_]), self.n_outputs_)
-        self._best_weights = [W.copy() for W in self.network_.weights]
+        self._best_weights = [W.copy(order="K") for W in self.network_.weights]
         self.loss_curve_: list[float] = []
         self._no_improvement_count = 0
         if self.early_stopping:
@@ -343,7 +358,7 @@ class _MLP(BaseEstimator):  # type: ignore[misc]
         if not incremental or not hasattr(self, "_optimizer"):
             self._optimizer = self._make_optimizer()
         # The weights at the end of the last good epoch: a diverging fit restores them.
-        self._good_weights = [W.copy() for W in self.network_.weights]
+        self._good_weights = [W.copy(order="K") for W in self.network_.weights]
         try:
             with np.errstate(under="ignore"):  # exp(-large) -> 0 is the exact answer
                 self._fit_stochastic(X_checked, Y, weights, rs, incremental)
@@ -498,7 +513,7 @@ class _MLP(BaseEstimator):  # type: ignore[misc]
             self._no_improvement_count = 0
         if score > self.best_validation_score_:
             self.best_validation_score_ = score
-            self._best_weights = [W.copy() for W in self.network_.weights]
+            self._best_weights = [W.copy(order="K") for W in self.network_.weights]
 
     def _validation_score(
         self, predictions: NDArray[Any], Y_val: NDArray[Any], w_val: Array | None
