@@ -36,8 +36,12 @@ test: lint typecheck pytest
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks
 
+# Longer runs than `make test` gives them: the fuzzers for 10 minutes each, every CLI row of the
+# bad-input catalogue, 20 SIGKILLs of a training run that must resume bit-identically.
 fuzz: $(STAMP)
 	CHAINRULE_FUZZ_SECONDS=600 $(BIN)/python -m pytest -q -m fuzz tests/reliability
+	CHAINRULE_RELIABILITY_FULL=1 CHAINRULE_KILLS=20 $(BIN)/python -m pytest -q \
+	  tests/reliability/test_bad_input.py tests/reliability/test_faults.py
 
 clean:
 	rm -rf $(VENV) build dist src/*.egg-info .pytest_cache .mypy_cache .ruff_cache chainrule-demo
