@@ -1,7 +1,7 @@
-"""Reliability tests (issue 7): strict floating point, the ``fuzz`` marker, the figures.
+"""Reliability tests (issue 7): strict floating point and the figures.
 
-``fuzz`` marks the time-bounded fuzzers; ``CHAINRULE_FUZZ_SECONDS`` sets their total budget
-(short by default, long for ``make fuzz``). It is registered here until pyproject lists it.
+The ``fuzz`` marker (registered in pyproject.toml) marks the time-bounded fuzzers;
+``CHAINRULE_FUZZ_SECONDS`` sets their total budget (short by default, long for ``make fuzz``).
 """
 
 from __future__ import annotations
@@ -15,12 +15,6 @@ from typing import Any
 import numpy as np
 import pytest
 from reliability_figures import as_dict
-
-
-def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line(
-        "markers", "fuzz: time-bounded fuzzing (CHAINRULE_FUZZ_SECONDS sets the budget)"
-    )
 
 
 @pytest.fixture(autouse=True)
