@@ -50,6 +50,7 @@ def __getattr__(name: str) -> Any:
         return getattr(importlib.import_module(_LAZY[name]), name)
     raise AttributeError(f"module 'chainrule' has no attribute {name!r}")
 
+
 __all__ = [
     "ACTIVATIONS",
     "LOSSES",

@@ -148,7 +148,7 @@ class EarlyStopping(Callback):
         value = record[key]
         if value < self.best - self.min_delta:
             self.best, self.best_epoch, self.wait = value, trainer.epoch, 0
-            self.best_weights = [W.copy() for W in trainer.net.weights]
+            self.best_weights = [W.copy(order="K") for W in trainer.net.weights]  # fast copy
             return
         self.wait += 1
         if self.wait >= self.patience:

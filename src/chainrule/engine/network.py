@@ -94,10 +94,17 @@ class Network:
         resolved = _as_dtype(dtype)
         rng = as_generator(seed)
         weights = []
-        for n_in, n_out, activation in zip(sizes[:-1], sizes[1:], activations, strict=True):
+        layers = zip(sizes[:-1], sizes[1:], activations, strict=True)
+        for l, (n_in, n_out, activation) in enumerate(layers, start=1):
             name = get_activation(activation).name
             initializer = _get_initializer(default_initializer(name) if init == "auto" else init)
-            weights.append(initializer(int(n_in), int(n_out), rng, resolved))
+            try:
+                weights.append(initializer(int(n_in), int(n_out), rng, resolved))
+            except MemoryError:  # e.g. sizes [2, 10**12, 2]: refused at once, not a traceback
+                raise ValidationError(
+                    f"W^({l}) would hold {int(n_out) * (int(n_in) + 1):,} weights "
+                    f"({n_in} inputs -> {n_out} units), more than this machine can allocate"
+                ) from None
         self._build(weights, activations, loss)
 
     @classmethod
@@ -284,9 +291,9 @@ class Network:
             )
             if not (integral or whole_floats):
                 raise ValidationError(
-                        f"cross_entropy needs integer class indices in 0..{n_out - 1}; "
-                        f"got values of dtype {array.dtype.name}"
-                    )
+                    f"cross_entropy needs integer class indices in 0..{n_out - 1}; "
+                    f"got values of dtype {array.dtype.name}"
+                )
             # Range-check before the cast: a float like 1e308 does not fit in int64.
             bad = (array < 0) | (array >= n_out)
             if bad.any():

@@ -89,7 +89,7 @@ def trace(
                 output.dL_dh = loss_fn.dL_dh(output.h, targets, out=np.empty_like(output.h))
     updated: list[Array | None] = [None] * len(copy.layers)
     if y is not None:
-        new_weights = [W.copy() for W in copy.weights]
+        new_weights = [W.copy(order="K") for W in copy.weights]
         SGD(learning_rate).step(new_weights, copy.gradients)  # w <- w - eta dL/dw
         updated = list(new_weights)
     layers = []
@@ -101,7 +101,7 @@ def trace(
             LayerTrace(
                 l=l,
                 activation=layer.activation.name,
-                W=layer.W.copy(),
+                W=layer.W.copy(order="K"),
                 h_prev=np.array(h_prev, copy=True),
                 e=np.array(e, copy=True),
                 h=np.array(h, copy=True),
@@ -109,7 +109,7 @@ def trace(
                 if backward and layer.dL_dh is not None
                 else None,
                 dL_de=np.array(layer.dL_de, copy=True) if backward else None,
-                dL_dW=layer.dL_dW.copy() if backward else None,
+                dL_dW=layer.dL_dW.copy(order="K") if backward else None,
                 W_updated=W_new,
             )
         )

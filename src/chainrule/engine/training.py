@@ -52,6 +52,13 @@ Array = NDArray[np.floating]
 STOP_REASONS = ("running", "completed", "early_stopping", "interrupted", "diverged", "callback")
 
 
+def step_errstate() -> np.errstate:
+    """The ``np.errstate`` of the gradient steps: overflow or NaN is divergence (raised, then
+    handled by restoring the last good weights) rather than a warning; ``exp(-large) -> 0`` is
+    exact."""
+    return np.errstate(under="ignore", over="raise", invalid="raise")
+
+
 def check_batch_size(batch_size: int | None, n: int) -> int:
     """``None`` means the whole data set; otherwise an int >= 1, clipped to ``n``."""
     if batch_size is None:
@@ -231,6 +238,7 @@ class Trainer:
         if len(keys) != len(set(keys)):
             raise ValidationError(f"two callbacks share a checkpoint key: {keys}")
         self.task = task_of(self.loss)
+        self._score_batch = self._scorer()  # chosen once: the task does not change
         self.epoch = 0
         self.steps = 0
         self.epochs_planned = 0
@@ -246,6 +254,7 @@ class Trainer:
         # Sums over the epoch's minibatches: loss * batch size, correct answers or squared errors.
         self._epoch_loss_sum = 0.0
         self._epoch_hits = 0.0
+        self._predicted = np.zeros(len(self.X), dtype=np.intp)  # class of each token this epoch
         self._epoch_sq_err = np.zeros(self.y.shape[1] if self.y.ndim == 2 else 1)
         if self.task == "regression":
             centred = self.y - self.y.mean(axis=0)
@@ -265,15 +274,27 @@ class Trainer:
         self.steps += 1
         return loss
 
-    def _score_batch(self, h: Array, y_batch: NDArray[Any]) -> None:
-        """Add the batch's correct answers (or squared errors) to the epoch's sums."""
+    def _scorer(self) -> Callable[[Array, int, int], None]:
+        """The method that scores a batch for the epoch's record, called as
+        ``score(h, start, stop)`` with ``h^(L)`` of the epoch's tokens ``start:stop``."""
         if self.task == "regression":
-            diff = h - y_batch
-            self._epoch_sq_err += np.sum(diff.astype(np.float64) ** 2, axis=0)
-        elif self.loss.name == "cross_entropy":
-            self._epoch_hits += np.count_nonzero(h.argmax(axis=1) == y_batch)  # no wrappers: hot
-        else:  # binary cross-entropy: every output unit is a yes/no decision
-            self._epoch_hits += float(np.mean((h > 0.5) == (y_batch > 0.5), axis=1).sum())
+            return self._add_squared_errors
+        if self.loss.name == "cross_entropy":
+            return self._keep_predicted_classes
+        return self._count_binary_hits
+
+    def _add_squared_errors(self, h: Array, start: int, stop: int) -> None:
+        diff = h - self._y_epoch[start:stop]
+        self._epoch_sq_err += np.sum(diff.astype(np.float64) ** 2, axis=0)
+
+    def _keep_predicted_classes(self, h: Array, start: int, stop: int) -> None:
+        # One numpy call per step; the epoch's end compares all predictions with y at once.
+        h.argmax(axis=1, out=self._predicted[start:stop])
+
+    def _count_binary_hits(self, h: Array, start: int, stop: int) -> None:
+        # binary cross-entropy: every output unit is a yes/no decision
+        y_batch = self._y_epoch[start:stop]
+        self._epoch_hits += float(np.mean((h > 0.5) == (y_batch > 0.5), axis=1).sum())
 
     # -- minibatches and epochs ------------------------------------------------------------
 
@@ -315,31 +336,63 @@ class Trainer:
         callbacks called) and its mean loss appended to :attr:`history`. Raises
         :class:`DivergenceError` (weights restored) on a non-finite loss.
         """
+        with step_errstate():
+            loss = self._next_minibatch()
+        for callback in self.callbacks:
+            callback.on_batch_end(self, loss)
         if not self.in_epoch:
+            self._finish_epoch()
+        return loss
+
+    def _next_minibatch(self) -> float:
+        """The gradient step of :meth:`step_minibatch`, without its errstate, callbacks and
+        epoch's end: run under :func:`step_errstate`, which the caller enters."""
+        n = len(self.X)
+        if self._position >= n:
             self._start_epoch()
         start = self._position
-        stop = min(start + self.batch_size, len(self.X))
+        stop = min(start + self.batch_size, n)
         y_batch = self._y_epoch[start:stop]
         self._set_learning_rate()
         try:
-            # overflow or NaN is divergence: raise (handled below) rather than print warnings
-            with np.errstate(under="ignore", over="raise", invalid="raise"):
-                loss = self.step(self._X_epoch[start:stop], y_batch)
-                if math.isfinite(loss):
-                    h = self.net.layers[-1].h
-                    assert h is not None
-                    self._score_batch(h, y_batch)  # h^(L) from before this step's update
-        except FloatingPointError as err:  # np.seterr(all="raise") turns overflow into this
+            loss = self.step(self._X_epoch[start:stop], y_batch)
+            if math.isfinite(loss):
+                h = self.net.layers[-1].h
+                assert h is not None
+                self._score_batch(h, start, stop)  # h^(L) from before this step's update
+        except FloatingPointError as err:  # errstate(over="raise") turns overflow into this
             self._diverged(f"a floating-point error ({err})")
         if not math.isfinite(loss):
             self._diverged(f"the loss became {loss}")
         self._position = stop
         self._epoch_loss_sum += loss * (stop - start)
-        for callback in self.callbacks:
-            callback.on_batch_end(self, loss)
-        if stop == len(self.X):
-            self._finish_epoch()
         return loss
+
+    def _finish_current_epoch(self, interrupt: _Interrupt | None = None) -> None:
+        """Step to the end of the current epoch (or through a new one) and make its record.
+
+        The same steps as calling :meth:`step_minibatch` until the epoch ends, but with one
+        ``np.errstate`` for the whole epoch rather than one per step. Callbacks with an
+        ``on_batch_end`` of their own keep the per-step path, so that they run outside the
+        steps' errstate as they do after :meth:`step_minibatch`. ``interrupt`` (Ctrl-C) is
+        checked before every step.
+        """
+        if any(type(cb).on_batch_end is not Callback.on_batch_end for cb in self.callbacks):
+            while True:
+                if interrupt is not None and interrupt.requested:
+                    raise KeyboardInterrupt
+                self.step_minibatch()
+                if not self.in_epoch:
+                    return
+        n = len(self.X)
+        with step_errstate():
+            while True:
+                if interrupt is not None and interrupt.requested:
+                    raise KeyboardInterrupt
+                self._next_minibatch()
+                if self._position == n:
+                    break
+        self._finish_epoch()
 
     def _finish_epoch(self) -> None:
         if not all(np.isfinite(W).all() for W in self.net.weights):
@@ -353,7 +406,9 @@ class Trainer:
             record["r2"] = r2_from_sums(self._epoch_sq_err, self._ss_tot)
             record["rmse"] = math.sqrt(float(self._epoch_sq_err.sum()) / self.y.size)
         else:
-            record["accuracy"] = float(self._epoch_hits) / n
+            if self.loss.name == "cross_entropy":  # the predictions kept step by step
+                self._epoch_hits = float(np.count_nonzero(self._predicted == self._y_epoch))
+            record["accuracy"] = self._epoch_hits / n
         if self.validation is not None:
             try:
                 record.update(self.evaluate(*self.validation, prefix="val_"))
@@ -410,9 +465,7 @@ class Trainer:
 
     def run_epoch(self) -> float:
         """Finish the current epoch (or run a whole new one); return its mean loss."""
-        self.step_minibatch()
-        while self.in_epoch:
-            self.step_minibatch()
+        self._finish_current_epoch()
         return self.history[-1]
 
     def stop(self, reason: str = "callback") -> None:
@@ -445,12 +498,7 @@ class Trainer:
                 for callback in self.callbacks:
                     callback.on_train_begin(self)
                 while self.epoch < self.epochs_planned and self.stop_reason is None:
-                    while True:
-                        if interrupt.requested:
-                            raise KeyboardInterrupt
-                        self.step_minibatch()
-                        if not self.in_epoch:
-                            break
+                    self._finish_current_epoch(interrupt)
                     if on_epoch is not None:
                         on_epoch(self)
             except KeyboardInterrupt:
