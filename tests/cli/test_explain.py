@@ -3,26 +3,13 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
+from cli_helpers import chainrule
 
 from chainrule.engine import Network, trace
-
-
-def chainrule(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "chainrule", *args],
-        capture_output=True,
-        check=False,
-        text=True,
-        timeout=120,
-        stdin=subprocess.DEVNULL,
-    )
-
 
 NET = ["--sizes", "2,3,2", "--activations", "relu,softmax", "--seed", "0"]
 

@@ -2,27 +2,14 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import numpy as np
 import onnxruntime as ort
+from cli_helpers import chainrule
 
 from chainrule.datasets import Standardizer
 from chainrule.engine import Network
 from chainrule.fit import FittedModel
 from chainrule.serialization import save_model
-
-
-def chainrule(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "chainrule", *args],
-        capture_output=True,
-        check=False,
-        text=True,
-        timeout=120,
-        stdin=subprocess.DEVNULL,
-    )
 
 
 def test_export_onnx_runs_like_the_model_file(tmp_path):

@@ -3,22 +3,10 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
-
-
-def chainrule(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "chainrule", *args],
-        capture_output=True,
-        check=False,
-        text=True,
-        timeout=120,
-        stdin=subprocess.DEVNULL,
-    )
+from cli_helpers import chainrule
 
 
 def test_random_batch_passes_with_a_per_layer_report() -> None:
