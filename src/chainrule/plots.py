@@ -8,7 +8,6 @@ Each file is written to a temporary name in its folder and renamed.
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -16,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from numpy.typing import ArrayLike
 
+from chainrule._atomic import atomic_path
 from chainrule.engine.metrics import confusion_matrix
 from chainrule.engine.training import History
 from chainrule.errors import ChainruleError, ValidationError
@@ -40,14 +40,8 @@ def _figure(width: float = 6.0, height: float = 4.0) -> Figure:
 
 
 def _save(figure: Figure, path: Path) -> Path:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".png")
-    os.close(fd)
-    try:
+    with atomic_path(path) as tmp:
         figure.savefig(tmp, format="png")
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
     return path
 
 

@@ -8,8 +8,9 @@ verified, and its epoch never goes back. The next process resumes from it; each 
 is run to the end, and its last checkpoint's weights must be bit-identical to an uninterrupted
 run's. A few kills are also resumed in this process straight away, from a copy, to the end.
 
-A kill during a write leaves the writer's temporary file (``.CK.<random>.tmp``) behind: no
-process is left to remove it. It is never read; its appearance is how a mid-write kill is told.
+A kill during a write leaves the writer's temporary file (``.CK.<random>.tmp``) behind. It is
+never read; its appearance is how a mid-write kill is told. A later write of the same target
+deletes it once it is a few seconds old and its lock is free (``chainrule._atomic``).
 
 ``CHAINRULE_KILLS`` sets the number of kills (default 20); ``CHAINRULE_KILL_SEED`` the moments.
 """
@@ -179,7 +180,7 @@ def test_training_killed_at_random_points_keeps_a_loadable_checkpoint_and_resume
         model, state, _ = load_checkpoint(checkpoint)
         assert state["epoch"] == EPOCHS
         assert _weights(model.weights) == uninterrupted, f"chain {chains} ended elsewhere"
-        assert _temporary_files(folder) == stale  # the runs that ended left none
+        assert _temporary_files(folder) <= stale  # the runs that ended left none of their own
     print(
         f"{kills} kills in {chains} chains ({mid_write} while a checkpoint was being written), "
         f"every chain resumed to bit-identical weights; {resumed_here} kills resumed here too"

@@ -81,7 +81,7 @@ def test_unwritable_directory_simulated(tmp_path: Path, monkeypatch: pytest.Monk
     def denied(*args: object, **kwargs: object) -> None:
         raise PermissionError(errno.EACCES, "Permission denied")
 
-    monkeypatch.setattr(tempfile, "NamedTemporaryFile", denied)
+    monkeypatch.setattr(tempfile, "mkstemp", denied)
     with pytest.raises(ModelFileError, match=r"m\.safetensors.*Permission denied"):
         save_model(path, weights=[np.ones((1, 2))], activations=["identity"], loss="mse")
     assert_untouched(path, old)
@@ -287,7 +287,7 @@ def test_temp_name_is_in_target_directory(tmp_path: Path, monkeypatch: pytest.Mo
     real_replace = os.replace
 
     def spy(src: str, dst: str) -> None:
-        seen.append(src)
+        seen.append(os.fspath(src))
         real_replace(src, dst)
 
     monkeypatch.setattr(os, "replace", spy)

@@ -57,8 +57,8 @@ def predictions_csv(model: Any, source: str, target: int | str | None, proba: bo
 
 def run(args: argparse.Namespace) -> int:
     """Write the predictions."""
+    from chainrule._atomic import atomic_path
     from chainrule.cli.train import check_output_path, parse_target
-    from chainrule.datasets._atomic import atomic_path
     from chainrule.errors import DataError
     from chainrule.fit import FittedModel
 

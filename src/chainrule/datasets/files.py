@@ -22,7 +22,7 @@ from typing import Literal, TextIO
 
 import numpy as np
 
-from chainrule.datasets._atomic import atomic_path
+from chainrule._atomic import atomic_path
 from chainrule.datasets.dataset import (
     MAX_AUTO_CLASSES,
     Dataset,

@@ -19,7 +19,7 @@ from typing import BinaryIO, cast
 
 import numpy as np
 
-from chainrule.datasets._atomic import atomic_path
+from chainrule._atomic import atomic_path
 from chainrule.errors import DataError, ValidationError
 
 __all__ = ["IDX_DTYPES", "MAX_IDX_BYTES", "read_idx", "write_idx"]

@@ -17,13 +17,13 @@ import json
 import math
 import os
 import sys
-import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, TextIO
 
 import numpy as np
 from numpy.typing import NDArray
 
+from chainrule._atomic import atomic_path
 from chainrule.errors import ValidationError
 
 if TYPE_CHECKING:
@@ -197,14 +197,8 @@ class HistoryRecorder(Callback):
         if self.path is None:
             return
         text = json.dumps(self.history, indent=1, allow_nan=False)
-        fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=f".{self.path.name}.")
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                fh.write(text)
-            os.replace(tmp, self.path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        with atomic_path(self.path) as tmp:
+            tmp.write_text(text, encoding="utf-8")
 
     def on_epoch_end(self, trainer: Trainer, record: dict[str, float]) -> None:
         self._save(trainer)

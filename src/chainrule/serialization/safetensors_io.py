@@ -22,18 +22,17 @@ is renamed onto the target, so a crash leaves either the old file or the new one
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import struct
 import sys
-import tempfile
 from collections.abc import Iterable, Mapping
 from typing import Any, NoReturn
 
 import numpy as np
 import numpy.typing as npt
 
+from chainrule._atomic import atomic_path
 from chainrule.errors import ModelFileError, ValidationError
 
 __all__ = [
@@ -173,72 +172,22 @@ def _prepare(
     return header, [array for _, _, array in prepared]
 
 
-def _default_file_mode(target: str) -> int:
-    """The permission bits the target would get from a plain ``open(target, "w")``."""
-    try:
-        return os.stat(target).st_mode & 0o7777
-    except OSError:
-        pass
-    umask = 0o022
-    try:  # Linux exposes the umask without the racy os.umask(set)/os.umask(reset) dance.
-        with open("/proc/self/status", encoding="ascii", errors="replace") as status:
-            for line in status:
-                if line.startswith("Umask:"):
-                    umask = int(line.split()[1], 8)
-                    break
-    except (OSError, ValueError):
-        pass
-    return 0o666 & ~umask
-
-
-def _fsync_directory(directory: str) -> None:
-    """Make the rename durable. Not every platform can open a directory; then there is nothing
-    more we can do, and the rename itself has already happened."""
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
 def atomic_write(path: PathLike, chunks: Iterable[bytes | memoryview]) -> None:
-    """Write ``chunks`` to ``path`` atomically: temp file in the same directory, fsync, rename.
+    """Write ``chunks`` to ``path`` atomically (see :func:`chainrule._atomic.atomic_path`).
 
-    On any exception the temporary file is removed and a previous file at ``path`` is left
-    untouched. ``OSError`` (read-only directory, disk full, ...) becomes
-    :class:`~chainrule.errors.ModelFileError` naming the path and the reason.
+    On any exception a previous file at ``path`` is left untouched. ``OSError`` (read-only
+    directory, disk full, ...) becomes :class:`~chainrule.errors.ModelFileError` naming the path
+    and the reason.
     """
-    target = os.path.abspath(os.fspath(path))
-    directory, base = os.path.split(target)
-    tmp_name: str | None = None
     try:
-        mode = _default_file_mode(target)
-        with tempfile.NamedTemporaryFile(
-            mode="wb", dir=directory, prefix=f".{base[:100]}.", suffix=".tmp", delete=False
-        ) as tmp:
-            tmp_name = tmp.name
+        with atomic_path(path) as tmp, open(tmp, "wb") as out:
             for chunk in chunks:
-                tmp.write(chunk)
-            tmp.flush()
-            os.fsync(tmp.fileno())
-        os.chmod(tmp_name, mode)
-        os.replace(tmp_name, target)
-        tmp_name = None
-        _fsync_directory(directory)
+                out.write(chunk)
     except OSError as exc:
         reason = exc.strerror or str(exc)
         raise ModelFileError(
             f"cannot write {os.fspath(path)!r}: {reason}; any previous file there is unchanged"
         ) from exc
-    finally:
-        if tmp_name is not None:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp_name)
 
 
 def write_safetensors(
