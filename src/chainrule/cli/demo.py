@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from chainrule._atomic import atomic_path
 from chainrule.engine import explain
 from chainrule.engine.network import Network
 from chainrule.engine.optimizers import Adam
@@ -53,7 +54,8 @@ class Tour:
         if self.output_dir is None:
             return
         path = self.output_dir / name
-        path.write_text(text, encoding="utf-8")
+        with atomic_path(path) as tmp:
+            tmp.write_text(text, encoding="utf-8")
         self.say(f"(wrote {path})")
 
 
