@@ -90,7 +90,11 @@ def _header_lines(trace: Trace) -> list[str]:
     ]
     for t in range(n):
         prefix = f"token {t + 1}: " if n > 1 else ""
-        target = f"   target y = {_target(trace, t)}" if trace.y is not None else ""
+        target = (
+            f"   target y = {_target(trace, t)}{_class_neuron(trace, t)}"
+            if trace.y is not None
+            else ""
+        )
         lines.append(
             f"{prefix}x = h^(0) = {_vector(trace.x[t])}   "
             f"(with the constant 1: {_vector([*trace.x[t], 1.0])}){target}"
@@ -106,6 +110,13 @@ def _target(trace: Trace, t: int) -> str:
     assert trace.y is not None
     value = trace.y[t]
     return _vector(value) if np.ndim(value) else str(int(value))
+
+
+def _class_neuron(trace: Trace, t: int) -> str:
+    """For a class target, which output neuron it is: classes count from 0, neurons ``j`` from 1."""
+    if trace.y is None or np.ndim(trace.y[t]) or trace.loss_name != "cross_entropy":
+        return ""
+    return f" (output neuron j = {int(trace.y[t]) + 1})"
 
 
 def _table(header: list[str], rows: list[list[str]], width: int = 13) -> list[str]:
@@ -346,7 +357,11 @@ def to_markdown(trace: Trace) -> str:
     lines = ["# Forward and backward pass, in the lecture's notation", ""]
     for t in range(n):
         h0 = ", ".join(_tex_num(v) for v in [*trace.x[t], 1.0])
-        target = f", target $y = {_target(trace, t)}$" if trace.y is not None else ""
+        target = (
+            f", target $y = {_target(trace, t)}${_class_neuron(trace, t)}"
+            if trace.y is not None
+            else ""
+        )
         token = f"Token {t + 1}" if n > 1 else "Token"
         lines.append(f"{token}: $h^{{(0)}} = [{h0}]$ (the input, then the constant 1){target}.")
         lines.append("")
