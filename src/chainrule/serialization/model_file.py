@@ -35,14 +35,18 @@ import os
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, NoReturn
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
 from chainrule.errors import ModelFileError, ValidationError
 from chainrule.serialization.safetensors_io import (
+    InvalidFile,
     PathLike,
+    invalid,
+    is_json_int,
+    parse_json_object,
     read_safetensors,
     safetensors_dtype,
     write_safetensors,
@@ -378,37 +382,12 @@ def save_model(
 # --------------------------------------------------------------------------------------------
 
 
-class _Invalid(Exception):
-    pass
-
-
-def _bad(message: str) -> NoReturn:
-    raise _Invalid(message)
-
-
-def _strict_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    result: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in result:
-            _bad(f"the 'chainrule' metadata has the key {key!r} twice")
-        result[key] = value
-    return result
-
-
-def _no_constants(token: str) -> NoReturn:
-    _bad(f"the 'chainrule' metadata contains {token}, which is not valid JSON")
-
-
-def _is_int(value: object) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
 def _field(doc: dict[str, Any], key: str, types: type | tuple[type, ...], what: str) -> Any:
     if key not in doc:
-        _bad(f"the 'chainrule' metadata has no {key!r}")
+        invalid(f"the 'chainrule' metadata has no {key!r}")
     value = doc[key]
     if not isinstance(value, types) or (isinstance(value, bool) and bool not in _tuple(types)):
-        _bad(f"{key!r} must be {what}; got {json.dumps(value)[:80]}")
+        invalid(f"{key!r} must be {what}; got {json.dumps(value)[:80]}")
     return value
 
 
@@ -416,71 +395,59 @@ def _tuple(types: type | tuple[type, ...]) -> tuple[type, ...]:
     return types if isinstance(types, tuple) else (types,)
 
 
-def _parse_document(text: str) -> dict[str, Any]:
-    try:
-        doc = json.loads(text, object_pairs_hook=_strict_pairs, parse_constant=_no_constants)
-    except _Invalid:
-        raise
-    except RecursionError:
-        _bad("the 'chainrule' metadata is not valid JSON (nested too deeply)")
-    except ValueError as exc:
-        _bad(f"the 'chainrule' metadata is not valid JSON ({exc})")
-    if not isinstance(doc, dict):
-        _bad("the 'chainrule' metadata is not a JSON object")
-    return doc
-
-
 def _decode_model(tensors: dict[str, Array], doc: dict[str, Any]) -> ModelFile:
     version = _field(doc, "format_version", int, "an integer")
     if version > FORMAT_VERSION:
         raise _NewerFormat(version)
     if version < 1:
-        _bad(f"format_version {version} is invalid; this version reads format {FORMAT_VERSION}")
+        invalid(f"format_version {version} is invalid; this version reads format {FORMAT_VERSION}")
     kind = doc.get("kind", "model")
     if kind not in KINDS:
-        _bad(f"'kind' must be one of {KINDS}; got {json.dumps(kind)[:80]}")
+        invalid(f"'kind' must be one of {KINDS}; got {json.dumps(kind)[:80]}")
     chainrule_version = _field(doc, "chainrule_version", str, "a string")
     sizes = _field(doc, "sizes", list, "a list of layer widths")
-    if len(sizes) < 2 or not all(_is_int(n) and n >= 1 for n in sizes):
-        _bad(f"'sizes' must list at least 2 positive integers; got {json.dumps(sizes)[:80]}")
+    if len(sizes) < 2 or not all(is_json_int(n) and n >= 1 for n in sizes):
+        invalid(f"'sizes' must list at least 2 positive integers; got {json.dumps(sizes)[:80]}")
     n_layers = len(sizes) - 1
     activations = _field(doc, "activations", list, "a list of activation names")
     if not all(isinstance(a, str) and a for a in activations):
-        _bad("'activations' must be a list of non-empty strings")
+        invalid("'activations' must be a list of non-empty strings")
     if len(activations) != n_layers:
-        _bad(
+        invalid(
             f"{len(activations)} activations for {n_layers} layers (sizes {sizes}); "
             "expected one per layer"
         )
     loss = _field(doc, "loss", str, "a string")
     dtype = _field(doc, "dtype", str, "'float32' or 'float64'")
     if dtype not in DTYPES:
-        _bad(f"'dtype' must be 'float32' or 'float64'; got {dtype!r}")
+        invalid(f"'dtype' must be 'float32' or 'float64'; got {dtype!r}")
     task = _field(doc, "task", str, "a string")
     if task not in TASKS:
-        _bad(f"'task' must be one of {TASKS}; got {task!r}")
+        invalid(f"'task' must be one of {TASKS}; got {task!r}")
     classes = _field(doc, "classes", (list, type(None)), "a list of labels or null")
     if classes is not None:
         if not all(isinstance(c, (str, int, float, bool)) for c in classes):
-            _bad("'classes' must hold strings, numbers or booleans")
+            invalid("'classes' must hold strings, numbers or booleans")
         n_out = sizes[-1]
         if not (len(classes) == n_out or (n_out == 1 and len(classes) == 2)):
-            _bad(f"{len(classes)} classes for {n_out} outputs")
+            invalid(f"{len(classes)} classes for {n_out} outputs")
     preprocessing = _field(doc, "preprocessing", (dict, type(None)), "an object or null")
     training = _field(doc, "training", (dict, type(None)), "an object or null")
     expected_sha = _field(doc, "sha256", str, "a hex SHA-256 digest")
     expected_extra_sha = _field(doc, "extra_sha256", str, "a hex SHA-256 digest")
     for key, digest in (("sha256", expected_sha), ("extra_sha256", expected_extra_sha)):
         if not _HEX64.match(digest):
-            _bad(f"{key!r} is not a hex SHA-256 digest: {digest[:80]!r}")
+            invalid(f"{key!r} is not a hex SHA-256 digest: {digest[:80]!r}")
 
     weight_names = [f"W{l}" for l in range(1, n_layers + 1)]
     missing = [name for name in weight_names if name not in tensors]
     if missing:
-        _bad(f"sizes {sizes} call for {n_layers} weight matrices but {', '.join(missing)} missing")
+        invalid(
+            f"sizes {sizes} call for {n_layers} weight matrices but {', '.join(missing)} missing"
+        )
     unexpected = sorted(n for n in tensors if _WEIGHT_NAME.match(n) and n not in weight_names)
     if unexpected:
-        _bad(
+        invalid(
             f"sizes {sizes} call for {n_layers} weight matrices but the file also holds "
             f"{', '.join(unexpected)}"
         )
@@ -488,18 +455,18 @@ def _decode_model(tensors: dict[str, Array], doc: dict[str, Any]) -> ModelFile:
     for l, w in enumerate(weights, start=1):
         expected_shape = (sizes[l], sizes[l - 1] + 1)
         if w.shape != expected_shape:
-            _bad(f"W{l} has shape {w.shape}; sizes {sizes} call for {expected_shape}")
+            invalid(f"W{l} has shape {w.shape}; sizes {sizes} call for {expected_shape}")
         if str(w.dtype) != dtype:
-            _bad(f"W{l} is {w.dtype} but the file says {dtype}")
+            invalid(f"W{l} is {w.dtype} but the file says {dtype}")
     if _weights_digest(weights) != expected_sha:
-        _bad("weights do not match their checksum: the file was modified or corrupted")
+        invalid("weights do not match their checksum: the file was modified or corrupted")
     extra = {name: t for name, t in tensors.items() if name not in weight_names}
     if _extra_digest(extra) != expected_extra_sha:
-        _bad("extra tensors do not match their checksum: the file was modified or corrupted")
+        invalid("extra tensors do not match their checksum: the file was modified or corrupted")
     for l, w in enumerate(weights, start=1):
         problem = _nonfinite_summary(w)
         if problem is not None:
-            _bad(f"W{l} has {problem}")
+            invalid(f"W{l} has {problem}")
     return ModelFile(
         weights=weights,
         sizes=tuple(sizes),
@@ -548,7 +515,7 @@ def load_model(path: PathLike, *, max_bytes: int | None = None) -> ModelFile:
             f"{METADATA_KEY!r} metadata"
         )
     try:
-        doc = _parse_document(metadata[METADATA_KEY])
+        doc = parse_json_object(metadata[METADATA_KEY], "the 'chainrule' metadata")
         if doc.get("format") != FORMAT:
             raise ModelFileError(
                 f"{where!r} is not a chainrule model file: its format is "
@@ -560,5 +527,5 @@ def load_model(path: PathLike, *, max_bytes: int | None = None) -> ModelFile:
             f"{where!r} was written by a newer chainrule (format {exc.version}); this version "
             f"reads format {FORMAT_VERSION}: upgrade chainrule to load it"
         ) from None
-    except _Invalid as exc:
+    except InvalidFile as exc:
         raise ModelFileError(f"invalid chainrule model file {where!r}: {exc}") from None

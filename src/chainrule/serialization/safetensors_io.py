@@ -237,104 +237,116 @@ def write_safetensors(
 # --------------------------------------------------------------------------------------------
 
 
-class _Invalid(Exception):
-    """Internal: what is wrong with the file; turned into ModelFileError naming the file."""
+class InvalidFile(Exception):
+    """Internal to the serialization package: what is wrong with a file; the reader that catches
+    it raises :class:`~chainrule.errors.ModelFileError` naming the file."""
 
 
-def _bad(message: str) -> NoReturn:
-    raise _Invalid(message)
+def invalid(message: str) -> NoReturn:
+    """Stop reading: the file is invalid for the reason ``message``."""
+    raise InvalidFile(message)
 
 
-def _reject_constant(token: str) -> NoReturn:
-    _bad(f"the header contains {token}, which is not valid JSON")
-
-
-def _unique_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    result: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in result:
-            _bad(f"the header has the key {key!r} twice")
-        result[key] = value
-    return result
-
-
-def _is_int(value: object) -> bool:
-    # JSON true/false arrive as bool, a subclass of int: not a valid length or offset.
+def is_json_int(value: object) -> bool:
+    """A JSON integer (JSON true/false arrive as bool, a subclass of int: not a length)."""
     return isinstance(value, int) and not isinstance(value, bool)
+
+
+def parse_json_object(text: str, what: str) -> dict[str, Any]:
+    """Parse ``text`` as strict JSON that must be an object; ``what`` names it in errors.
+
+    Stricter than :func:`json.loads`: a key given twice, ``NaN``/``Infinity``, nesting deep enough
+    to exhaust the recursion limit and integers past Python's digit limit are all refused.
+    """
+
+    def unique_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        result: dict[str, Any] = {}
+        for key, value in pairs:
+            if key in result:
+                invalid(f"{what} has the key {key!r} twice")
+            result[key] = value
+        return result
+
+    def reject_constant(token: str) -> NoReturn:
+        invalid(f"{what} contains {token}, which is not valid JSON")
+
+    try:
+        document = json.loads(text, object_pairs_hook=unique_pairs, parse_constant=reject_constant)
+    except InvalidFile:
+        raise
+    except RecursionError:
+        invalid(f"{what} is not valid JSON (nested too deeply)")
+    except ValueError as exc:  # json.JSONDecodeError, and int-digit limits
+        invalid(f"{what} is not valid JSON ({exc})")
+    if not isinstance(document, dict):
+        invalid(f"{what} is not a JSON object (it is a JSON {type(document).__name__})")
+    return document
 
 
 def _parse_header(raw: bytes) -> dict[str, Any]:
     if not raw.startswith(b"{"):
-        _bad("the header does not start with '{'; not a safetensors file")
+        invalid("the header does not start with '{'; not a safetensors file")
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        _bad(f"the header is not valid UTF-8 ({exc.reason} at byte {8 + exc.start})")
-    try:
-        header = json.loads(text, object_pairs_hook=_unique_pairs, parse_constant=_reject_constant)
-    except _Invalid:
-        raise
-    except RecursionError:
-        _bad("the header is not valid JSON (nested too deeply)")
-    except ValueError as exc:  # json.JSONDecodeError, and int-digit limits
-        _bad(f"the header is not valid JSON ({exc})")
-    if not isinstance(header, dict):
-        _bad(f"the header is a JSON {type(header).__name__}, not an object")
-    return header
+        invalid(f"the header is not valid UTF-8 ({exc.reason} at byte {8 + exc.start})")
+    return parse_json_object(text, "the header")
 
 
 def _parse_metadata(value: object) -> dict[str, str]:
     if not isinstance(value, dict):
-        _bad(f"{_METADATA_KEY!r} must be an object of strings; got {type(value).__name__}")
+        invalid(f"{_METADATA_KEY!r} must be an object of strings; got {type(value).__name__}")
     for key, item in value.items():
         if not isinstance(item, str):
-            _bad(f"metadata {key!r} must be a string; got {type(item).__name__}")
+            invalid(f"metadata {key!r} must be a string; got {type(item).__name__}")
     return dict(value)
 
 
 def _parse_entry(name: str, info: object) -> tuple[np.dtype[Any], tuple[int, ...], int, int]:
     if not isinstance(info, dict):
-        _bad(f"tensor {name!r}: expected an object with dtype, shape and data_offsets")
+        invalid(f"tensor {name!r}: expected an object with dtype, shape and data_offsets")
     missing = _TENSOR_FIELDS - info.keys()
     if missing:
-        _bad(f"tensor {name!r}: missing {', '.join(sorted(missing))}")
+        invalid(f"tensor {name!r}: missing {', '.join(sorted(missing))}")
     unknown = info.keys() - _TENSOR_FIELDS
     if unknown:
-        _bad(f"tensor {name!r}: unknown field(s) {', '.join(sorted(map(repr, unknown)))}")
+        invalid(f"tensor {name!r}: unknown field(s) {', '.join(sorted(map(repr, unknown)))}")
     st = info["dtype"]
     if not isinstance(st, str) or st not in _ST_TO_NP:
-        _bad(
+        invalid(
             f"tensor {name!r}: unknown or unsupported dtype {st!r}; "
             f"expected one of {', '.join(_ST_TO_NP)}"
         )
     shape = info["shape"]
-    if not isinstance(shape, list) or not all(_is_int(d) for d in shape):
-        _bad(f"tensor {name!r}: shape must be a list of integers; got {shape!r:.80}")
+    if not isinstance(shape, list) or not all(is_json_int(d) for d in shape):
+        invalid(f"tensor {name!r}: shape must be a list of integers; got {shape!r:.80}")
     if any(d < 0 for d in shape):
-        _bad(f"tensor {name!r}: shape {shape} has a negative dimension")
+        invalid(f"tensor {name!r}: shape {shape} has a negative dimension")
     if len(shape) > _MAX_NDIM:
-        _bad(f"tensor {name!r}: {len(shape)} dimensions; numpy supports at most {_MAX_NDIM}")
+        invalid(f"tensor {name!r}: {len(shape)} dimensions; numpy supports at most {_MAX_NDIM}")
     offsets = info["data_offsets"]
-    if not (isinstance(offsets, list) and len(offsets) == 2 and all(_is_int(o) for o in offsets)):
-        _bad(f"tensor {name!r}: data_offsets must be [begin, end]; got {offsets!r:.80}")
+    if not (
+        isinstance(offsets, list) and len(offsets) == 2 and all(is_json_int(o) for o in offsets)
+    ):
+        invalid(f"tensor {name!r}: data_offsets must be [begin, end]; got {offsets!r:.80}")
     begin, end = offsets
     if begin < 0 or end < begin:
-        _bad(f"tensor {name!r}: invalid data_offsets [{begin}, {end}]")
+        invalid(f"tensor {name!r}: invalid data_offsets [{begin}, {end}]")
     return _ST_TO_NP[st], tuple(shape), begin, end
 
 
 def _decode(data: bytes) -> tuple[dict[str, Array], dict[str, str]]:
     size = len(data)
     if size < 8:
-        _bad(f"the file is {size} bytes, too short for the 8-byte header length")
+        invalid(f"the file is {size} bytes, too short for the 8-byte header length")
     (header_len,) = struct.unpack_from("<Q", data, 0)
     if header_len > MAX_HEADER_BYTES:
-        _bad(
+        invalid(
             f"the header claims {header_len} bytes, more than the {MAX_HEADER_BYTES} allowed; "
             "the file is corrupt or not a safetensors file"
         )
     if header_len > size - 8:
-        _bad(
+        invalid(
             f"the header claims {header_len} bytes but only {size - 8} follow the length; "
             "the file is truncated or not a safetensors file"
         )
@@ -354,14 +366,14 @@ def _decode(data: bytes) -> tuple[dict[str, Array], dict[str, str]]:
             extent *= max(dim, 1)
         nbytes = count * dtype.itemsize
         if extent > _MAX_ARRAY_BYTES:
-            _bad(f"tensor {name!r}: shape {list(shape)} is too large for numpy")
+            invalid(f"tensor {name!r}: shape {list(shape)} is too large for numpy")
         if end - begin != nbytes:
-            _bad(
+            invalid(
                 f"tensor {name!r}: shape {list(shape)} of {dtype} needs {nbytes} bytes but "
                 f"data_offsets [{begin}, {end}] span {end - begin}"
             )
         if end > buffer_len:
-            _bad(
+            invalid(
                 f"tensor {name!r}: data_offsets [{begin}, {end}] run past the end of the data "
                 f"({buffer_len} bytes); the file is truncated or corrupt"
             )
@@ -372,12 +384,12 @@ def _decode(data: bytes) -> tuple[dict[str, Array], dict[str, str]]:
     position = 0
     for name, _, _, begin, end in entries:
         if begin < position:
-            _bad(f"tensor {name!r}: data_offsets [{begin}, {end}] overlap another tensor")
+            invalid(f"tensor {name!r}: data_offsets [{begin}, {end}] overlap another tensor")
         if begin > position:
-            _bad(f"tensor {name!r}: {begin - position} unused bytes before its data_offsets")
+            invalid(f"tensor {name!r}: {begin - position} unused bytes before its data_offsets")
         position = end
     if position != buffer_len:
-        _bad(
+        invalid(
             f"{buffer_len - position} bytes of trailing data after the last tensor; "
             "the file is corrupt"
         )
@@ -390,7 +402,7 @@ def _decode(data: bytes) -> tuple[dict[str, Array], dict[str, str]]:
             continue
         flat = np.frombuffer(data, dtype=np.uint8, count=end - begin, offset=buffer_start + begin)
         if dtype.kind == "b" and int(flat.max()) > 1:
-            _bad(f"tensor {name!r}: BOOL data holds bytes other than 0 and 1")
+            invalid(f"tensor {name!r}: BOOL data holds bytes other than 0 and 1")
         # .copy(): writable, aligned, owning its memory; never a view into the file's bytes.
         array = flat.copy().view(dtype)
         if not native:  # pragma: no cover - big-endian hosts
@@ -441,5 +453,5 @@ def read_safetensors(
         )
     try:
         return _decode(data)
-    except _Invalid as exc:
+    except InvalidFile as exc:
         raise ModelFileError(f"invalid safetensors file {where!r}: {exc}") from None
