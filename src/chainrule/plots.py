@@ -172,24 +172,19 @@ def save_plots(
     ``loss_curves.png`` when the model has a history; for a classifier ``confusion_matrix.png``
     on ``(X, y)`` (raw features, class codes) and, with 2 features, ``decision_regions.png``.
     """
+    figures: list[tuple[Figure, str]] = []  # drawn first: a missing matplotlib creates nothing
+    if model.history.epochs:
+        figures.append((loss_curves_figure(model.history), "loss_curves.png"))
+    if model.classes is not None:
+        predicted: Any = model.predict_codes(X)
+        figures.append(
+            (confusion_matrix_figure(y, predicted, model.classes), "confusion_matrix.png")
+        )
+        if model.n_features == 2:
+            figures.append((decision_regions_figure(model, X, y), "decision_regions.png"))
     folder = Path(directory)
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as err:
         raise ValidationError(f"cannot create the plot folder {folder}: {err.strerror}") from None
-    written: list[Path] = []
-    if model.history.epochs:
-        written.append(_save(loss_curves_figure(model.history), folder / "loss_curves.png"))
-    if model.classes is not None:
-        predicted: Any = model.predict_codes(X)
-        written.append(
-            _save(
-                confusion_matrix_figure(y, predicted, model.classes),
-                folder / "confusion_matrix.png",
-            )
-        )
-        if model.n_features == 2:
-            written.append(
-                _save(decision_regions_figure(model, X, y), folder / "decision_regions.png")
-            )
-    return written
+    return [_save(figure, folder / name) for figure, name in figures]

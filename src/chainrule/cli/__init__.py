@@ -30,6 +30,20 @@ COMMANDS = [
 ]
 """Sub-command modules, in the order ``chainrule --help`` lists them."""
 
+OPTIONAL_PACKAGES = {
+    "sklearn": "sklearn",
+    "matplotlib": "plots",
+    "onnx": "onnx",
+    "onnxruntime": "onnx",
+    "dask": "dask",
+    "distributed": "dask",
+    "yaml": "dask",
+    "tomli": "dask",
+    "starlette": "web",
+    "uvicorn": "web",
+}
+"""Top-level modules of optional dependencies, and the extra that installs each."""
+
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # type: ignore[override]
@@ -58,6 +72,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         status: int = args.func(args)
     except ChainruleError as err:
         print(f"chainrule {args.command}: error: {err}", file=sys.stderr)
+        return 2
+    except ModuleNotFoundError as err:
+        extra = OPTIONAL_PACKAGES.get((err.name or "").partition(".")[0])
+        if extra is None:
+            raise
+        print(
+            f"chainrule {args.command}: error: this needs the optional package {err.name!r}; "
+            f"install it with: pip install 'chainrule[{extra}]'",
+            file=sys.stderr,
+        )
         return 2
     except KeyboardInterrupt:
         print(f"chainrule {args.command}: interrupted", file=sys.stderr)
