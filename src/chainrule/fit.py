@@ -33,6 +33,7 @@ from chainrule.datasets import (
     train_test_split,
 )
 from chainrule.datasets.dataset import TaskArg
+from chainrule.datasets.files import is_number
 from chainrule.engine.callbacks import Callback, EarlyStopping
 from chainrule.engine.losses import default_loss
 from chainrule.engine.network import Network
@@ -195,20 +196,12 @@ def _numeric_column(data: Dataset) -> NDArray[np.float64]:
     try:
         values = np.array([float(label) for label in data.classes])
     except ValueError:
-        bad = next(label for label in data.classes if not _is_float(label))
+        bad = next(label for label in data.classes if not is_number(label))
         raise DataError(
             f"{data.name}: column {data.target_name!r} holds {bad!r}; features must be numbers"
         ) from None
     column: NDArray[np.float64] = values[data.y]
     return column
-
-
-def _is_float(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
 
 
 def _codes_for(data: Dataset, classes: Sequence[str]) -> NDArray[np.int64]:

@@ -21,7 +21,6 @@ import json
 import os
 import re
 import statistics
-import subprocess
 import sys
 import threading
 import time
@@ -37,6 +36,7 @@ from web_helpers import (
     ROOT,
     PlayingTab,
     Server,
+    run_playground_command,
     start_server,
     stop_server,
     wait_for,
@@ -269,13 +269,6 @@ def test_the_default_session_cap_refuses_one_more_tab_clearly(
 
 
 def test_a_session_cap_below_one_is_a_user_error() -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", "chainrule", "playground", "--max-sessions", "0"],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        timeout=60,
-        check=False,
-    )
+    result = run_playground_command("--max-sessions", "0")
     assert result.returncode == 2
     assert "--max-sessions must be at least 1; got 0" in result.stderr

@@ -7,8 +7,6 @@ import http.client
 import json
 import os
 import statistics
-import subprocess
-import sys
 import time
 import urllib.request
 from collections.abc import Coroutine
@@ -19,7 +17,7 @@ from typing import Any, TypeVar
 import psutil
 import pytest
 import websockets
-from web_helpers import ROOT, Server, start_server, stop_server
+from web_helpers import Server, run_playground_command, start_server, stop_server
 from websockets.asyncio.client import connect
 
 LOAD_SECONDS = float(os.environ.get("CHAINRULE_PLAYGROUND_LOAD_SECONDS", "15"))
@@ -99,14 +97,7 @@ def test_default_binds_loopback_quietly(server: Server) -> None:
 
 
 def test_bad_port_is_a_user_error() -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", "chainrule", "playground", "--port", "70000"],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        timeout=60,
-        check=False,
-    )
+    result = run_playground_command("--port", "70000")
     assert result.returncode == 2
     assert "--port must be between 0 and 65535; got 70000" in result.stderr
 

@@ -97,6 +97,18 @@ def start_server(*extra: str) -> Server:
     return Server(match.group(0), process)
 
 
+def run_playground_command(*args: str) -> subprocess.CompletedProcess[str]:
+    """``chainrule playground ARGS`` to completion (for arguments it must refuse)."""
+    return subprocess.run(
+        [sys.executable, "-m", "chainrule", "playground", *args],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=60,
+        check=False,
+    )
+
+
 def stop_server(server: Server) -> None:
     """Interrupt the server as Ctrl-C would and wait for it."""
     server.process.terminate()

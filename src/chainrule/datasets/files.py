@@ -74,7 +74,8 @@ def _check_task(task: object) -> TaskArg:
     return task  # type: ignore[return-value]
 
 
-def _is_number(text: str) -> bool:
+def is_number(text: str) -> bool:
+    """True when ``float(text)`` parses: the test every numeric CSV field must pass."""
     try:
         float(text)
     except ValueError:
@@ -123,7 +124,7 @@ def _sniff(lines: Sequence[str]) -> str:
         widths = {len(r) for r in rows}
         consistent = len(widths) == 1 and len(rows[0]) > 1
         body = [f for r in rows[1:] for f in r] or rows[0]
-        numeric = sum(_is_number(f) for f in body) / len(body)
+        numeric = sum(is_number(f) for f in body) / len(body)
         score = (consistent, numeric, max(widths), -rank)
         if best is None or score > best:
             best, choice = score, delim
@@ -347,7 +348,7 @@ def _read_csv(
             row = np.array(values, dtype=np.float64)
         except ValueError:
             for j in feature_cols:
-                if not _is_number(fields[j]):
+                if not is_number(fields[j]):
                     raise DataError(
                         f"{label}, line {line}, column {column_label[j]}: expected a number, "
                         f"got {fields[j]!r}"
@@ -395,12 +396,12 @@ def _decide_header(
     t = target % len(first) if -len(first) <= target < len(first) else None
     for j, field in enumerate(first):
         text = field.strip()
-        if not text or _is_number(text):
+        if not text or is_number(text):
             continue
         if j != t:
             return True
         # Only the target is text: a header if the next row's target is a number.
-        if second is not None and len(second[1]) == len(first) and _is_number(second[1][j]):
+        if second is not None and len(second[1]) == len(first) and is_number(second[1][j]):
             return True
     return False
 
@@ -431,12 +432,12 @@ def _encode_target(
 
     if numeric is None:
         if task == "regression":
-            i = next(i for i, v in enumerate(targets) if not _is_number(v))
+            i = next(i for i, v in enumerate(targets) if not is_number(v))
             raise DataError(f"{where(i)}: expected a number, got {targets[i]!r}")
         if task == "auto":
-            n_numbers = sum(_is_number(v) for v in targets)
+            n_numbers = sum(is_number(v) for v in targets)
             if n_numbers and n_numbers >= len(targets) / 2:
-                i = next(i for i, v in enumerate(targets) if not _is_number(v))
+                i = next(i for i, v in enumerate(targets) if not is_number(v))
                 raise DataError(
                     f"{where(i)}: expected a number like the other target values, got "
                     f"{targets[i]!r} (pass task='classification' to read the target as labels)"
