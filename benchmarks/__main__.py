@@ -39,7 +39,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     args.workload_names = names
     args.thread_counts = [int(t) for t in args.threads.split(",")]
     if args.repeats is None:
-        args.repeats = 3 if args.quick else 7
+        args.repeats = 3 if args.quick else 11
     args.seconds = 0.1 if args.quick else 0.4
     return args
 

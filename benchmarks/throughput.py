@@ -42,7 +42,9 @@ def measure(
 
     Each round runs every implementation for about ``seconds``, in an order rotated from round to
     round; the ratios are medians of the per-round ratios, so load that drifts during the run
-    affects both sides of each ratio alike. ``ratios`` use wall-clock time (the targets);
+    affects both sides of each ratio alike; ``ratio_quartiles`` gives their spread. The GEMM
+    ceiling is timed the same way (median round; ``best_round_gflops`` keeps its best round).
+    ``ratios`` use wall-clock time (the targets);
     ``ratios_cpu_time`` use the CPU time of this process, which on a machine shared with other
     work leaves out the time spent waiting for a core (meaningful at one thread: with more,
     threads that spin while waiting for each other count too).
@@ -71,23 +73,39 @@ def measure(
     }
     flops = w.flops_per_step() * w.steps_per_epoch
     for name in names:
-        # The GEMM ceiling is a peak: its best round. Everything else: the median round.
-        epoch_time = (min if name == "gemm-only" else statistics.median)(times[name])
+        epoch_time = statistics.median(times[name])
         result["implementations"][name] = {
             "epoch_seconds": times[name],
             "epoch_cpu_seconds": cpu[name],
             "samples_per_s": samples / epoch_time,
             "gflops": flops / epoch_time / 1e9,
+            "best_round_gflops": flops / min(times[name]) / 1e9,
         }
     if "chainrule" in names:
+        result["ratio_quartiles"] = {}
         for key, seconds_of in (("ratios", times), ("ratios_cpu_time", cpu)):
             for other in names:
                 if other != "chainrule":
-                    per_round = [
-                        t_other / t_cr
-                        for t_other, t_cr in zip(
-                            seconds_of[other], seconds_of["chainrule"], strict=True
-                        )
-                    ]
+                    per_round = per_round_ratios(seconds_of[other], seconds_of["chainrule"])
                     result[key][f"chainrule/{other}"] = statistics.median(per_round)
+                    if key == "ratios":
+                        result["ratio_quartiles"][f"chainrule/{other}"] = quartiles(per_round)
+    if "gemm-only" in names and "torch" in names:
+        # What an engine that spent no time outside its matrix products would reach against
+        # PyTorch: the ceiling of every numpy MLP on this machine.
+        ceiling = per_round_ratios(times["torch"], times["gemm-only"])
+        result["gemm_ceiling_vs_torch"] = statistics.median(ceiling)
     return result
+
+
+def per_round_ratios(slower: list[float], faster: list[float]) -> list[float]:
+    """``slower[r] / faster[r]`` for each round ``r``: how many times faster the second was."""
+    return [a / b for a, b in zip(slower, faster, strict=True)]
+
+
+def quartiles(values: list[float]) -> list[float]:
+    """First quartile, median and third quartile (all three the value itself for one round)."""
+    if len(values) < 2:
+        return [values[0]] * 3
+    q1, q2, q3 = statistics.quantiles(values, n=4, method="inclusive")
+    return [q1, q2, q3]

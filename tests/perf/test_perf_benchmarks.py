@@ -14,6 +14,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.reference_numpy import ReferenceMLP  # noqa: E402
+from benchmarks.throughput import per_round_ratios, quartiles  # noqa: E402
 from benchmarks.workloads import WORKLOADS  # noqa: E402
 
 from chainrule.engine import SGD, Network, Trainer  # noqa: E402
@@ -43,6 +44,12 @@ def test_gemm_shapes_count_every_product_of_a_step():
     assert w.flops_per_step() == 2 * 128 * (3 * 256 * 256 + 3 * 256 * 10 + 2 * 784 * 256)
 
 
+def test_per_round_ratios_and_their_quartiles():
+    assert per_round_ratios([2.0, 3.0], [1.0, 2.0]) == [2.0, 1.5]
+    assert quartiles([4.0]) == [4.0, 4.0, 4.0]
+    assert quartiles([1.0, 2.0, 3.0, 4.0, 5.0]) == [2.0, 3.0, 4.0]
+
+
 def _run(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "benchmarks", *args],
@@ -69,7 +76,7 @@ def test_a_quick_run_writes_json_and_markdown(tmp_path):
         "--threads",
         "1",
         "--repeats",
-        "1",
+        "3",
         "--no-extras",
         "--output",
         str(tmp_path),
@@ -80,5 +87,9 @@ def test_a_quick_run_writes_json_and_markdown(tmp_path):
     w1 = results["training"]["1"]["W1"]
     assert set(w1["implementations"]) == {"chainrule", "numpy-ref", "torch", "sklearn", "gemm-only"}
     assert all(v > 0 for v in w1["ratios"].values())
+    for key, (q1, median, q3) in w1["ratio_quartiles"].items():
+        assert q1 <= median <= q3
+        assert median == pytest.approx(w1["ratios"][key])
+    assert w1["gemm_ceiling_vs_torch"] > 0
     assert results["memory"]["W1"]["chainrule"]["peak_rss_mib"] > 0
     assert "| W1 |" in (tmp_path / "latest.md").read_text()

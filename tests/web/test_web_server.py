@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 import psutil
 import pytest
 import websockets
-from web_helpers import Server, run_playground_command, start_server, stop_server
+from web_helpers import Server, run_playground_command, start_server, stop_server, wait_for
 from websockets.asyncio.client import connect
 
 LOAD_SECONDS = float(os.environ.get("CHAINRULE_PLAYGROUND_LOAD_SECONDS", "15"))
@@ -94,6 +94,28 @@ def test_binding_elsewhere_warns_loudly() -> None:
 
 def test_default_binds_loopback_quietly(server: Server) -> None:
     assert server.url.startswith("http://127.0.0.1:")
+
+
+def test_open_hands_the_printed_url_to_the_web_browser(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``--open`` starts the user's browser (``$BROWSER``, as :mod:`webbrowser` reads it) on the
+    URL the server printed, and that URL serves the page."""
+    opened = tmp_path / "opened-url"
+    browser = tmp_path / "browser"
+    partial = f"{opened}.part"  # renamed when complete: the test never reads half a URL
+    browser.write_text(f"#!/bin/sh\nprintf '%s' \"$1\" > '{partial}'\nmv '{partial}' '{opened}'\n")
+    browser.chmod(0o755)
+    monkeypatch.setenv("BROWSER", str(browser))
+    server = start_server("--open")
+    try:
+        url = wait_for(lambda: opened.exists() and opened.read_text(), timeout_s=20)
+        assert url == server.url
+        status, body = raw_get(server, "/")
+        assert status == 200
+        assert b"<html" in body.lower()
+    finally:
+        stop_server(server)
 
 
 def test_bad_port_is_a_user_error() -> None:
