@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 import numpy as np
+import psutil
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -519,6 +520,20 @@ def test_npz_errors(tmp_path: Path) -> None:
 
     with pytest.raises(DataError, match="cannot read"):
         load_npz(tmp_path / "missing.npz")
+
+
+@pytest.mark.parametrize(
+    "content", [b"PK\x03\x04" + bytes(60), b"PK\x05\x06" + bytes(18), b"not a zip file"]
+)
+def test_a_damaged_npz_leaves_no_file_open(tmp_path: Path, content: bytes) -> None:
+    """The error is kept (with its traceback, as a caller logging it would) while the open
+    files are listed: np.load's own handle on a damaged zip would still be open."""
+    damaged = tmp_path / "damaged.npz"
+    damaged.write_bytes(content)
+    with pytest.raises(DataError) as info:
+        load_npz(damaged)
+    assert info.traceback  # alive during the check
+    assert str(damaged) not in [f.path for f in psutil.Process().open_files()]
 
 
 def test_npz_round_trip_of_dataset_fields(tmp_path: Path) -> None:

@@ -96,6 +96,21 @@ def test_default_binds_loopback_quietly(server: Server) -> None:
     assert server.url.startswith("http://127.0.0.1:")
 
 
+@pytest.mark.parametrize("host", ["127.0.0.1", "::1"])
+def test_a_loopback_server_refuses_other_host_names(host: str) -> None:
+    """DNS rebinding: a request that reaches the loopback server under another site's name is
+    refused; the server's own name is served, an IPv6 literal in brackets included."""
+    server = start_server("--host", host)
+    try:
+        assert raw_get(server, "/")[0] == 200  # Host: the URL's own, e.g. [::1]:PORT
+        connection = http.client.HTTPConnection(server.host, timeout=10)
+        connection.request("GET", "/", headers={"Host": "rebound.example"})
+        assert connection.getresponse().status == 400
+        connection.close()
+    finally:
+        stop_server(server)
+
+
 def test_open_hands_the_printed_url_to_the_web_browser(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

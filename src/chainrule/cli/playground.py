@@ -90,9 +90,10 @@ def run(args: argparse.Namespace) -> int:
     shown = f"[{host}]" if ":" in host else host
     url = f"http://{shown}:{port}/"
     if _is_loopback(host):
-        # Starlette's host check cannot parse "[::1]:port", so an IPv6 literal allows any Host;
-        # the websocket's same-origin check still applies.
-        allowed = ["*"] if ":" in host else [*LOOPBACK_HOSTS, host]
+        # Only the names of this machine: a page of another site that the browser sends here
+        # (DNS rebinding) carries its own name in Host and is refused. An IPv6 literal is
+        # bracketed in Host ("[::1]:8000").
+        allowed = [*LOOPBACK_HOSTS, f"[{host}]" if ":" in host else host]
     else:
         print(
             f"WARNING: serving the playground on {host}, reachable from other machines. It has "

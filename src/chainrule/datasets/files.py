@@ -18,7 +18,7 @@ import zipfile
 import zlib
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Literal, TextIO
+from typing import BinaryIO, Literal, TextIO
 
 import numpy as np
 
@@ -559,6 +559,34 @@ def save_csv(
 # NPZ
 
 
+def _read_npz_arrays(file: BinaryIO, label: str, max_bytes: int) -> dict[str, np.ndarray]:
+    """The arrays ``X``, ``y`` and the optional ones of an open ``.npz`` file, size-checked."""
+    try:
+        archive = np.load(file, allow_pickle=False)
+    except _ZIP_ERRORS as exc:
+        raise DataError(f"{label} is not a readable .npz file: {exc}") from exc
+    if not isinstance(archive, np.lib.npyio.NpzFile):
+        raise DataError(f"{label} is a single .npy array, not an .npz archive with X and y")
+    with archive:
+        keys = list(archive.files)
+        missing = [k for k in ("X", "y") if k not in keys]
+        if missing:
+            raise DataError(
+                f"{label} has no array {missing[0]!r}; arrays present: "
+                + (", ".join(repr(k) for k in keys) or "none")
+            )
+        arrays: dict[str, np.ndarray] = {}
+        for key in ("X", "y", "feature_names", "target_name", "classes"):
+            if key not in keys:
+                continue
+            _check_npz_member(archive, key, label, max_bytes)
+            try:
+                arrays[key] = archive[key]
+            except _ZIP_ERRORS as exc:
+                raise DataError(f"{label}: array {key!r} cannot be read: {exc}") from exc
+    return arrays
+
+
 def load_npz(
     path: PathLike,
     *,
@@ -599,30 +627,12 @@ def load_npz(
     task = _check_task(task)
     label = os.fspath(path)
     try:
-        archive = np.load(path, allow_pickle=False)
+        # Opened here, not by np.load: np.load leaks its own handle when the zip is damaged.
+        file = open(path, "rb")  # noqa: SIM115  (closed by the with below)
     except OSError as exc:
         raise DataError(f"cannot read {label}: {exc.strerror or exc}") from exc
-    except _ZIP_ERRORS as exc:
-        raise DataError(f"{label} is not a readable .npz file: {exc}") from exc
-    if not isinstance(archive, np.lib.npyio.NpzFile):
-        raise DataError(f"{label} is a single .npy array, not an .npz archive with X and y")
-    with archive:
-        keys = list(archive.files)
-        missing = [k for k in ("X", "y") if k not in keys]
-        if missing:
-            raise DataError(
-                f"{label} has no array {missing[0]!r}; arrays present: "
-                + (", ".join(repr(k) for k in keys) or "none")
-            )
-        arrays: dict[str, np.ndarray] = {}
-        for key in ("X", "y", "feature_names", "target_name", "classes"):
-            if key not in keys:
-                continue
-            _check_npz_member(archive, key, label, max_bytes)
-            try:
-                arrays[key] = archive[key]
-            except _ZIP_ERRORS as exc:
-                raise DataError(f"{label}: array {key!r} cannot be read: {exc}") from exc
+    with file:
+        arrays = _read_npz_arrays(file, label, max_bytes)
 
     X, y = arrays["X"], arrays["y"]
     if X.ndim != 2 or X.dtype.kind not in "fiub":
