@@ -40,6 +40,7 @@ class Server:
 
     url: str
     process: subprocess.Popen[str]
+    stderr_reader: threading.Thread | None = None
 
     @property
     def host(self) -> str:
@@ -74,7 +75,8 @@ class Server:
             for line in stream:
                 lines.append(line)
 
-        threading.Thread(target=read, daemon=True).start()
+        self.stderr_reader = threading.Thread(target=read, daemon=True)
+        self.stderr_reader.start()
         return lines
 
 
@@ -109,14 +111,25 @@ def run_playground_command(*args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def stop_server(server: Server) -> None:
-    """Interrupt the server as Ctrl-C would and wait for it."""
-    server.process.terminate()
+def stop_server(server: Server) -> str:
+    """Interrupt the server as Ctrl-C would, wait for it and close its pipes; return what it
+    wrote to stderr that :meth:`Server.collect_stderr` did not take."""
+    process = server.process
+    process.terminate()
     try:
-        server.process.wait(timeout=10)
+        process.wait(timeout=10)
     except subprocess.TimeoutExpired:
-        server.process.kill()
-        server.process.wait()
+        process.kill()
+        process.wait()
+    assert process.stdout is not None and process.stderr is not None
+    process.stdout.close()
+    unread = ""
+    if server.stderr_reader is not None:
+        server.stderr_reader.join(timeout=10)  # reads to the end of the dead process's output
+    else:
+        unread = process.stderr.read()
+    process.stderr.close()
+    return unread
 
 
 class Tab:
