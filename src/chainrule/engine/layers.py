@@ -97,8 +97,14 @@ class Dense:
     def W(self, W: Array) -> None:
         if W.ndim != 2 or W.shape[1] < 2:
             raise ValueError(f"W must have shape (n_out, n_in + 1) with n_in >= 1; got {W.shape}")
-        self._W = np.asfortranarray(W)  # column-major (a copy only if W is not already)
-        self._dL_dW = np.zeros_like(self._W)
+        W = np.asfortranarray(W)  # column-major (a copy only if W is not already)
+        self.store_in(W, np.zeros_like(W))
+
+    def store_in(self, W: Array, dL_dW: Array) -> None:
+        """Compute with ``W`` and write ``dL/dW`` into ``dL_dW``: column-major arrays of shape
+        ``(n_out, n_in + 1)``, used as they are (a network passes views of its weight vector)."""
+        assert W.flags.f_contiguous and dL_dW.flags.f_contiguous and W.shape == dL_dW.shape
+        self._W, self._dL_dW = W, dL_dW
         self._buffers = {}
         # The views every pass uses, made once. Column-major storage makes each of them
         # contiguous, W_h^T and dL/dW_h^T row-major: what np.dot's out= and BLAS want.

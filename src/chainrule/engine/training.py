@@ -270,7 +270,8 @@ class Trainer:
         if not math.isfinite(loss):
             return loss  # the caller restores the last good weights; nothing is updated
         net.back_propagate(y_batch, self.loss)
-        self.optimizer.step(net.weights, net.gradients)  # w <- w - eta dL/dw (for SGD)
+        # w <- w - eta dL/dw (for SGD), for all the layers' weights at once
+        self.optimizer.step([net.weight_vector], [net.gradient_vector])
         self.steps += 1
         return loss
 
@@ -569,6 +570,7 @@ class Trainer:
         """
         self.net.set_weights(state["weights"])
         self.optimizer.load_state_dict(state["optimizer"])
+        self._check_optimizer_state()
         bit_generator = self.rng.bit_generator
         if state["rng"].get("bit_generator") != type(bit_generator).__name__:
             raise ValidationError(
@@ -601,6 +603,20 @@ class Trainer:
         self._abandoned_epoch = False
         for good, W in zip(self._good_weights, self.net.weights, strict=True):
             np.copyto(good, W)
+
+    def _check_optimizer_state(self) -> None:
+        """The optimizer's arrays (momentum's velocity, Adam's m and v) must fit the network:
+        one array shaped like :attr:`Network.weight_vector`, which :meth:`step` updates."""
+        expected = self.net.weight_vector.shape
+        for name, value in self.optimizer.state_dict().items():
+            if not isinstance(value, list):
+                continue
+            shapes = [np.shape(a) for a in value]
+            if shapes and shapes != [expected]:
+                raise ValidationError(
+                    f"the optimizer state {name!r} does not fit this network: expected one "
+                    f"array of {expected[0]} weights, got arrays of shapes {shapes}"
+                )
 
 
 def train(

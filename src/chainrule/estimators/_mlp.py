@@ -481,7 +481,7 @@ class _MLP(BaseEstimator):  # type: ignore[misc]
             squared_norm += float(np.vdot(weights_only, weights_only))
             # d/dW [alpha / (2 sum_i s_i) ||W||^2] = alpha W / sum_i s_i
             dL_dW[:, :-1] += (self.alpha / total_weight) * weights_only
-        self._optimizer.step(net.weights, net.gradients)
+        self._optimizer.step([net.weight_vector], [net.gradient_vector])  # every layer at once
         return loss + 0.5 * self.alpha * squared_norm / total_weight
 
     def _update_no_improvement_count(

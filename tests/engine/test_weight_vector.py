@@ -1,0 +1,88 @@
+"""The network's weight vector: every ``W^(l)`` end to end, the layers computing with views of it.
+
+The training loop hands the optimizer this one vector instead of one array per layer, which must
+change nothing but the number of numpy calls: the same steps give bit-identical weights.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from chainrule.engine import SGD, Adam, Momentum, Network, Trainer
+from chainrule.errors import ValidationError
+
+
+def _net(dtype: str = "float64") -> Network:
+    return Network([3, 5, 4, 2], ["tanh", "relu", "softmax"], seed=1, dtype=dtype)
+
+
+def _data(n: int = 24) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(2)
+    return rng.standard_normal((n, 3)), rng.integers(0, 2, n)
+
+
+def test_the_vector_is_every_layer_column_by_column_and_the_layers_view_it() -> None:
+    net = _net()
+    expected = np.concatenate([W.ravel(order="F") for W in net.weights])
+    np.testing.assert_array_equal(net.weight_vector, expected)
+    assert net.weight_vector.size == net.n_parameters
+    net.weight_vector[:] = np.arange(net.n_parameters)  # an update in place reaches the layers
+    W1 = net.weights[0]
+    assert W1.shape == (5, 4) and W1.flags.f_contiguous
+    np.testing.assert_array_equal(W1, np.arange(20).reshape(4, 5).T)
+    X, y = _data()
+    _, gradients = net.loss_and_gradients(X, y)
+    np.testing.assert_array_equal(
+        net.gradient_vector, np.concatenate([g.ravel(order="F") for g in gradients])
+    )
+
+
+def test_a_layer_given_a_new_W_is_laid_out_again() -> None:
+    net = _net()
+    replacement = np.full((4, 6), 0.5)
+    net.layers[1].W = replacement
+    vector = net.weight_vector
+    np.testing.assert_array_equal(vector[20:44], replacement.ravel(order="F"))
+    vector[20] = 7.0
+    assert net.layers[1].W[0, 0] == 7.0
+    assert net.gradient_vector.shape == vector.shape
+
+
+@pytest.mark.parametrize(
+    "optimizer",
+    [
+        lambda: SGD(0.3, weight_decay=0.01),
+        lambda: Momentum(0.1, 0.9, nesterov=True, weight_decay=0.01),
+        lambda: Adam(0.01, weight_decay=0.01),
+    ],
+    ids=["sgd", "nesterov", "adam"],
+)
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_training_through_the_vector_matches_updating_layer_by_layer(optimizer, dtype) -> None:
+    """The plain path: back-propagate, then the optimizer on the list of per-layer arrays."""
+    X, y = _data()
+    trained, plain = _net(dtype), _net(dtype)
+    trainer = Trainer(trained, X, y, optimizer=optimizer(), batch_size=8, shuffle=False)
+    trainer.fit(5)
+    by_layer = optimizer()
+    checked = plain.check_inputs(X)
+    with np.errstate(under="ignore"):
+        for _ in range(5):
+            for start in range(0, len(X), 8):
+                plain.propagate(checked[start : start + 8])
+                plain.back_propagate(y[start : start + 8], plain.loss)
+                by_layer.step(plain.weights, plain.gradients)
+    for W_trained, W_plain in zip(trained.weights, plain.weights, strict=True):
+        np.testing.assert_array_equal(W_trained, W_plain)
+
+
+def test_optimizer_state_that_does_not_fit_the_network_is_refused() -> None:
+    X, y = _data()
+    trainer = Trainer(_net(), X, y, optimizer=Adam(0.01), batch_size=8)
+    trainer.fit(1)
+    state = trainer.state_dict()
+    state["optimizer"]["m"] = [np.zeros((5, 4)), np.zeros((4, 6)), np.zeros((2, 5))]
+    resumed = Trainer(_net(), X, y, optimizer=Adam(0.01), batch_size=8)
+    with pytest.raises(ValidationError, match="optimizer state 'm' does not fit this network"):
+        resumed.load_state_dict(state)
