@@ -213,15 +213,21 @@ class Network:
     def weight_vector(self) -> Array:
         """Every weight, ``W^(1)`` to ``W^(L)`` end to end (each column by column): the layers'
         ``W`` are views of it, so updating it in place updates the network."""
-        if any(layer.W is not W for layer, W in zip(self.layers, self._packed, strict=True)):
-            self._pack()  # a layer was given a new W: lay the weights out again
+        self._repack_if_replaced()
         return self._weight_vector
 
     @property
     def gradient_vector(self) -> Array:
         """``dL/dW`` of the last backward pass, laid out as :attr:`weight_vector`."""
-        self.weight_vector  # noqa: B018  (re-lays both vectors if a layer's W was replaced)
+        self._repack_if_replaced()
         return self._gradient_vector
+
+    def _repack_if_replaced(self) -> None:
+        # A plain loop: the training loop asks for both vectors on every step.
+        for layer, W in zip(self.layers, self._packed):  # noqa: B905  (same length by design)
+            if layer.W is not W:
+                self._pack()  # a layer was given a new W: lay the weights out again
+                return
 
     @property
     def sizes(self) -> list[int]:
