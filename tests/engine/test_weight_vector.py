@@ -84,5 +84,8 @@ def test_optimizer_state_that_does_not_fit_the_network_is_refused() -> None:
     state = trainer.state_dict()
     state["optimizer"]["m"] = [np.zeros((5, 4)), np.zeros((4, 6)), np.zeros((2, 5))]
     resumed = Trainer(_net(), X, y, optimizer=Adam(0.01), batch_size=8)
+    before = resumed.net.weight_vector.copy()
     with pytest.raises(ValidationError, match="optimizer state 'm' does not fit this network"):
         resumed.load_state_dict(state)
+    np.testing.assert_array_equal(resumed.net.weight_vector, before)  # nothing half-loaded
+    assert resumed.optimizer.m == []

@@ -568,9 +568,9 @@ class Trainer:
             If the weights' shapes, the optimizer, schedule or callbacks differ from those the
             state was saved with.
         """
+        self._check_optimizer_state(state["optimizer"])
         self.net.set_weights(state["weights"])
         self.optimizer.load_state_dict(state["optimizer"])
-        self._check_optimizer_state()
         bit_generator = self.rng.bit_generator
         if state["rng"].get("bit_generator") != type(bit_generator).__name__:
             raise ValidationError(
@@ -604,11 +604,12 @@ class Trainer:
         for good, W in zip(self._good_weights, self.net.weights, strict=True):
             np.copyto(good, W)
 
-    def _check_optimizer_state(self) -> None:
-        """The optimizer's arrays (momentum's velocity, Adam's m and v) must fit the network:
-        one array shaped like :attr:`Network.weight_vector`, which :meth:`step` updates."""
+    def _check_optimizer_state(self, state: dict[str, Any]) -> None:
+        """The saved optimizer's arrays (momentum's velocity, Adam's m and v) must fit the
+        network: one array shaped like :attr:`Network.weight_vector`, which :meth:`step` updates.
+        Checked before anything is loaded."""
         expected = self.net.weight_vector.shape
-        for name, value in self.optimizer.state_dict().items():
+        for name, value in state.items():
             if not isinstance(value, list):
                 continue
             shapes = [np.shape(a) for a in value]
