@@ -89,3 +89,20 @@ def test_optimizer_state_that_does_not_fit_the_network_is_refused() -> None:
         resumed.load_state_dict(state)
     np.testing.assert_array_equal(resumed.net.weight_vector, before)  # nothing half-loaded
     assert resumed.optimizer.m == []
+
+
+def test_no_memory_for_the_vector_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A network that fits once but not twice while its weights are laid out: a ValidationError
+    that says so, not a MemoryError traceback."""
+    import chainrule.engine.network as network_module
+
+    real_empty = np.empty
+
+    def empty(shape, *args, **kwargs):
+        if shape == 20 + 24 + 10:  # the weight vector of _net()
+            raise MemoryError
+        return real_empty(shape, *args, **kwargs)
+
+    monkeypatch.setattr(network_module.np, "empty", empty)
+    with pytest.raises(ValidationError, match=r"54 weights .* do not fit in memory twice"):
+        _net()

@@ -166,7 +166,14 @@ class Network:
         self, weights: list[Array], activations: Sequence[str], loss: str | Loss | None
     ) -> None:
         self.layers = [Dense(W, a) for W, a in zip(weights, activations, strict=True)]
-        self._pack()
+        try:
+            self._pack()
+        except MemoryError:  # the vectors hold a second copy while the layers' arrays are moved
+            total = sum(layer.W.size for layer in self.layers)
+            raise ValidationError(
+                f"the network's {total:,} weights ({total * self.layers[0].W.itemsize:,} bytes) "
+                "do not fit in memory twice, as laying them out in one vector needs"
+            ) from None
         output = self.layers[-1].activation.name
         if loss is None:
             try:
