@@ -6,6 +6,9 @@ change nothing but the number of numpy calls: the same steps give bit-identical 
 
 from __future__ import annotations
 
+import copy
+import pickle
+
 import numpy as np
 import pytest
 
@@ -106,3 +109,25 @@ def test_no_memory_for_the_vector_is_a_clear_error(monkeypatch: pytest.MonkeyPat
     monkeypatch.setattr(network_module.np, "empty", empty)
     with pytest.raises(ValidationError, match=r"54 weights .* do not fit in memory twice"):
         _net()
+
+
+@pytest.mark.parametrize(
+    "duplicate",
+    [copy.deepcopy, lambda net: pickle.loads(pickle.dumps(net))],
+    ids=["deepcopy", "pickle"],
+)
+def test_a_copied_network_trains_like_the_original_and_apart_from_it(duplicate) -> None:
+    """Copied array by array, the layers' views of W would become arrays that training no longer
+    reaches: the copy must be rebuilt, and train exactly as :meth:`Network.copy` does."""
+    X, y = _data(32)
+    net = _net()
+    duplicated, reference = duplicate(net), net.copy()
+    before = [W.copy() for W in net.weights]
+    for trained in (duplicated, reference):
+        Trainer(trained, X, y, optimizer=Adam(0.05), batch_size=8, seed=0).fit(3)
+    for W_dup, W_ref, W_before, W_net in zip(
+        duplicated.weights, reference.weights, before, net.weights, strict=True
+    ):
+        np.testing.assert_array_equal(W_dup, W_ref)
+        assert not np.array_equal(W_dup, W_before)
+        np.testing.assert_array_equal(W_net, W_before)  # the original is untouched

@@ -29,6 +29,7 @@ recently), so the steady state of training allocates nothing.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -183,6 +184,15 @@ class Dense:
             return None
         # dL/dh_k^(l-1) = sum_j w_jk dL/de_j (the bias column has no h_k to flow back to)
         return np.dot(dL_de, self._W_h, out=buffers.dL_dh_prev)
+
+    def __getstate__(self) -> dict[str, Any]:
+        """What a copy or a pickle keeps: ``W`` and the activation. The views of ``W``, the
+        buffers and the last pass's arrays are made anew: copied one by one, views of ``W`` would
+        become arrays of their own that training no longer reaches."""
+        return {"W": self._W, "activation": self.activation}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__init__(np.array(state["W"], order="F"), state["activation"])  # type: ignore[misc]
 
     def __repr__(self) -> str:
         return f"Dense({self.n_in} -> {self.n_out}, {self.activation.name}, {self._W.dtype})"

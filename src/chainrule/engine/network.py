@@ -274,6 +274,18 @@ class Network:
             self.weights, self.activations, dtype=self.dtype, loss=self.loss
         )
 
+    def __getstate__(self) -> dict[str, Any]:
+        """A copy or a pickle keeps the layers; :meth:`__setstate__` lays out their weight vector
+        again (copied separately, the vector would no longer be what the layers view)."""
+        state = self.__dict__.copy()
+        for derived in ("_weight_vector", "_gradient_vector", "_packed", "_inputs"):
+            state.pop(derived, None)
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._pack()
+
     def __repr__(self) -> str:
         layers = ", ".join(f"{layer.n_out} {layer.activation.name}" for layer in self.layers)
         return f"Network({self.sizes[0]} inputs -> {layers}; {self.dtype.name})"
