@@ -2,7 +2,8 @@
 
 * Dependencies point one way, toward the numpy-only engine: nothing in ``chainrule.engine`` imports
   another part of chainrule (aside from ``chainrule.errors`` and the standard-library-only
-  ``chainrule._atomic``) or any third-party package but numpy.
+  ``chainrule._atomic``) or any third-party package but numpy, each module alone or the engine and
+  the lecture code (``chainrule.logic``) together.
 * Model and data files are pickle-free: no module imports ``pickle``, and every ``np.load`` passes
   ``allow_pickle=False``.
 """
@@ -21,20 +22,42 @@ PACKAGE = Path(__file__).resolve().parents[1] / "src" / "chainrule"
 ENGINE_MODULES = sorted(
     f"chainrule.engine.{p.stem}" for p in (PACKAGE / "engine").glob("*.py") if p.stem != "__init__"
 )
-FORBIDDEN_IN_ENGINE = (
+FORBIDDEN_IN_ENGINE = {
     "sklearn",
     "scipy",
     "torch",
     "matplotlib",
     "starlette",
     "uvicorn",
+    "fastapi",
     "dask",
     "distributed",
     "onnx",
     "onnxruntime",
     "safetensors",
     "pandas",
-)
+    "hypothesis",
+}
+
+
+def _modules_loaded_by(code: str) -> tuple[set[str], set[str]]:
+    """Run ``code`` in a fresh interpreter; return the top-level names of the modules it loaded
+    from installed distributions, and of every module it loaded."""
+    script = (
+        "import json, sys, sysconfig\n"
+        "before = set(sys.modules)\n"
+        f"{code}\n"
+        "site = (sysconfig.get_paths()['purelib'], sysconfig.get_paths()['platlib'])\n"
+        "new = {n: m for n, m in list(sys.modules.items()) if n not in before}\n"
+        "installed = {n.split('.')[0] for n, m in new.items()\n"
+        "    if str(getattr(m, '__file__', None) or '').startswith(site)}\n"
+        "print(json.dumps([sorted(installed), sorted({n.split('.')[0] for n in new})]))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=120
+    )
+    installed, everything = (set(names) for names in json.loads(out.stdout))
+    return installed, everything
 
 
 def _imports(path: Path) -> list[tuple[str, int]]:
@@ -50,20 +73,21 @@ def _imports(path: Path) -> list[tuple[str, int]]:
 
 @pytest.mark.parametrize("module", ENGINE_MODULES)
 def test_engine_module_imports_only_numpy_and_stdlib(module: str) -> None:
-    # List every module the import loads that comes from an installed distribution.
-    code = (
-        "import json, sys, sysconfig\n"
-        "before = set(sys.modules)\n"
-        f"import {module}\n"
-        "site = (sysconfig.get_paths()['purelib'], sysconfig.get_paths()['platlib'])\n"
-        "print(json.dumps(sorted({name.split('.')[0] for name, m in list(sys.modules.items())\n"
-        "    if name not in before\n"
-        "    and str(getattr(m, '__file__', None) or '').startswith(site)})))\n"
-    )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    loaded = set(json.loads(out.stdout))
+    loaded, _ = _modules_loaded_by(f"import {module}")
     assert loaded <= {"numpy", "chainrule"}, loaded
-    assert not loaded & set(FORBIDDEN_IN_ENGINE)
+    assert not loaded & FORBIDDEN_IN_ENGINE
+
+
+def test_engine_and_logic_import_only_numpy_and_the_standard_library() -> None:
+    """The packages together, and the lecture code built on the engine, run as well as loaded."""
+    installed, everything = _modules_loaded_by(
+        "import chainrule.engine, chainrule.logic\n"
+        "from chainrule.logic import xor_learned, worked_example\n"
+        "xor_learned(0); worked_example().trace()"
+    )
+    assert installed <= {"numpy"}, installed
+    assert "numpy" in installed and "chainrule" in everything  # the check saw real imports
+    assert not everything & FORBIDDEN_IN_ENGINE
 
 
 def test_engine_depends_on_nothing_else_in_chainrule() -> None:
