@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import json
 import statistics
-import subprocess
-import sys
 import time
 from collections.abc import Callable
 from typing import Any
@@ -15,6 +12,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from benchmarks import json_from_fresh_interpreter
 from benchmarks.implementations import torch_mlp
 from benchmarks.throughput import set_threads
 
@@ -264,11 +262,7 @@ def playground(*, quick: bool) -> dict[str, Any]:
         "import json; from benchmarks.extras import playground_here; "
         f"print(json.dumps(playground_here(quick={quick!r})))"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=600
-    )
-    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
-    return result
+    return json_from_fresh_interpreter("-c", code)
 
 
 def playground_here(*, quick: bool) -> dict[str, Any]:

@@ -11,25 +11,18 @@ from __future__ import annotations
 
 import json
 import resource
-import subprocess
 import sys
 from pathlib import Path
 from typing import Any
+
+from benchmarks import json_from_fresh_interpreter
 
 MIB = 1024 * 1024
 
 
 def measure_in_subprocess(impl: str, workload: str, threads: int) -> dict[str, Any]:
     """Run this module for one implementation in a new interpreter and return its JSON."""
-    done = subprocess.run(
-        [sys.executable, "-m", "benchmarks.memory", impl, workload, str(threads)],
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=600,
-    )
-    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
-    return result
+    return json_from_fresh_interpreter("-m", "benchmarks.memory", impl, workload, str(threads))
 
 
 def peak_rss_bytes() -> int:

@@ -87,13 +87,13 @@ def run(args: argparse.Namespace) -> int:
         raise ValidationError(f"--max-sessions must be at least 1; got {args.max_sessions}")
     sock = _bind(host, args.port)
     port = sock.getsockname()[1]
-    shown = f"[{host}]" if ":" in host else host
+    shown = f"[{host}]" if ":" in host else host  # as in a URL and a Host header
     url = f"http://{shown}:{port}/"
     if _is_loopback(host):
         # Only the names of this machine: a page of another site that the browser sends here
         # (DNS rebinding) carries its own name in Host and is refused. An IPv6 literal is
         # bracketed in Host ("[::1]:8000").
-        allowed = [*LOOPBACK_HOSTS, f"[{host}]" if ":" in host else host]
+        allowed = [*LOOPBACK_HOSTS, shown]
     else:
         print(
             f"WARNING: serving the playground on {host}, reachable from other machines. It has "
