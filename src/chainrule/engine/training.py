@@ -396,7 +396,7 @@ class Trainer:
         self._finish_epoch()
 
     def _finish_epoch(self) -> None:
-        if not all(np.isfinite(W).all() for W in self.net.weights):
+        if not np.isfinite(self.net.weight_vector).all():  # every layer at once
             self._diverged("the weights became non-finite")
         n = len(self.X)
         record: dict[str, float] = {

@@ -432,7 +432,7 @@ class _MLP(BaseEstimator):  # type: ignore[misc]
             self.loss_ = accumulated / n
             self.t_ += n
             self.loss_curve_.append(self.loss_)
-            if not all(np.isfinite(W).all() for W in self.network_.weights):
+            if not np.isfinite(self.network_.weight_vector).all():  # every layer at once
                 raise self._divergence("the weights became non-finite")
             for good, W in zip(self._good_weights, self.network_.weights, strict=True):
                 np.copyto(good, W)
