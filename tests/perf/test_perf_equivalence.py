@@ -202,3 +202,23 @@ def test_chain_through_g_matches_dL_dh_times_g_prime(name, in_place):
     out = dL_dh.copy() if in_place else np.empty_like(e)
     got = activation.chain(out if in_place else dL_dh, e, h, out, np.empty_like(e))
     np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-15)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("shape", [(7,), (1, 3), (5, 40), (3, 2, 9)])
+def test_relu_against_a_row_of_zeros_is_max_e_0_bit_for_bit(dtype, shape):
+    """ReLU compares ``e`` with a cached row of zeros, not the scalar 0 (numpy's faster loop):
+    the same bits for every value, -0.0, inf and nan included, and the cached row stays zero."""
+    from chainrule.engine.activations import get_activation
+
+    rng = np.random.default_rng(5)
+    e = rng.standard_normal(shape).astype(dtype)
+    specials = np.array([-0.0, 0.0, np.inf, -np.inf, np.nan, 1e-45], dtype=dtype)
+    e.reshape(-1)[: specials.size] = specials[: e.size]
+    relu = get_activation("relu")
+    for out in (None, np.full(shape, 7, dtype=dtype)):
+        got = relu.g(e, out=out)
+        want = np.maximum(e, 0)
+        assert got.dtype == want.dtype and got.shape == want.shape
+        assert got.tobytes() == want.tobytes()
+    assert relu.g(np.full(shape, -1, dtype=dtype)).tobytes() == np.zeros(shape, dtype).tobytes()

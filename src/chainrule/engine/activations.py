@@ -20,6 +20,9 @@ Find activations by name in :data:`ACTIVATIONS` or with :func:`get_activation`.
 
 from __future__ import annotations
 
+from functools import lru_cache
+from typing import Any
+
 import numpy as np
 from numpy.typing import NDArray
 
@@ -139,13 +142,23 @@ class Tanh(Activation):
         return d
 
 
+@lru_cache(maxsize=32)
+def _zeros(n_columns: int, dtype: np.dtype[Any]) -> Array:
+    """A read-only row of ``n_columns`` zeros (cached per width and dtype)."""
+    zeros = np.zeros(n_columns, dtype=dtype)
+    zeros.flags.writeable = False
+    return zeros
+
+
 class ReLU(Activation):
     """Rectified linear unit ``max(0, e)``; ``ReLU'(e) = u(e)``, the unit step."""
 
     name = "relu"
 
     def g(self, e: Array, out: Array | None = None) -> Array:
-        return np.maximum(e, 0, out=out)
+        # max(e, 0) against a row of zeros, not the scalar 0: numpy (2.4) runs maximum with a
+        # broadcast scalar without SIMD, two to three times slower (128 x 256: 26 vs 12 us).
+        return np.maximum(e, _zeros(e.shape[-1], e.dtype), out=out)
 
     def g_prime(self, e: Array, h: Array, out: Array | None = None) -> Array:
         return np.greater(e, 0, out=out if out is not None else np.empty_like(e))  # u(e)
