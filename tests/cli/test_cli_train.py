@@ -17,20 +17,9 @@ from sklearn.metrics import mean_squared_error, r2_score
 from chainrule.datasets import load, save_csv, train_test_split
 from chainrule.fit import FittedModel
 from chainrule.serialization import load_model
+from cli_helpers import chainrule
 
 ENV = {**os.environ, "MPLBACKEND": "Agg"}
-
-
-def chainrule(*args, cwd=None, timeout=120):
-    return subprocess.run(
-        [sys.executable, "-m", "chainrule", *map(str, args)],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-        cwd=cwd,
-        env=ENV,
-    )
 
 
 def chainrule_many(commands, timeout=120):

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from chainrule.serialization import load_model
+from cli_helpers import chainrule
 
 CONFIG = """\
 dataset = { name = "xor", n_samples = 80 }
@@ -29,15 +30,10 @@ epochs = [10]
 """
 
 
-def chainrule(*args: str | Path, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "chainrule", "sweep", *map(str, args)],
-        cwd=Path(str(args[0])).parent,  # anything written by mistake lands in the test's folder
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
+def sweep(*args: str | Path, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    """``chainrule sweep ARGS`` run in the folder of the first argument (the sweep file), so that
+    anything written by mistake lands in the test's folder."""
+    return chainrule("sweep", *args, cwd=Path(str(args[0])).parent, timeout=timeout)
 
 
 def free_port() -> int:
@@ -51,7 +47,7 @@ def free_port() -> int:
 def test_sweep_on_a_local_cluster_end_to_end(tmp_path: Path) -> None:
     (tmp_path / "tiny.toml").write_text(CONFIG, encoding="utf-8")
     results = tmp_path / "out" / "tiny.csv"
-    run = chainrule(tmp_path / "tiny.toml", "--results", results, "--n-workers", "2")
+    run = sweep(tmp_path / "tiny.toml", "--results", results, "--n-workers", "2")
     assert run.returncode == 0, run.stderr
     with results.open(newline="", encoding="utf-8") as fh:
         rows = list(csv.DictReader(fh))
@@ -64,7 +60,7 @@ def test_sweep_on_a_local_cluster_end_to_end(tmp_path: Path) -> None:
     assert model.training is not None and model.training["trial_id"] == best["trial_id"]
 
     before = results.read_bytes()
-    again = chainrule(
+    again = sweep(
         tmp_path / "tiny.toml", "--results", results, "--output-model", tmp_path / "again.st"
     )
     assert again.returncode == 0, again.stderr
@@ -106,7 +102,7 @@ def test_ctrl_c_keeps_finished_trials_and_a_rerun_completes_the_rest(tmp_path: P
     kept = [json.loads(line) for line in results.read_text(encoding="utf-8").splitlines()]
     assert 1 <= len(kept) < 6  # every line complete, the sweep unfinished
 
-    rerun = chainrule(  # finished in this process: trial ids do not depend on where they run
+    rerun = sweep(  # finished in this process: trial ids do not depend on where they run
         tmp_path / "slow.toml", "--scheduler", "serial", "--output-model", tmp_path / "m.st"
     )
     assert rerun.returncode == 0, rerun.stderr
@@ -120,7 +116,7 @@ def test_ctrl_c_keeps_finished_trials_and_a_rerun_completes_the_rest(tmp_path: P
 def test_unknown_key_is_one_line_and_exit_2(tmp_path: Path) -> None:
     config = tmp_path / "bad.yaml"
     config.write_text("dataset: iris\nspace:\n  learnig_rate: [0.1]\n", encoding="utf-8")
-    run = chainrule(config, "--results", tmp_path / "r.jsonl")
+    run = sweep(config, "--results", tmp_path / "r.jsonl")
     assert run.returncode == 2
     assert run.stdout == ""
     assert run.stderr.count("\n") == 1
@@ -140,7 +136,7 @@ def test_unreachable_scheduler_is_one_line_and_leaves_results_alone(
     partial = b'{"trial_id": "0123456789abcdef", "status": "o'  # a torn line, not to be cut
     results.write_bytes(partial)
     scheduler = address.format(port=free_port())
-    run = chainrule(
+    run = sweep(
         tmp_path / "tiny.toml", "--results", results, "--scheduler", scheduler,
         "--connect-timeout", "2",
     )  # fmt: skip

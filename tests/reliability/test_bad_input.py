@@ -27,7 +27,6 @@ import os
 import re
 import resource
 import subprocess
-import sys
 import time
 import traceback
 import warnings
@@ -44,6 +43,7 @@ from reliability_figures import FIGURES, count
 from chainrule.engine.network import Network
 from chainrule.engine.training import Trainer, train
 from chainrule.errors import ChainruleError
+from cli_helpers import chainrule
 
 CLI_TIMEOUT = 120.0
 CLI_WORKERS = 3
@@ -401,17 +401,6 @@ def _cli_argv(case: Case, ep: str, value: Any, ctx: Context, out: Path) -> list[
     return ["evaluate", str(model), str(data)]
 
 
-def _run_cli(argv: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "chainrule", *argv],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=CLI_TIMEOUT,
-        check=False,
-    )
-
-
 FULL = os.environ.get("CHAINRULE_RELIABILITY_FULL", "") not in ("", "0")
 """Run every catalogue row through the CLI; by default a sample (each is a new interpreter)."""
 CLI_SAMPLE = 2
@@ -453,7 +442,7 @@ class CliRuns:
     @staticmethod
     def _timed(argv: list[str], cwd: Path) -> tuple[subprocess.CompletedProcess[str], float]:
         started = time.perf_counter()
-        result = _run_cli(argv, cwd)
+        result = chainrule(*argv, cwd=cwd, timeout=CLI_TIMEOUT)
         return result, time.perf_counter() - started
 
     def result(self, key: str) -> tuple[subprocess.CompletedProcess[str], float, Path]:

@@ -35,6 +35,7 @@ from chainrule.serialization.checkpoint import (
     load_checkpoint,
     restore_trainer,
 )
+from cli_helpers import chainrule
 
 KILLS = int(os.environ.get("CHAINRULE_KILLS", "2"))
 
@@ -52,18 +53,6 @@ def _classification_csv(path: Path, n: int = 3000, seed: int = 0) -> Path:
     lines = ["x1,x2,x3,y", *(f"{a:.4f},{b:.4f},{c:.4f},{t}" for (a, b, c), t in zip(X, labels))]
     path.write_text("\n".join(lines) + "\n")
     return path
-
-
-def _cli(*argv: str, cwd: Path, preexec: Any = None, timeout: float = 120) -> Any:
-    return subprocess.run(
-        [sys.executable, "-m", "chainrule", *argv],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        preexec_fn=preexec,
-        check=False,
-    )
 
 
 def _one_error_line(result: Any, pattern: str) -> str:
@@ -122,7 +111,7 @@ def test_cli_divergence_saves_nothing_and_keeps_the_previous_files(tmp_path: Pat
     data.write_text("x1,x2,y\n" + "0,0,a\n0,1,b\n1,0,b\n1,1,a\n" * 4)
     model, checkpoint = tmp_path / "model.safetensors", tmp_path / "ck.safetensors"
     common = ["--hidden", "4", "--validation-fraction", "0", "--optimizer", "sgd"]
-    first = _cli(
+    first = chainrule(
         "train",
         str(data),
         *common,
@@ -136,7 +125,7 @@ def test_cli_divergence_saves_nothing_and_keeps_the_previous_files(tmp_path: Pat
     )
     assert first.returncode == 0, first.stderr
     before = model.read_bytes(), checkpoint.read_bytes()
-    result = _cli(
+    result = chainrule(
         "train",
         str(data),
         *common,
@@ -176,16 +165,16 @@ def test_cli_disk_full(tmp_path: Path, target: str) -> None:
     data.write_text("x1,x2,y\n" + "0,0,a\n0,1,b\n1,0,b\n1,1,a\n" * 4)
     out = tmp_path / "out.safetensors"
     args = ["train", str(data), "--hidden", "4", "--epochs", "2", "--validation-fraction", "0"]
-    assert _cli(*args, target, str(out), cwd=tmp_path).returncode == 0
+    assert chainrule(*args, target, str(out), cwd=tmp_path).returncode == 0
     previous = out.read_bytes()
-    result = _cli(
+    result = chainrule(
         *args,
         "--seed",
         "1",
         target,
         str(out),
         cwd=tmp_path,
-        preexec=_limit_file_size(len(previous) // 2),
+        preexec_fn=_limit_file_size(len(previous) // 2),
     )
     line = _one_error_line(result, "cannot write")
     assert os.strerror(errno.EFBIG) in line
@@ -256,7 +245,7 @@ def test_cli_read_only_folder(
 _KILLED_RUN = """
 import os, signal, sys
 import numpy as np
-sys.path.insert(0, {here!r})
+sys.path[:0] = [{here!r}, {tests!r}]  # test_faults and the cli_helpers it imports
 from test_faults import library_trainer
 from chainrule.engine.callbacks import Callback
 from chainrule.serialization.checkpoint import CheckpointCallback
@@ -287,6 +276,7 @@ def test_library_run_killed_mid_epoch_resumes_bit_identically(tmp_path: Path) ->
     checkpoint = tmp_path / "ck.safetensors"
     script = _KILLED_RUN.format(
         here=str(Path(__file__).parent),
+        tests=str(Path(__file__).parent.parent),
         kill_epoch=kill_epoch,
         checkpoint=str(checkpoint),
         epochs=epochs,
@@ -334,7 +324,7 @@ def test_cli_train_killed_at_random_points_resumes_bit_identically(tmp_path: Pat
         "5",
     ]
     full = tmp_path / "full.safetensors"
-    assert _cli(*args, "-o", str(full), cwd=tmp_path).returncode == 0
+    assert chainrule(*args, "-o", str(full), cwd=tmp_path).returncode == 0
     reference = _weights(full)
     rng = random.Random(int(os.environ.get("CHAINRULE_KILL_SEED", "0")))
     survived = attempts = 0
@@ -371,7 +361,7 @@ def test_cli_train_killed_at_random_points_resumes_bit_identically(tmp_path: Pat
         _, state, _ = load_checkpoint(checkpoint)  # whatever the moment, a loadable file
         assert 1 <= state["epoch"] <= int(epochs)
         resumed = run / "resumed.safetensors"
-        result = _cli(*args, "--resume", str(checkpoint), "-o", str(resumed), cwd=run)
+        result = chainrule(*args, "--resume", str(checkpoint), "-o", str(resumed), cwd=run)
         assert result.returncode == 0, result.stderr
         assert _weights(resumed) == reference, f"resumed from epoch {state['epoch']}"
         print(f"killed after epoch {state['epoch']} of {epochs}; resumed bit-identically")
