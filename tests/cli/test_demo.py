@@ -6,26 +6,18 @@ from __future__ import annotations
 import json
 import re
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
 from chainrule.cli.demo import SECTIONS
+from cli_helpers import chainrule
 
 
 def run_demo(*args: str, cwd: Path) -> tuple[subprocess.CompletedProcess[str], float]:
     start = time.perf_counter()
-    result = subprocess.run(
-        [sys.executable, "-m", "chainrule", "demo", *args],
-        capture_output=True,
-        check=False,
-        text=True,
-        cwd=cwd,
-        timeout=120,
-        stdin=subprocess.DEVNULL,
-    )
+    result = chainrule("demo", *args, cwd=cwd)
     return result, time.perf_counter() - start
 
 

@@ -21,6 +21,8 @@ from typing import Any
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.typing import Origin
 
+from cli_helpers import chainrule
+
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -101,14 +103,7 @@ def start_server(*extra: str) -> Server:
 
 def run_playground_command(*args: str) -> subprocess.CompletedProcess[str]:
     """``chainrule playground ARGS`` to completion (for arguments it must refuse)."""
-    return subprocess.run(
-        [sys.executable, "-m", "chainrule", "playground", *args],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        timeout=60,
-        check=False,
-    )
+    return chainrule("playground", *args, cwd=ROOT, timeout=60)
 
 
 def stop_server(server: Server) -> str:
