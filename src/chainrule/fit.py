@@ -34,6 +34,7 @@ from chainrule.datasets import (
 )
 from chainrule.datasets.dataset import TaskArg
 from chainrule.datasets.files import is_number
+from chainrule.engine.activations import names_of
 from chainrule.engine.callbacks import Callback, EarlyStopping
 from chainrule.engine.losses import default_loss
 from chainrule.engine.network import Network
@@ -341,7 +342,7 @@ class FittedModel:
         save_model(
             path,
             weights=self.net.weights,
-            activations=self.net.activations,
+            activations=names_of(self.net.activation_functions),
             loss=self.net.loss.name,
             classes=self.classes,
             task=self.task,

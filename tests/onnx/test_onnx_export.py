@@ -173,3 +173,13 @@ def test_pipeline_standard_scaler_becomes_sub_div(tmp_path, with_mean):
     other = make_pipeline(MinMaxScaler(), MLPClassifier(max_iter=2)).fit(X, labels)
     with pytest.raises(ValidationError, match="this one has MinMaxScaler, MLPClassifier"):
         export_onnx(other, path)
+
+
+def test_a_leaky_relu_keeps_its_own_slope_in_onnx(tmp_path) -> None:
+    from chainrule.engine.activations import LeakyReLU
+
+    net = Network([5, 7, 3], [LeakyReLU(0.3), "softmax"], seed=2, dtype="float64")
+    for W in net.weights:
+        W[:, -1] = -1.0  # many negative excitations: the slope shows
+    export_onnx(net, tmp_path / "leaky.onnx")
+    assert_close(run_onnx(tmp_path / "leaky.onnx", X), net.forward(X))

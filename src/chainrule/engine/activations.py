@@ -20,6 +20,7 @@ Find activations by name in :data:`ACTIVATIONS` or with :func:`get_activation`.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from functools import lru_cache
 from typing import Any
 
@@ -174,6 +175,9 @@ class LeakyReLU(Activation):
             raise ValidationError(f"leaky_relu slope must be in [0, 1); got {slope!r}")
         self.slope = slope
 
+    def __repr__(self) -> str:
+        return f"<activation {self.name} slope={self.slope:g}>"
+
     def g(self, e: Array, out: Array | None = None) -> Array:
         h = np.multiply(e, self.slope, out=out)
         return np.maximum(e, h, out=h)
@@ -222,6 +226,29 @@ ACTIVATIONS: dict[str, Activation] = {
     a.name: a for a in (Step(), Identity(), Sigmoid(), Tanh(), ReLU(), LeakyReLU(), Softmax())
 }
 """The registry of activations by name."""
+
+
+def names_of(activations: Sequence[Activation]) -> list[str]:
+    """The registry names of ``activations``, for a file that records names only (a model file).
+
+    Raises
+    ------
+    ValidationError
+        For an activation whose parameters differ from those of the one its name stands for
+        (``LeakyReLU(0.3)`` is not ``'leaky_relu'``, whose slope is 0.01): saved by name, it would
+        load as a different network.
+    """
+    names = []
+    for l, activation in enumerate(activations, start=1):
+        registered = ACTIVATIONS.get(activation.name)
+        if registered is None or vars(activation) != vars(registered):
+            raise ValidationError(
+                f"layer {l}'s activation {activation!r} differs from the registered "
+                f"{activation.name!r} ({registered!r}); a model file records activation names "
+                "only, so this network cannot be saved"
+            )
+        names.append(activation.name)
+    return names
 
 
 def get_activation(activation: str | Activation) -> Activation:

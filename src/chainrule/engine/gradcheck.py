@@ -108,7 +108,9 @@ def gradcheck(
         raise ValidationError(
             f"max_checks_per_layer must be >= 1 or None; got {max_checks_per_layer}"
         )
-    net64 = Network.from_weights(net.weights, net.activations, dtype=np.float64, loss=net.loss)
+    net64 = Network.from_weights(
+        net.weights, net.activation_functions, dtype=np.float64, loss=net.loss
+    )
     loss_fn = net64._resolve_loss(loss)
     analytic_loss, analytic = net64.loss_and_gradients(X, y, loss_fn)
     h0 = net64.check_inputs(X)

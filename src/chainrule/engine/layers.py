@@ -145,16 +145,30 @@ class Dense:
         self._buffers.clear()
 
     def forward(self, h_prev: Array) -> Array:
-        """Compute ``e^(l)`` and ``h^(l)`` for a batch ``h_prev`` of shape ``(n, n_in)``."""
+        """Compute ``e^(l)`` and ``h^(l)`` for a batch ``h_prev`` of shape ``(n, n_in)``, into
+        the reused buffers, and keep them (and ``h_prev``) for :meth:`backward`."""
         buffers = self._buffers.get(len(h_prev)) or self.buffers_for(len(h_prev))
+        h = self._excite_and_activate(h_prev, buffers.e, buffers.h)
+        self.h_prev, self.e, self.h = h_prev, buffers.e, h
+        return h
+
+    def infer(self, h_prev: Array) -> Array:
+        """``h^(l)`` for a batch ``h_prev``, in new arrays, keeping nothing.
+
+        For prediction: several threads may call it at once on one layer (the buffers of
+        :meth:`forward` are shared), and a large batch leaves no buffers behind.
+        """
+        e = np.empty((len(h_prev), self.n_out), dtype=self._W.dtype)
+        return self._excite_and_activate(h_prev, e, np.empty_like(e))
+
+    def _excite_and_activate(self, h_prev: Array, e: Array, h: Array) -> Array:
+        """Fill ``e`` with the excitations and ``h`` with the activations; return ``h``."""
         # e_j = sum_k w_jk h_k over the inputs, plus w_j,(n_in+1) times the constant 1.
         # np.dot, not matmul: the same BLAS call with a microsecond less overhead, which is a
         # tenth of a small network's step.
-        e = np.dot(h_prev, self._W_h_T, out=buffers.e)
+        np.dot(h_prev, self._W_h_T, out=e)
         e += self._w_bias
-        h = self.activation.g(e, out=buffers.h)  # h_j = g(e_j)
-        self.h_prev, self.e, self.h = h_prev, e, h
-        return h
+        return self.activation.g(e, out=h)  # h_j = g(e_j)
 
     def backward(
         self,

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, DTypeLike, NDArray
 
-from chainrule.engine.activations import get_activation
+from chainrule.engine.activations import Activation, get_activation
 from chainrule.engine.init import Initializer, Seed, as_generator, default_initializer
 from chainrule.engine.init import get_initializer as _get_initializer
 from chainrule.engine.layers import Dense
@@ -70,7 +70,7 @@ class Network:
     def __init__(
         self,
         sizes: Sequence[int],
-        activations: Sequence[str],
+        activations: Sequence[str | Activation],
         *,
         init: str | Initializer = "auto",
         seed: Seed = None,
@@ -111,7 +111,7 @@ class Network:
     def from_weights(
         cls,
         weights: Sequence[ArrayLike],
-        activations: Sequence[str],
+        activations: Sequence[str | Activation],
         *,
         dtype: DTypeLike | None = None,
         loss: str | Loss | None = None,
@@ -163,7 +163,7 @@ class Network:
         return net
 
     def _build(
-        self, weights: list[Array], activations: Sequence[str], loss: str | Loss | None
+        self, weights: list[Array], activations: Sequence[str | Activation], loss: str | Loss | None
     ) -> None:
         self.layers = [Dense(W, a) for W, a in zip(weights, activations, strict=True)]
         try:
@@ -247,6 +247,12 @@ class Network:
         return [layer.activation.name for layer in self.layers]
 
     @property
+    def activation_functions(self) -> list[Activation]:
+        """The :class:`~chainrule.engine.activations.Activation` of each layer ``1..L``, with its
+        parameters (a leaky ReLU's slope), which the names of :attr:`activations` leave out."""
+        return [layer.activation for layer in self.layers]
+
+    @property
     def dtype(self) -> np.dtype[np.floating]:
         """The floating-point type of the weights and every computation."""
         return self.layers[0].W.dtype
@@ -271,7 +277,7 @@ class Network:
     def copy(self) -> Network:
         """An independent network with copies of the weights."""
         return Network.from_weights(
-            self.weights, self.activations, dtype=self.dtype, loss=self.loss
+            self.weights, self.activation_functions, dtype=self.dtype, loss=self.loss
         )
 
     def __getstate__(self) -> dict[str, Any]:
@@ -431,10 +437,24 @@ class Network:
             return loss.value_at_output(output.e, output.h, y)
         return loss.value(output.h, y)
 
+    def infer(self, h0: Array) -> Array:
+        """``h^(L)`` for a checked batch, in new arrays: the forward pass of prediction.
+
+        Unlike :meth:`propagate` it keeps nothing in the layers, so several threads may predict
+        with one network at once, and a large batch leaves no buffers behind.
+        """
+        h = h0
+        for layer in self.layers:
+            h = layer.infer(h)
+        return h
+
     def forward(self, X: ArrayLike) -> Array:
-        """Return ``h^(L)`` for the batch ``X`` of shape ``(n, n_inputs)`` (a new array)."""
+        """Return ``h^(L)`` for the batch ``X`` of shape ``(n, n_inputs)`` (a new array).
+
+        Safe to call from several threads at once (see :meth:`infer`).
+        """
         with np.errstate(under="ignore"):  # exp(-large) -> 0 is the exact answer
-            return self.propagate(self.check_inputs(X)).copy()
+            return self.infer(self.check_inputs(X))
 
     def loss_and_gradients(
         self, X: ArrayLike, y: ArrayLike, loss: str | Loss | None = None

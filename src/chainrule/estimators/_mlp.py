@@ -567,7 +567,7 @@ class _MLP(BaseEstimator):  # type: ignore[misc]
         check_is_fitted(self)
         X_checked = self._validate_X(X, reset=False)
         with np.errstate(under="ignore"):
-            return self.network_.propagate(X_checked).copy()
+            return self.network_.infer(X_checked)  # keeps nothing: thread-safe
 
     def _outputs_to_predictions(self, h: Array) -> NDArray[Any]:
         raise NotImplementedError

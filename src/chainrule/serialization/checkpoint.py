@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from chainrule.engine.activations import names_of
 from chainrule.engine.callbacks import Callback
 from chainrule.engine.training import Trainer
 from chainrule.errors import ModelFileError, ValidationError
@@ -90,7 +91,7 @@ def save_checkpoint(
     save_model(
         path,
         weights=net.weights,
-        activations=net.activations,
+        activations=names_of(net.activation_functions),
         loss=trainer.loss.name,
         classes=classes,
         task=trainer.task,

@@ -27,7 +27,7 @@ from numpy.typing import NDArray
 
 import onnx
 from chainrule.datasets import Standardizer
-from chainrule.engine.activations import LeakyReLU, get_activation
+from chainrule.engine.activations import Activation, LeakyReLU
 from chainrule.engine.network import Network
 from chainrule.errors import ValidationError
 from chainrule.serialization.safetensors_io import PathLike, atomic_write
@@ -141,18 +141,17 @@ class _Graph:
         return output
 
 
-def _layer(graph: _Graph, l: int, W: NDArray[Any], activation: str, h_prev: str) -> str:
+def _layer(graph: _Graph, l: int, W: NDArray[Any], g: Activation, h_prev: str) -> str:
     """Nodes of layer ``l``: ``e^(l) = h^(l-1) W^T + b`` (Gemm), then ``h^(l) = g(e^(l))``."""
     weights = graph.constant(f"W{l}", W[:, :-1])  # (n_out, n_in): Gemm multiplies by its transpose
     bias = graph.constant(f"b{l}", W[:, -1])  # the bias column, the weight on the constant 1
     e = graph.node("Gemm", [h_prev, weights, bias], f"e{l}", transB=1)
     h = f"h{l}"
+    activation = g.name
     if activation in _ELEMENTWISE:
         return graph.node(_ELEMENTWISE[activation], [e], h)
-    if activation == "leaky_relu":
-        slope = get_activation("leaky_relu")
-        assert isinstance(slope, LeakyReLU)
-        return graph.node("LeakyRelu", [e], h, alpha=float(slope.slope))
+    if isinstance(g, LeakyReLU):
+        return graph.node("LeakyRelu", [e], h, alpha=float(g.slope))
     if activation == "softmax":
         return graph.node("Softmax", [e], h, axis=-1)
     if activation == "step":
@@ -182,8 +181,9 @@ def build_onnx(model: Any, *, standardizer: Standardizer | None = None) -> onnx.
         # x = (input - mean) / scale
         centred = graph.node("Sub", [h, graph.constant("mean", spec.standardizer.mean_)], "centred")
         h = graph.node("Div", [centred, graph.constant("scale", spec.standardizer.scale_)], "x")
-    for l, (W, activation) in enumerate(zip(net.weights, net.activations, strict=True), start=1):
-        h = _layer(graph, l, W, activation, h)
+    layers = zip(net.weights, net.activation_functions, strict=True)
+    for l, (W, g) in enumerate(layers, start=1):
+        h = _layer(graph, l, W, g, h)
     output = net.activations[-1]
     if spec.task == "classification":
         if output not in ("softmax", "sigmoid"):
