@@ -226,3 +226,31 @@ def test_divergence_is_one_clear_error(floating_point_errors):
         ),
     ):
         reg.fit(X, X[:, 0] ** 2)
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_a_fitted_model_keeps_its_dtype_until_the_next_fit() -> None:
+    """``set_params(dtype=...)`` is a hyper-parameter for the next fit, as in scikit-learn: the
+    fitted network keeps predicting, and training further, in the dtype it was fitted in."""
+    X, y = load_iris(return_X_y=True)
+    clf = MLPClassifier(hidden_layer_sizes=(8,), max_iter=5, random_state=0).fit(X, y)
+    before = clf.predict_proba(X)
+    clf.set_params(dtype="float64")
+    assert clf.predict_proba(X).tobytes() == before.tobytes()
+    clf.partial_fit(X, y)
+    assert clf.network_.dtype == np.float32
+    clf.fit(X, y)  # a new fit: the new dtype
+    assert clf.network_.dtype == np.float64 and clf.predict_proba(X).dtype == np.float64
+
+
+def test_targets_too_large_for_float32_are_named() -> None:
+    reg = MLPRegressor(hidden_layer_sizes=(4,), max_iter=2)
+    with pytest.raises(ValidationError, match=r"y has values too large for dtype='float32'.*row 0"):
+        reg.fit([[1.0], [2.0]], [1e39, 2.0])
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_momentum_may_be_one_as_in_scikit_learn() -> None:
+    X, y = load_iris(return_X_y=True)
+    for Estimator in (MLPClassifier, neural_network.MLPClassifier):
+        Estimator(solver="sgd", momentum=1.0, max_iter=2, learning_rate_init=1e-4).fit(X, y)

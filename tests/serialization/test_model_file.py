@@ -23,6 +23,7 @@ from chainrule.serialization import (
     save_model,
     write_safetensors,
 )
+from chainrule.serialization.model_file import FORMAT_VERSION, _header_digest
 
 safetensors = pytest.importorskip("safetensors")
 st_numpy = pytest.importorskip("safetensors.numpy")
@@ -50,12 +51,18 @@ def save_simple(path: Path, **overrides: Any) -> list[np.ndarray]:
     return weights
 
 
-def rewrite(path: Path, edit_doc: Any = None, edit_tensors: Any = None) -> None:
-    """Rewrite a model file with its JSON document and/or tensors edited (no checksum update)."""
+def rewrite(
+    path: Path, edit_doc: Any = None, edit_tensors: Any = None, *, reseal_header: bool = True
+) -> None:
+    """Rewrite a model file with its JSON document and/or tensors edited. The tensors' checksums
+    are not updated; the description's is, unless ``reseal_header`` is False, so that a test of
+    a check on the description reaches that check."""
     tensors, metadata = read_safetensors(path)
     doc = json.loads(metadata["chainrule"])
     if edit_doc is not None:
         edit_doc(doc)
+        if reseal_header and isinstance(doc, dict) and "header_sha256" in doc:
+            doc["header_sha256"] = _header_digest(doc)
     if edit_tensors is not None:
         edit_tensors(tensors)
     write_safetensors(path, tensors, {"chainrule": json.dumps(doc)})
@@ -101,7 +108,7 @@ def test_round_trip(tmp_path: Path, dtype: Any, sizes: list[int]) -> None:
     assert model.preprocessing == preprocessing
     assert model.training == training
     assert model.kind == "model"
-    assert model.format_version == 1
+    assert model.format_version == FORMAT_VERSION == 2
     assert isinstance(model.chainrule_version, str) and model.chainrule_version
     assert set(model.extra_tensors) == set(extra)
     for name, array in extra.items():
@@ -139,7 +146,7 @@ def test_official_library_reads_model_files(tmp_path: Path) -> None:
     with safetensors.safe_open(str(path), framework="np") as f:
         doc = json.loads(f.metadata()["chainrule"])
     assert doc["format"] == "chainrule-model"
-    assert doc["format_version"] == 1
+    assert doc["format_version"] == FORMAT_VERSION
     assert doc["kind"] == "model"
     assert doc["sizes"] == [2, 3, 2]
     assert doc["activations"] == ["tanh", "softmax"]
@@ -331,10 +338,10 @@ def test_plain_safetensors_file_is_not_a_model(tmp_path: Path) -> None:
 def test_newer_format_version(tmp_path: Path) -> None:
     path = tmp_path / "m.safetensors"
     save_simple(path)
-    rewrite(path, lambda d: d.update(format_version=2, something_new={"a": 1}))
+    rewrite(path, lambda d: d.update(format_version=3, something_new={"a": 1}))
     with pytest.raises(
         ModelFileError,
-        match=r"written by a newer chainrule \(format 2\); this version reads format 1",
+        match=r"written by a newer chainrule \(format 3\); this version reads format 2",
     ):
         load_model(path)
 
@@ -350,7 +357,8 @@ def _delete(key: str) -> Any:
 LOAD_ERRORS: list[tuple[str, Any, Any, str]] = [
     ("wrong format", _set("format", "keras"), None, "not a chainrule model file: its format is"),
     ("no format", _delete("format"), None, "not a chainrule model file"),
-    ("version 0", _set("format_version", 0), None, "format_version 0 is invalid"),
+    ("version 0", _set("format_version", 0), None, "format_version 0 has no checksum"),
+    ("version 1", _set("format_version", 1), None, "format_version 1 has no checksum"),
     ("version bool", _set("format_version", True), None, "'format_version' must be an integer"),
     ("version str", _set("format_version", "1"), None, "'format_version' must be an integer"),
     ("bad kind", _set("kind", "x"), None, "'kind' must be one of"),
@@ -361,7 +369,7 @@ LOAD_ERRORS: list[tuple[str, Any, Any, str]] = [
     ("sizes longer", _set("sizes", [2, 3, 2, 2]), None, "activations for 3 layers"),
     (
         "sizes and activations longer",
-        lambda d: d.update(sizes=[2, 3, 2, 2], activations=["a", "b", "c"]),
+        lambda d: d.update(sizes=[2, 3, 2, 2], activations=["tanh", "tanh", "softmax"]),
         None,
         "W3 missing",
     ),
@@ -370,13 +378,29 @@ LOAD_ERRORS: list[tuple[str, Any, Any, str]] = [
     ("dtype", _set("dtype", "float64"), None, "W1 is float32 but the file says float64"),
     ("dtype unknown", _set("dtype", "int8"), None, "'dtype' must be 'float32' or 'float64'"),
     ("task", _set("task", "x"), None, "'task' must be one of"),
-    ("classes count", _set("classes", ["a"]), None, "1 classes for 2 outputs"),
-    ("classes type", _set("classes", [{}, []]), None, "'classes' must hold"),
+    ("classes count", _set("classes", ["a"]), None, "classes has 1 labels but the network has 2"),
+    ("classes type", _set("classes", [{}, []]), None, r"classes\[0\] must be a str, int"),
+    ("classes repeated", _set("classes", ["a", "a"]), None, "classes must be distinct"),
+    (
+        "classes of a regression",
+        _set("task", "regression"),
+        None,
+        "classes must be None for a regression model",
+    ),
+    (
+        "classification without probabilities",
+        _set("activations", ["tanh", "identity"]),
+        None,
+        "a classification model needs a softmax, sigmoid, step output layer; this one is 'id",
+    ),
+    ("unknown activation", _set("activations", ["swish", "softmax"]), None, "'swish' is not one"),
+    ("unknown loss", _set("loss", "hinge"), None, "loss 'hinge' is not one of"),
     ("classes not list", _set("classes", "ab"), None, "'classes' must be a list of labels or null"),
     ("training type", _set("training", [1]), None, "'training' must be an object or null"),
     ("sha not hex", _set("sha256", "abc"), None, "not a hex SHA-256 digest"),
     ("sha missing", _delete("sha256"), None, "has no 'sha256'"),
     ("sha wrong", _set("sha256", "0" * 64), None, "weights do not match their checksum"),
+    ("header sha missing", _delete("header_sha256"), None, "has no 'header_sha256'"),
     (
         "extra W3",
         None,
@@ -506,3 +530,22 @@ def test_fuzzed_document_fields(tmp_path: Path, key: str, value: Any, drop: bool
     except ModelFileError:
         return
     assert model.sizes == (2, 3, 2)
+
+
+@pytest.mark.parametrize(
+    "edit",
+    [
+        _set("classes", ["yes", "no"]),  # swapped labels: every prediction renamed
+        _set("preprocessing", {"standardizer": {"mean": [9.857, 0.0], "scale": [1.0, 1.0]}}),
+        _set("activations", ["relu", "softmax"]),
+        _set("something_new", 1),
+    ],
+    ids=["classes swapped", "preprocessing added", "activation edited", "key added"],
+)
+def test_an_edited_description_is_refused(tmp_path: Path, edit: Any) -> None:
+    """The description (labels, preprocessing, activations) is under a checksum too."""
+    path = tmp_path / "m.safetensors"
+    save_simple(path)
+    rewrite(path, edit, reseal_header=False)
+    with pytest.raises(ModelFileError, match="description does not match its checksum"):
+        load_model(path)

@@ -144,8 +144,8 @@ class Momentum(SGD):
         weight_decay: float = 0.0,
     ) -> None:
         super().__init__(learning_rate, weight_decay=weight_decay)
-        if not (isinstance(momentum, int | float) and 0 <= momentum < 1):
-            raise ValidationError(f"momentum must be in [0, 1); got {momentum!r}")
+        if not (isinstance(momentum, int | float) and 0 <= momentum <= 1):
+            raise ValidationError(f"momentum must be in [0, 1]; got {momentum!r}")
         self.momentum = float(momentum)
         self.nesterov = bool(nesterov)
         self.velocity: list[Array] = []

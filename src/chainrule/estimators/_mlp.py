@@ -122,6 +122,21 @@ def _check_bool(name: str, value: object) -> None:
         raise _fail(name, "True or False", value)
 
 
+def _finite_as(values: NDArray[Any], dtype: np.dtype[Any], name: str) -> Array:
+    """``values`` (2-D, finite) as a C-contiguous array of ``dtype``; refused where the cast
+    overflows (a float64 like 1e39 is inf in float32)."""
+    with np.errstate(over="ignore"):
+        converted: Array = np.ascontiguousarray(values, dtype=dtype)
+    if not np.isfinite(converted).all():
+        row, column = np.argwhere(~np.isfinite(converted))[0]
+        raise ValidationError(
+            f"{name} has values too large for dtype={dtype.name!r} (first at row {row}, column "
+            f"{column}: {values[row, column]!r} is not finite as {dtype.name}); use "
+            f"dtype='float64' or rescale {name}"
+        )
+    return converted
+
+
 class _MLP(BaseEstimator):  # type: ignore[misc]
     """What the classifier and the regressor share: parameters, fitting loop, attributes."""
 
@@ -217,7 +232,7 @@ class _MLP(BaseEstimator):  # type: ignore[misc]
         for flag in ("shuffle", "warm_start", "nesterovs_momentum", "early_stopping"):
             _check_bool(flag, getattr(self, flag))
         _check_real("tol", self.tol, 0.0)
-        _check_real("momentum", self.momentum, 0.0, 1.0)
+        _check_real("momentum", self.momentum, 0.0, 1.0, closed="both")  # as scikit-learn
         _check_real("validation_fraction", self.validation_fraction, 0.0, 1.0)
         _check_real("beta_1", self.beta_1, 0.0, 1.0)
         _check_real("beta_2", self.beta_2, 0.0, 1.0)
@@ -246,20 +261,16 @@ class _MLP(BaseEstimator):  # type: ignore[misc]
         X = validate_data(
             self, X, accept_sparse=["csr", "csc"], dtype=(np.float64, np.float32), reset=reset
         )
-        return self._dense(X)
+        return self._dense(X, reset)
 
-    def _dense(self, X: Any) -> Array:
+    def _network_dtype(self, reset: bool) -> str:
+        """The dtype of the network the data goes to: a new one's (``dtype``), or the fitted
+        one's, which a later ``set_params(dtype=...)`` does not change until the next fit."""
+        return self.dtype if reset else self.network_.dtype.name
+
+    def _dense(self, X: Any, reset: bool) -> Array:
         dense = X.toarray() if hasattr(X, "toarray") else X
-        with np.errstate(over="ignore"):  # a float64 like 1e308 becomes inf in float32: refused
-            converted = np.ascontiguousarray(dense, dtype=self.dtype)
-        if not np.isfinite(converted).all():
-            row, column = np.argwhere(~np.isfinite(converted))[0]
-            raise ValidationError(
-                f"X has values too large for dtype={self.dtype!r} (first at row {row}, column "
-                f"{column}: {dense[row, column]!r} is not finite as {self.dtype}); use "
-                "dtype='float64' or rescale X"
-            )
-        return converted
+        return _finite_as(dense, np.dtype(self._network_dtype(reset)), "X")
 
     def _validate_input(
         self, X: ArrayLike, y: ArrayLike, incremental: bool, reset: bool
@@ -277,7 +288,7 @@ class _MLP(BaseEstimator):  # type: ignore[misc]
         )
         if y_checked.ndim == 2 and y_checked.shape[1] == 1:
             y_checked = column_or_1d(y_checked, warn=True)
-        return self._dense(X_checked), self._target_matrix(y_checked, incremental)
+        return self._dense(X_checked, reset), self._target_matrix(y_checked, incremental)
 
     def _target_matrix(self, y: NDArray[Any], incremental: bool) -> NDArray[Any]:
         raise NotImplementedError
@@ -287,8 +298,7 @@ class _MLP(BaseEstimator):  # type: ignore[misc]
         if self.out_activation_ == "softmax":
             indices: NDArray[Any] = np.argmax(Y, axis=1)
             return indices
-        values: NDArray[Any] = np.asarray(Y, dtype=self.dtype)
-        return values
+        return _finite_as(Y, self.network_.dtype, "y")
 
     # -- fitting -------------------------------------------------------------------------
 

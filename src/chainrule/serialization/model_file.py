@@ -9,16 +9,24 @@ in the last column (the lecture's layout), all float32 or all float64. Any other
 
 Metadata key ``chainrule``: one JSON document::
 
-    {"format": "chainrule-model", "format_version": 1, "kind": "model" | "checkpoint",
+    {"format": "chainrule-model", "format_version": 2, "kind": "model" | "checkpoint",
      "chainrule_version": "0.1.0", "sizes": [n_0, n_1, ..., n_L], "activations": [...L names],
      "loss": "cross_entropy", "dtype": "float32" | "float64", "classes": [...] | null,
      "task": "classification" | "regression", "preprocessing": {...} | null,
-     "training": {...} | null, "sha256": "<hex>", "extra_sha256": "<hex>"}
+     "training": {...} | null, "sha256": "<hex>", "extra_sha256": "<hex>",
+     "header_sha256": "<hex>"}
 
 ``sha256`` is the SHA-256 of the weight bytes as stored (little-endian, C order), ``W1`` first.
 ``extra_sha256`` covers the extra tensors: for each, in name order, the UTF-8 name, its
-safetensors dtype and its shape (each followed by a NUL byte), then its bytes. Together they catch
-any change to the tensor data; the file is refused on load if either does not match.
+safetensors dtype and its shape (each followed by a NUL byte), then its bytes. ``header_sha256``
+covers the rest of the document (class labels, activations, preprocessing, ...): the SHA-256 of
+its canonical JSON (keys sorted, no spaces) without the three digests. Together they catch any
+change to the file's content; the file is refused on load if one does not match. Format 1 had no
+``header_sha256`` and is refused too (save such a model again).
+
+On load the description is checked as on save: known activation and loss names, distinct class
+labels, classes only for a classification model, whose output activation must give class
+probabilities (softmax or sigmoid) or decisions (step).
 
 A checkpoint is the same file with ``kind="checkpoint"``: optimizer state arrays go in
 ``extra_tensors`` and the epoch, step and RNG state (``Generator.bit_generator.state``) in
@@ -40,6 +48,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from chainrule.engine.activations import ACTIVATIONS
+from chainrule.engine.losses import LOSSES
 from chainrule.errors import ModelFileError, ValidationError
 from chainrule.serialization.safetensors_io import (
     InvalidFile,
@@ -66,7 +76,7 @@ Array = npt.NDArray[Any]
 ClassLabel = str | int | float | bool
 
 FORMAT = "chainrule-model"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 METADATA_KEY = "chainrule"
 KINDS = ("model", "checkpoint")
 TASKS = ("classification", "regression")
@@ -143,6 +153,40 @@ def _weights_digest(weights: Sequence[Array]) -> str:
     for w in weights:
         digest.update(_le_bytes(w))
     return digest.hexdigest()
+
+
+_DIGESTS = ("sha256", "extra_sha256", "header_sha256")
+_CLASSIFIER_OUTPUTS = ("softmax", "sigmoid", "step")
+
+
+def _header_digest(document: Mapping[str, Any]) -> str:
+    """SHA-256 of the description without its digests, as canonical JSON."""
+    described = {key: value for key, value in document.items() if key not in _DIGESTS}
+    text = json.dumps(
+        described, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+    )
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _check_names(activations: Sequence[str], loss: str) -> None:
+    """Activation and loss names that this chainrule knows."""
+    for l, name in enumerate(activations, start=1):
+        if name not in ACTIVATIONS:
+            raise ValidationError(
+                f"layer {l}'s activation {name!r} is not one of {', '.join(sorted(ACTIVATIONS))}"
+            )
+    if loss not in LOSSES:
+        raise ValidationError(f"loss {loss!r} is not one of {', '.join(sorted(LOSSES))}")
+
+
+def _check_task(task: str, classes: object, output: str) -> None:
+    if task == "regression" and classes is not None:
+        raise ValidationError("classes must be None for a regression model")
+    if task == "classification" and output not in _CLASSIFIER_OUTPUTS:
+        raise ValidationError(
+            f"a classification model needs a {', '.join(_CLASSIFIER_OUTPUTS)} output layer; "
+            f"this one is {output!r}"
+        )
 
 
 def _extra_digest(extra: Mapping[str, Array]) -> str:
@@ -327,14 +371,14 @@ def save_model(
             raise ValidationError(f"activations[{i}] must be a non-empty string; got {name!r}")
     if not isinstance(loss, str) or not loss:
         raise ValidationError(f"loss must be a non-empty string; got {loss!r}")
+    _check_names(activations, loss)
     if kind not in KINDS:
         raise ValidationError(f"kind must be one of {KINDS}; got {kind!r}")
     if task is None:
         task = "classification" if classes is not None else "regression"
     if task not in TASKS:
         raise ValidationError(f"task must be one of {TASKS}; got {task!r}")
-    if task == "regression" and classes is not None:
-        raise ValidationError("classes must be None for a regression model")
+    _check_task(task, classes, activations[-1])
     labels = _check_classes(classes, sizes[-1])
     if extra_tensors is not None and not isinstance(extra_tensors, Mapping):
         raise ValidationError(
@@ -369,6 +413,7 @@ def save_model(
         "sha256": _weights_digest(weights),
         "extra_sha256": _extra_digest(extra),
     }
+    document["header_sha256"] = _header_digest(document)
     tensors: dict[str, Array] = {f"W{l}": w for l, w in enumerate(weights, start=1)}
     tensors.update(extra)
     # write_safetensors rejects extra tensors of dtypes safetensors cannot hold (complex, object,
@@ -399,8 +444,11 @@ def _decode_model(tensors: dict[str, Array], doc: dict[str, Any]) -> ModelFile:
     version = _field(doc, "format_version", int, "an integer")
     if version > FORMAT_VERSION:
         raise _NewerFormat(version)
-    if version < 1:
-        invalid(f"format_version {version} is invalid; this version reads format {FORMAT_VERSION}")
+    if version < FORMAT_VERSION:
+        invalid(
+            f"format_version {version} has no checksum of its description; this version reads "
+            f"format {FORMAT_VERSION}: save the model again with this chainrule"
+        )
     kind = doc.get("kind", "model")
     if kind not in KINDS:
         invalid(f"'kind' must be one of {KINDS}; got {json.dumps(kind)[:80]}")
@@ -425,19 +473,20 @@ def _decode_model(tensors: dict[str, Array], doc: dict[str, Any]) -> ModelFile:
     if task not in TASKS:
         invalid(f"'task' must be one of {TASKS}; got {task!r}")
     classes = _field(doc, "classes", (list, type(None)), "a list of labels or null")
-    if classes is not None:
-        if not all(isinstance(c, (str, int, float, bool)) for c in classes):
-            invalid("'classes' must hold strings, numbers or booleans")
-        n_out = sizes[-1]
-        if not (len(classes) == n_out or (n_out == 1 and len(classes) == 2)):
-            invalid(f"{len(classes)} classes for {n_out} outputs")
     preprocessing = _field(doc, "preprocessing", (dict, type(None)), "an object or null")
     training = _field(doc, "training", (dict, type(None)), "an object or null")
-    expected_sha = _field(doc, "sha256", str, "a hex SHA-256 digest")
-    expected_extra_sha = _field(doc, "extra_sha256", str, "a hex SHA-256 digest")
-    for key, digest in (("sha256", expected_sha), ("extra_sha256", expected_extra_sha)):
+    digests = {key: _field(doc, key, str, "a hex SHA-256 digest") for key in _DIGESTS}
+    for key, digest in digests.items():
         if not _HEX64.match(digest):
             invalid(f"{key!r} is not a hex SHA-256 digest: {digest[:80]!r}")
+    if _header_digest(doc) != digests["header_sha256"]:
+        invalid("the description does not match its checksum: the file was modified or corrupted")
+    try:  # the checks of save_model: a file that passes them was written by it
+        _check_names(activations, loss)
+        _check_task(task, classes, activations[-1])
+        _check_classes(classes, sizes[-1])
+    except ValidationError as err:
+        invalid(str(err))
 
     weight_names = [f"W{l}" for l in range(1, n_layers + 1)]
     missing = [name for name in weight_names if name not in tensors]
@@ -458,10 +507,10 @@ def _decode_model(tensors: dict[str, Array], doc: dict[str, Any]) -> ModelFile:
             invalid(f"W{l} has shape {w.shape}; sizes {sizes} call for {expected_shape}")
         if str(w.dtype) != dtype:
             invalid(f"W{l} is {w.dtype} but the file says {dtype}")
-    if _weights_digest(weights) != expected_sha:
+    if _weights_digest(weights) != digests["sha256"]:
         invalid("weights do not match their checksum: the file was modified or corrupted")
     extra = {name: t for name, t in tensors.items() if name not in weight_names}
-    if _extra_digest(extra) != expected_extra_sha:
+    if _extra_digest(extra) != digests["extra_sha256"]:
         invalid("extra tensors do not match their checksum: the file was modified or corrupted")
     for l, w in enumerate(weights, start=1):
         problem = _nonfinite_summary(w)
