@@ -52,6 +52,19 @@ def test_a_layer_given_a_new_W_is_laid_out_again() -> None:
     assert net.gradient_vector.shape == vector.shape
 
 
+def test_a_step_right_after_a_layer_is_given_a_new_W_updates_it() -> None:
+    """The gradients of the backward pass that preceded the new layout reach the optimizer."""
+    net, X, y = _net(), *_data()
+    W0 = np.random.default_rng(3).standard_normal((5, 4))
+    net.layers[0].W = W0.copy()
+    _, gradients = Network.from_weights([W0, *net.weights[1:]], net.activations).loss_and_gradients(
+        X, y
+    )
+    trainer = Trainer(net, X, y, learning_rate=0.5, batch_size=None, shuffle=False)
+    trainer.step(trainer.X, trainer.y)
+    np.testing.assert_allclose(net.weights[0], W0 - 0.5 * gradients[0], rtol=1e-12)
+
+
 @pytest.mark.parametrize(
     "optimizer",
     [

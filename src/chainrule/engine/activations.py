@@ -111,17 +111,21 @@ class Identity(Activation):
 class Sigmoid(Activation):
     """Logistic sigmoid ``sigma(e) = 1 / (1 + exp(-e))``; ``sigma' = sigma (1 - sigma)``.
 
-    Computed as ``(1 + tanh(e / 2)) / 2``, an identity that never overflows for any finite ``e``.
+    Computed as written, which keeps the full relative precision of tiny values far into the
+    negative tail (``(1 + tanh(e / 2)) / 2`` would give exactly 0 below e = -37 in float64, -17
+    in float32, and lose the gradient of a confidently wrong token with it). Below e = -88
+    (float32) ``exp(-e)`` overflows to inf and ``1 / inf`` is 0, the answer to a rounding: that
+    overflow is expected, so it is not an error.
     """
 
     name = "sigmoid"
 
     def g(self, e: Array, out: Array | None = None) -> Array:
-        h = np.multiply(e, 0.5, out=out)
-        np.tanh(h, out=h)
+        h = np.negative(e, out=out)
+        with np.errstate(over="ignore"):
+            np.exp(h, out=h)
         h += 1
-        h *= 0.5
-        return h
+        return np.reciprocal(h, out=h)  # 1 / (1 + exp(-e))
 
     def g_prime(self, e: Array, h: Array, out: Array | None = None) -> Array:
         d = np.subtract(1, h, out=out)

@@ -211,8 +211,10 @@ class Network:
             stop = start + layer.W.size
             # A column-major (n_out, n_in + 1) view of the slice: each layer's W keeps its layout.
             W = self._weight_vector[start:stop].reshape(columns, n_out).T
+            dL_dW = self._gradient_vector[start:stop].reshape(columns, n_out).T
             np.copyto(W, layer.W)
-            layer.store_in(W, self._gradient_vector[start:stop].reshape(columns, n_out).T)
+            np.copyto(dL_dW, layer.dL_dW)  # a backward pass's gradients survive a new layout
+            layer.store_in(W, dL_dW)
             start = stop
         self._packed = [layer.W for layer in self.layers]
 
