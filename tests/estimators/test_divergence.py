@@ -60,3 +60,29 @@ def test_classifier_weights_stay_finite_after_divergence() -> None:
     with pytest.raises(DivergenceError):
         model.fit(X * 1e150, labels)
     assert all(np.isfinite(W).all() for W in model.network_.weights)
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_partial_fit_after_a_divergence_goes_on_from_the_last_good_state() -> None:
+    """Adam's moments are restored with the weights: a diverged partial_fit, then one at the old
+    rate, lands where a model that never diverged lands."""
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(60, 3))
+    y = (X[:, 0] > 0).astype(int)
+
+    def model() -> MLPClassifier:
+        m = MLPClassifier(
+            hidden_layer_sizes=(6,), batch_size=10, random_state=0, shuffle=False, dtype="float64"
+        )
+        return m.partial_fit(X, y, classes=[0, 1])
+
+    calm, diverged = model(), model()
+    rate = diverged._optimizer.learning_rate  # partial_fit keeps its optimizer and its rate
+    diverged._optimizer.learning_rate = 1e307
+    with pytest.raises(DivergenceError):
+        diverged.partial_fit(X, y)  # the first step's weights are ~1e307, the second overflows
+    diverged._optimizer.learning_rate = rate
+    calm.partial_fit(X, y)
+    diverged.partial_fit(X, y)
+    for W_calm, W_diverged in zip(calm.network_.weights, diverged.network_.weights, strict=True):
+        np.testing.assert_array_equal(W_diverged, W_calm)

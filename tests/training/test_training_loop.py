@@ -11,7 +11,7 @@ from sklearn.metrics import accuracy_score, log_loss, mean_squared_error, r2_sco
 
 from chainrule.engine.callbacks import Callback, EarlyStopping, HistoryRecorder, ProgressLog
 from chainrule.engine.network import Network
-from chainrule.engine.optimizers import SGD, Adam
+from chainrule.engine.optimizers import SGD, Adam, Momentum
 from chainrule.engine.training import History, Trainer
 from chainrule.errors import DivergenceError, ValidationError
 
@@ -244,3 +244,29 @@ def test_callbacks_that_share_a_key_are_refused():
 def test_early_stopping_arguments_are_checked(kwargs, message):
     with pytest.raises(ValidationError, match=message):
         EarlyStopping(**kwargs)
+
+
+@pytest.mark.parametrize("make_optimizer", [lambda: Adam(0.01), lambda: Momentum(0.05, 0.9)])
+def test_a_divergence_restores_the_optimizers_state_and_step_count(make_optimizer):
+    """Momentum's velocity and Adam's moments learnt in the diverging epoch are huge or NaN:
+    after the error, training on at a lower rate must continue from the last good epoch, exactly
+    as a trainer that never diverged does."""
+    X, y = blobs()
+
+    def trainer_after_two_epochs():
+        net = Network([2, 6, 3], ["tanh", "softmax"], seed=0, dtype="float64")
+        trainer = Trainer(net, X, y, optimizer=make_optimizer(), batch_size=4, seed=0)
+        trainer.fit(2)
+        return trainer
+
+    calm, diverged = trainer_after_two_epochs(), trainer_after_two_epochs()
+    rate = diverged.optimizer.learning_rate
+    diverged.optimizer.learning_rate = 1e307
+    with pytest.raises(DivergenceError, match="and the optimizer's state"):
+        diverged.fit(5)
+    assert diverged.steps == calm.steps and diverged.optimizer.steps == calm.optimizer.steps
+    diverged.optimizer.learning_rate = rate
+    calm.fit(2)
+    diverged.fit(2)
+    for W_calm, W_diverged in zip(calm.net.weights, diverged.net.weights, strict=True):
+        np.testing.assert_array_equal(W_diverged, W_calm)

@@ -120,7 +120,8 @@ def _copy_arrays(arrays: list[Array]) -> list[Array]:
 
 def _load_arrays(name: str, arrays: Any, like: list[Array] | None) -> list[Array]:
     loaded = [np.array(a, copy=True) for a in arrays]
-    if like and [a.shape for a in like] != [a.shape for a in loaded]:
+    # No arrays: the state of an optimizer that has not stepped yet, which resets this one.
+    if like and loaded and [a.shape for a in like] != [a.shape for a in loaded]:
         raise ValidationError(f"optimizer state {name!r} has shapes that do not match")
     return loaded
 

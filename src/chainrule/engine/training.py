@@ -251,6 +251,12 @@ class Trainer:
         self._position = len(self.X)  # no epoch in progress
         self._abandoned_epoch = False  # Ctrl-C dropped an unfinished epoch: no exact resume
         self._good_weights = [W.copy(order="K") for W in net.weights]  # W's layout: fast copyto
+        # What the optimizer had learnt by then (momentum, Adam's moments), the step count
+        # (schedules follow it) and the shuffling generator: a divergence restores them with the
+        # weights, so that training on continues as if the diverging epoch had never started.
+        self._good_optimizer = self.optimizer.state_dict()
+        self._good_steps = self.steps
+        self._good_rng = self.rng.bit_generator.state
         # Sums over the epoch's minibatches: loss * batch size, correct answers or squared errors.
         self._epoch_loss_sum = 0.0
         self._epoch_hits = 0.0
@@ -420,8 +426,7 @@ class Trainer:
         self.epoch += 1
         self._abandoned_epoch = False
         self.history.append(record["loss"])
-        for good, W in zip(self._good_weights, self.net.weights, strict=True):
-            np.copyto(good, W)
+        self._keep_as_good()
         record["learning_rate"] = self.optimizer.learning_rate
         self.record.epochs.append(record)
         if self.plateau is not None:
@@ -446,23 +451,36 @@ class Trainer:
             scores["accuracy"] = float(np.mean((h > 0.5) == (y > 0.5)))
         return {prefix + key: value for key, value in scores.items()}
 
+    def _keep_as_good(self) -> None:
+        """Remember the weights, the optimizer's state, the step count and the generator's state
+        as the last good ones."""
+        for good, W in zip(self._good_weights, self.net.weights, strict=True):
+            np.copyto(good, W)
+        self._good_optimizer = self.optimizer.state_dict()
+        self._good_steps = self.steps
+        self._good_rng = self.rng.bit_generator.state
+
     def _diverged(self, what: str) -> None:
-        self.net.set_weights(self._good_weights)
-        self._position = len(self.X)
         restored = (
             f"the weights from the end of epoch {self.epoch} (loss {self.history[-1]:.4g})"
             if self.history
             else "the initial weights"
         )
-        raise DivergenceError(
+        error = DivergenceError(
             f"training diverged in epoch {self.epoch + 1}, step {self.steps + 1}: {what}. "
-            f"Restored {restored}. Lower the learning rate (now "
+            f"Restored {restored} and the optimizer's state. Lower the learning rate (now "
             f"{self.optimizer.learning_rate:g}, try {self.optimizer.learning_rate / 10:g}) "
             "or standardise the inputs.",
             epoch=self.epoch,
             step=self.steps,
             history=self.history,
         )
+        self.net.set_weights(self._good_weights)
+        self.optimizer.load_state_dict(self._good_optimizer)
+        self.steps = self._good_steps
+        self.rng.bit_generator.state = self._good_rng
+        self._position = len(self.X)
+        raise error
 
     def run_epoch(self) -> float:
         """Finish the current epoch (or run a whole new one); return its mean loss."""
@@ -601,8 +619,7 @@ class Trainer:
             callback.load_state_dict(saved[key])
         self._position = len(self.X)
         self._abandoned_epoch = False
-        for good, W in zip(self._good_weights, self.net.weights, strict=True):
-            np.copyto(good, W)
+        self._keep_as_good()
 
     def _check_optimizer_state(self, state: dict[str, Any]) -> None:
         """The saved optimizer's arrays (momentum's velocity, Adam's m and v) must fit the

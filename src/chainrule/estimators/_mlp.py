@@ -367,13 +367,16 @@ class _MLP(BaseEstimator):  # type: ignore[misc]
             self._initialize(X_checked.shape[1], hidden, Y, rs)
         if not incremental or not hasattr(self, "_optimizer"):
             self._optimizer = self._make_optimizer()
-        # The weights at the end of the last good epoch: a diverging fit restores them.
+        # The weights and the optimizer's state (momentum, Adam's moments) at the end of the last
+        # good epoch: a diverging fit restores both, so partial_fit can go on at a lower rate.
         self._good_weights = [W.copy(order="K") for W in self.network_.weights]
+        self._good_optimizer = self._optimizer.state_dict()
         try:
             with np.errstate(under="ignore"):  # exp(-large) -> 0 is the exact answer
                 self._fit_stochastic(X_checked, Y, weights, rs, incremental)
         except FloatingPointError as err:  # overflow under np.seterr(all="raise")
             self.network_.set_weights(self._good_weights)
+            self._optimizer.load_state_dict(self._good_optimizer)
             if isinstance(err, DivergenceError):
                 raise
             raise self._divergence(str(err)) from None
@@ -446,6 +449,7 @@ class _MLP(BaseEstimator):  # type: ignore[misc]
                 raise self._divergence("the weights became non-finite")
             for good, W in zip(self._good_weights, self.network_.weights, strict=True):
                 np.copyto(good, W)
+            self._good_optimizer = self._optimizer.state_dict()
             if self.verbose:
                 print(f"Iteration {self.n_iter_}, loss = {self.loss_:.8f}")
             self._update_no_improvement_count(validation)
