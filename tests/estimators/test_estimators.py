@@ -254,3 +254,22 @@ def test_momentum_may_be_one_as_in_scikit_learn() -> None:
     X, y = load_iris(return_X_y=True)
     for Estimator in (MLPClassifier, neural_network.MLPClassifier):
         Estimator(solver="sgd", momentum=1.0, max_iter=2, learning_rate_init=1e-4).fit(X, y)
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_assigning_coefs_and_intercepts_changes_the_model_as_in_scikit_learn() -> None:
+    X, y = load_iris(return_X_y=True)
+    ours = MLPClassifier(hidden_layer_sizes=(5,), max_iter=3, random_state=0, dtype="float64")
+    theirs = neural_network.MLPClassifier(hidden_layer_sizes=(5,), max_iter=3, random_state=1)
+    ours.fit(X, y)
+    theirs.fit(X, y)
+    ours.coefs_ = [c.copy() for c in theirs.coefs_]
+    ours.intercepts_ = [b.copy() for b in theirs.intercepts_]
+    np.testing.assert_allclose(ours.predict_proba(X), theirs.predict_proba(X), rtol=1e-12)
+    with pytest.raises(
+        ValidationError, match=r"coefs_\[1\] must have shape \(5, 3\); got \(3, 5\)"
+    ):
+        ours.coefs_ = [theirs.coefs_[0], theirs.coefs_[1].T]
+    with pytest.raises(ValidationError, match="intercepts_ needs 2 arrays"):
+        ours.intercepts_ = theirs.intercepts_[:1]
+    np.testing.assert_allclose(ours.predict_proba(X), theirs.predict_proba(X), rtol=1e-12)

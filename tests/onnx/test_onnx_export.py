@@ -7,6 +7,8 @@ import json
 import numpy as np
 import onnxruntime as ort
 import pytest
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
 
 import onnx
 from chainrule.datasets import Standardizer
@@ -140,6 +142,8 @@ def test_bad_models_are_refused_and_leave_an_existing_file_alone(tmp_path):
         export_onnx(object(), path)
     with pytest.raises(ValidationError, match="not fitted yet"):
         export_onnx(MLPClassifier(), path)
+    with pytest.raises(ValidationError, match="StandardScaler is not fitted yet"):
+        export_onnx(make_pipeline(StandardScaler(), MLPClassifier()), path)
     with pytest.raises(
         ValidationError, match="standardizer has 5 features but the network takes 2"
     ):
@@ -154,9 +158,6 @@ def test_bad_models_are_refused_and_leave_an_existing_file_alone(tmp_path):
 
 @pytest.mark.parametrize("with_mean", [True, False])
 def test_pipeline_standard_scaler_becomes_sub_div(tmp_path, with_mean):
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import StandardScaler
-
     labels = (X[:, 0] > 3).astype(int) + (X[:, 2] > 5)
     pipeline = make_pipeline(
         StandardScaler(with_mean=with_mean),

@@ -137,6 +137,20 @@ def _finite_as(values: NDArray[Any], dtype: np.dtype[Any], name: str) -> Array:
     return converted
 
 
+def _copy_into(name: str, views: list[Array], values: Sequence[ArrayLike]) -> None:
+    """Copy ``values`` into the network's ``views`` (the whole list: shapes checked first)."""
+    arrays = [np.asarray(v) for v in values]
+    if len(arrays) != len(views):
+        raise ValidationError(f"{name} needs {len(views)} arrays, one per layer; got {len(arrays)}")
+    for l, (view, array) in enumerate(zip(views, arrays, strict=True)):
+        if array.shape != view.shape:
+            raise ValidationError(f"{name}[{l}] must have shape {view.shape}; got {array.shape}")
+        if not np.issubdtype(array.dtype, np.number) or not np.isfinite(array).all():
+            raise ValidationError(f"{name}[{l}] must hold finite numbers")
+    for view, array in zip(views, arrays, strict=True):
+        np.copyto(view, array, casting="same_kind")
+
+
 class _MLP(BaseEstimator):  # type: ignore[misc]
     """What the classifier and the regressor share: parameters, fitting loop, attributes."""
 
@@ -618,15 +632,28 @@ class _MLP(BaseEstimator):  # type: ignore[misc]
 
     @property
     def coefs_(self) -> list[Array]:
-        """``coefs_[l - 1]`` of shape ``(n_in, n_out)``: a view of ``W^(l)[:, :-1].T``."""
+        """``coefs_[l - 1]`` of shape ``(n_in, n_out)``: a view of ``W^(l)[:, :-1].T``.
+
+        Writing into a view changes the network; so does assigning a whole list (copied in).
+        Replacing one item of the returned list does not: the list is made on each access.
+        """
         check_is_fitted(self)
         return [W[:, :-1].T for W in self.network_.weights]
 
+    @coefs_.setter
+    def coefs_(self, coefs: Sequence[ArrayLike]) -> None:
+        _copy_into("coefs_", self.coefs_, coefs)
+
     @property
     def intercepts_(self) -> list[Array]:
-        """``intercepts_[l - 1]`` of shape ``(n_out,)``: a view of the bias column of ``W^(l)``."""
+        """``intercepts_[l - 1]`` of shape ``(n_out,)``: a view of the bias column of ``W^(l)``
+        (written into or assigned as a whole list, as :attr:`coefs_`)."""
         check_is_fitted(self)
         return [W[:, -1] for W in self.network_.weights]
+
+    @intercepts_.setter
+    def intercepts_(self, intercepts: Sequence[ArrayLike]) -> None:
+        _copy_into("intercepts_", self.intercepts_, intercepts)
 
     # -- pickling: rebuild the network so unpickled weights are writable, buffers fresh ----
 

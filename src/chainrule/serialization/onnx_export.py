@@ -112,6 +112,8 @@ def _unpack_pipeline(pipeline: Any) -> tuple[Standardizer | None, Any]:
             f"this one has {names}"
         )
     scaler, estimator = steps
+    if not hasattr(scaler, "n_features_in_"):
+        raise ValidationError("the Pipeline's StandardScaler is not fitted yet: call fit first")
     n = int(scaler.n_features_in_)
     mean = scaler.mean_ if scaler.with_mean else np.zeros(n)  # mean_ is kept but not applied
     scale = scaler.scale_ if scaler.with_std else np.ones(n)
