@@ -12,6 +12,8 @@ validation split, the initial weights and the shuffling, so changing one never m
 
 from __future__ import annotations
 
+import csv
+import itertools
 import math
 import os
 import time
@@ -32,8 +34,8 @@ from chainrule.datasets import (
     toy,
     train_test_split,
 )
-from chainrule.datasets.dataset import TaskArg
-from chainrule.datasets.files import is_number
+from chainrule.datasets.dataset import Task, TaskArg
+from chainrule.datasets.files import DELIMITERS, MAX_LINE_CHARS, is_number
 from chainrule.engine.activations import names_of
 from chainrule.engine.callbacks import Callback, EarlyStopping
 from chainrule.engine.losses import default_loss
@@ -45,7 +47,14 @@ from chainrule.errors import DataError, ModelFileError, ValidationError
 from chainrule.serialization import ModelFile, load_model, save_model
 from chainrule.serialization.checkpoint import CheckpointCallback, load_checkpoint, restore_trainer
 
-__all__ = ["FittedModel", "TrainConfig", "fit", "read_dataset", "read_for_model"]
+__all__ = [
+    "FittedModel",
+    "TrainConfig",
+    "checkpoint_config",
+    "fit",
+    "read_dataset",
+    "read_for_model",
+]
 
 OPTIMIZER_NAMES = ("sgd", "momentum", "nesterov", "adam")
 SCHEDULE_NAMES = ("constant", "invscaling", "step", "cosine")
@@ -161,33 +170,65 @@ class TrainConfig:
         return cls(**{k: v for k, v in state.items() if k in known})
 
 
-def read_dataset(source: str | os.PathLike[str], *, target: int | str = -1) -> Dataset:
+def _is_csv(path: Path) -> bool:
+    """Whether :func:`read_dataset` reads ``path`` as a CSV file (by extension or existence)."""
+    suffix = path.suffix.lower()
+    if suffix in (".npz", ".npy"):
+        return False
+    return suffix in (".csv", ".tsv", ".txt") or path.exists()
+
+
+def read_dataset(
+    source: str | os.PathLike[str], *, target: int | str | None = None, task: TaskArg = "auto"
+) -> Dataset:
     """A CSV or NPZ file (by extension or existence) or a built-in data set name.
 
-    The toy generators (``xor``, ``spiral``, ...) are drawn with seed 0, so the same name always
-    means the same points.
+    ``target`` picks the target column of a CSV file (default: the last). NPZ files and
+    built-in data sets have a fixed target, so a ``target`` for them is refused rather than
+    silently ignored. ``task`` says how to read the target (see
+    :func:`~chainrule.datasets.load_csv`); a built-in data set of the other task is refused.
+    The toy generators (``xor``, ``spiral``, ...) are drawn with seed 0, so the same name
+    always means the same points.
 
     Raises
     ------
     DataError
-        If the file is missing or bad (the message names the file, row and column).
+        If the file is missing or bad (the message names the file, row and column), or a
+        built-in data set is not of ``task``.
     ValidationError
-        For a name that is neither a file nor a known data set.
+        For a name that is neither a file nor a known data set, or a ``target`` given for data
+        without columns to choose from.
     """
     text = os.fspath(source)
     path = Path(text)
     suffix = path.suffix.lower()
-    if suffix == ".npz":
-        return load_npz(path)
-    if suffix in (".csv", ".tsv", ".txt") or path.exists():
+    if _is_csv(path):
         if path.is_dir():
             raise DataError(f"{text} is a directory, not a data file")
-        return load_csv(path, target=target)
+        return load_csv(path, target=-1 if target is None else target, task=task)
+    if target is not None:
+        kind = (
+            "an NPZ file, whose target is its array y"
+            if suffix == ".npz"
+            else ("a built-in data set, whose target is fixed")
+        )
+        raise ValidationError(
+            f"a target column ({target!r}) can be chosen only in a CSV file; {text} is {kind}"
+        )
+    if suffix == ".npy":
+        raise DataError(
+            f"cannot read {text}: .npy files are not supported; save an .npz file with arrays "
+            "X and y (numpy.savez)"
+        )
+    if suffix == ".npz":
+        return load_npz(path, task=task)
     if any(sep in text for sep in ("/", os.sep)):
         raise DataError(f"cannot read {text}: no such file")
-    if text in toy.__all__:
-        return load(text, seed=0)  # the same points every time, so a model can be re-scored
-    return load(text)
+    # toy generators: the same points every time, so a model can be re-scored
+    data = load(text, seed=0) if text in toy.__all__ else load(text)
+    if task not in ("auto", data.task):
+        raise DataError(f"{text} has a {data.task} target, not a {task} one")
+    return data
 
 
 def _numeric_column(data: Dataset) -> NDArray[np.float64]:
@@ -220,6 +261,137 @@ def _codes_for(data: Dataset, classes: Sequence[str]) -> NDArray[np.int64]:
     return codes
 
 
+def _model_targets(model: FittedModel, data: Dataset) -> NDArray[Any]:
+    """``data.y`` in the model's terms: its class codes, or the target values."""
+    if model.classes is None:
+        return data.y
+    return _codes_for(data, model.classes)
+
+
+def _task_of(model: FittedModel) -> Task:
+    """The task of ``model``'s targets, as the loaders spell it."""
+    return "regression" if model.classes is None else "classification"
+
+
+def _known_names(model: FittedModel) -> list[str] | None:
+    """The model's feature names, or ``None`` when they say nothing about columns: absent, or
+    the ``x1, x2, ...`` a file without a header gets (its columns count by position)."""
+    names = model.feature_names
+    if names is None or len(names) != model.n_features:
+        return None
+    if names == [f"x{j + 1}" for j in range(len(names))]:
+        return None
+    return names
+
+
+def _first_line_fields(path: Path) -> dict[str, list[str]]:
+    """The first non-blank line of a CSV file split by each delimiter the loader may pick;
+    empty when it cannot be read (the loader then reports why)."""
+    try:
+        with open(path, encoding="utf-8-sig", newline="") as fh:
+            for line in iter(lambda: fh.readline(MAX_LINE_CHARS), ""):
+                if line.strip():
+                    return {
+                        d: [f.strip() for f in next(csv.reader([line], delimiter=d))]
+                        for d in DELIMITERS
+                    }
+    except (OSError, UnicodeDecodeError, csv.Error):
+        pass
+    return {}
+
+
+def _reorder(X: NDArray[np.float64], have: Sequence[str], want: Sequence[str]) -> NDArray[Any]:
+    """The columns of ``X`` (named ``have``) in the order ``want``."""
+    reordered: NDArray[Any] = X[:, [list(have).index(name) for name in want]]
+    return reordered
+
+
+def _one_column(path: Path, header: bool) -> NDArray[np.float64]:
+    """The numbers of a CSV file with a single column (the loader needs a target column too)."""
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as err:
+        raise DataError(f"cannot read {path}: {err}") from None
+    lines = [(number, line.strip()) for number, line in enumerate(text.splitlines(), 1)]
+    lines = [(number, line) for number, line in lines if line]
+    values = []
+    for number, text in lines[1:] if header else lines:
+        value = float(text) if is_number(text) else math.nan
+        if not math.isfinite(value):
+            raise DataError(f"{path}, line {number}: expected a finite number, got {text!r}")
+        values.append(value)
+    if not values:
+        raise DataError(f"{path} has no data rows")
+    return np.array(values).reshape(-1, 1)
+
+
+def _csv_by_name(
+    model: FittedModel,
+    path: Path,
+    delimiter: str,
+    columns: list[str],
+    *,
+    target: int | str | None,
+    need_target: bool,
+) -> tuple[NDArray[np.float64], NDArray[Any] | None]:
+    """Read a CSV file whose header names every feature of ``model``: the features are picked
+    by name, and the one other column (or ``target``) is the target."""
+    names = model.feature_names
+    assert names is not None
+    extra = [c for c in columns if c not in names]
+    if isinstance(target, int):
+        if not -len(columns) <= target < len(columns):
+            raise DataError(
+                f"{path}: target index {target} is out of range for {len(columns)} columns"
+            )
+        target = columns[target]
+    if target is not None and target not in extra:
+        why = "is one of the model's features" if target in names else "does not exist"
+        raise DataError(f"{path}: target column {target!r} {why}")
+    if len(extra) > 1:
+        raise DataError(
+            f"{path} has columns {', '.join(map(repr, extra))} besides the model's features; "
+            "at most one, the target, may be added"
+        )
+    if extra:
+        data = load_csv(
+            path,
+            target=extra[0],
+            header=True,
+            delimiter=delimiter,
+            task=_task_of(model) if need_target else "classification",  # any label: ignored
+        )
+        X = _reorder(data.X, data.feature_names, names)
+        return X, _model_targets(model, data) if need_target else None
+    if need_target:
+        raise DataError(f"{path} has the model's features but no target column")
+    if len(columns) == 1:
+        return _one_column(path, header=True), None
+    data = load_csv(path, target=-1, header=True, delimiter=delimiter, task="regression")
+    return _reorder(np.column_stack([data.X, data.y]), columns, names), None
+
+
+def _npz_features(path: Path) -> NDArray[np.float64] | None:
+    """``X`` of an NPZ file that has no ``y`` (prediction needs no target); ``None`` when it
+    has one or cannot be read, so that :func:`~chainrule.datasets.load_npz` reads or reports it."""
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            if not isinstance(archive, np.lib.npyio.NpzFile) or "y" in archive.files:
+                return None
+            if "X" not in archive.files:
+                return None
+            X = archive["X"]
+    except Exception:  # load_npz reads the file again and names what is wrong with it
+        return None
+    if X.ndim != 2 or X.dtype.kind not in "fiub":
+        raise DataError(f"{path}: X must be a 2-D numeric array; got shape {X.shape} ({X.dtype})")
+    features = X.astype(np.float64)
+    if not np.all(np.isfinite(features)):
+        r, c = (int(v) for v in np.argwhere(~np.isfinite(features))[0])
+        raise DataError(f"{path}: X[{r}, {c}] is not finite ({features[r, c]})")
+    return features
+
+
 def read_for_model(
     model: FittedModel,
     source: str | os.PathLike[str],
@@ -227,32 +399,61 @@ def read_for_model(
     target: int | str | None = None,
     need_target: bool = False,
 ) -> tuple[NDArray[np.float64], NDArray[Any] | None]:
-    """Read data for a trained model: raw features and, when present, targets in its terms.
+    """Read data for a trained model: raw features and, when needed, targets in its terms.
 
-    A file whose feature columns plus target match the model gives ``(X, y)`` with ``y`` as the
-    model's class codes (or target values); without ``need_target`` a file with exactly the
-    model's number of columns is all features and gives ``(X, None)``.
+    Columns are matched by name when both sides have names: when the model knows its feature
+    names and a CSV file's header (an NPZ file's or data set's feature names) lists them all,
+    the features are picked in the model's order, whatever the file's order, and the one other
+    column is the target; a header that lacks some of them is an error naming them. Without
+    names (no header, or a model trained on unnamed columns) columns count by position: the
+    features, then the target (or ``target``).
+
+    With ``need_target`` the targets come back as the model's class codes (or target values).
+    Without it only the features are read: a target column, if present, is ignored (its task
+    and labels are not checked), and a file of the features alone is fine.
 
     Raises
     ------
     DataError
-        Wrong number of columns, a class label the model never saw (naming the row), a target
-        of the other task, non-numeric or non-finite values.
+        Missing or extra columns, a class label the model never saw (naming the row), a
+        target of the other task, non-numeric or non-finite values.
+    ValidationError
+        A ``target`` for an NPZ file or a built-in data set.
     """
-    data = read_dataset(source, target=-1 if target is None else target)
-    n_in = model.n_features
-    if data.n_features == n_in:
-        if data.task != model.task:
-            suffix = Path(os.fspath(source)).suffix.lower()
-            if suffix == ".npz" or not Path(source).exists():
-                raise DataError(
-                    f"{data.name} has a {data.task} target but the model does {model.task}"
+    path = Path(os.fspath(source))
+    names = _known_names(model)
+    model_task = _task_of(model)
+    task: TaskArg = model_task if need_target else "auto"
+    if _is_csv(path) and not path.is_dir():
+        split = _first_line_fields(path)
+        widest = max(split.values(), key=len, default=[])
+        if names is not None:
+            named = next(((d, f) for d, f in split.items() if set(names) <= set(f)), None)
+            if named is not None:
+                delimiter, header = named
+                return _csv_by_name(
+                    model, path, delimiter, header, target=target, need_target=need_target
                 )
-            task: TaskArg = "regression" if model.classes is None else "classification"
-            data = load_csv(source, target=-1 if target is None else target, task=task)
-        if model.classes is None:
-            return data.X, data.y
-        return data.X, _codes_for(data, model.classes)
+            if sum(not is_number(f) for f in widest if f) >= min(2, len(widest)) > 0:
+                missing = [n for n in names if n not in widest]  # a header without them
+                raise DataError(
+                    f"{path} has no column {', '.join(map(repr, missing))}; the model was "
+                    f"trained on columns {', '.join(map(repr, names))}"
+                )
+        if not need_target and model.n_features == 1 and len(widest) == 1:
+            return _one_column(path, header=not is_number(widest[0])), None
+        task = model_task if need_target else "classification"  # any label: it is ignored
+    elif path.suffix.lower() == ".npz" and not need_target:
+        features = _npz_features(path)
+        if features is not None:
+            return features, None
+    data = read_dataset(source, target=target, task=task)
+    n_in = model.n_features
+    if names is not None and set(names) <= set(data.feature_names):
+        X = _reorder(data.X, data.feature_names, names)
+        return X, _model_targets(model, data) if need_target else None
+    if data.n_features == n_in:
+        return data.X, _model_targets(model, data) if need_target else None
     if data.n_features + 1 == n_in and target is None and not need_target:
         return np.column_stack([data.X, _numeric_column(data)]), None
     columns = data.n_features + 1
@@ -429,8 +630,16 @@ def _schedule(config: TrainConfig, steps_per_epoch: int) -> Schedule | None:
     return make_schedule("cosine", total_steps=total)
 
 
-def _validation_codes(data: Dataset, classes: Sequence[str] | None) -> NDArray[Any]:
-    """Validation targets as codes of the training classes (labels must have been seen)."""
+def _validation_codes(data: Dataset, training: Dataset) -> NDArray[Any]:
+    """Validation targets in the training data's terms: the same task, and codes of the
+    training classes (labels must have been seen). Class codes are no regression targets, nor
+    numbers class labels, so data of the other task are refused."""
+    if data.task != training.task:
+        raise DataError(
+            f"validation data {data.name!r} have a {data.task} target but the training data "
+            f"{training.name!r} a {training.task} one"
+        )
+    classes = training.classes
     if classes is None or data.classes is None:
         return data.y
     lookup = {label: code for code, label in enumerate(classes)}
@@ -445,6 +654,70 @@ def _validation_codes(data: Dataset, classes: Sequence[str] | None) -> NDArray[A
     mapping = np.array([lookup.get(label, -1) for label in data.classes])
     codes: NDArray[Any] = mapping[data.y]
     return codes
+
+
+def _load_fit_checkpoint(
+    path: str | os.PathLike[str],
+) -> tuple[ModelFile, dict[str, Any], TrainConfig]:
+    """A checkpoint written by :func:`fit`: its model, trainer state and settings."""
+    model, state, saved = load_checkpoint(path)
+    if "train" not in saved:
+        raise ModelFileError(f"{os.fspath(path)!r} was not written by chainrule's fit")
+    return model, state, TrainConfig.from_dict(saved["train"])
+
+
+def checkpoint_config(path: str | os.PathLike[str]) -> TrainConfig:
+    """The settings the run that wrote the checkpoint ``path`` was started with (resuming it
+    continues with them)."""
+    return _load_fit_checkpoint(path)[2]
+
+
+#: Copies of the weights training keeps: the weights, their gradients, two optimizer moments
+#: (Adam) and the best epoch's weights (early stopping).
+_WEIGHT_COPIES = 5
+
+
+def _check_memory(sizes: Sequence[int], config: TrainConfig) -> None:
+    """Refuse layer widths whose weights and training state could not fit in this machine's
+    memory, before allocating them. The network refuses a single matrix that cannot be
+    allocated at all, but one that can (memory is overcommitted) would leave too little for
+    training, which then ends with the process killed by the operating system, without a word.
+    """
+    itemsize = np.dtype(config.dtype).itemsize
+    counts = [(n_in + 1) * n_out for n_in, n_out in itertools.pairwise(sizes)]
+    activations = 4 * config.batch_size * sum(sizes)  # e, h and their gradients per layer
+    needed = (_WEIGHT_COPIES * sum(counts) + activations) * itemsize
+    try:
+        available = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (AttributeError, ValueError, OSError):  # not on this system: let it try
+        return
+    if needed > available:
+        l = int(np.argmax(counts))
+        raise ValidationError(
+            f"W^({l + 1}) would hold {counts[l]:,} weights ({sizes[l]} inputs -> "
+            f"{sizes[l + 1]} units); with the training state the network needs about "
+            f"{needed / 2**30:,.1f} GiB, more than this machine can allocate "
+            f"({available / 2**30:.1f} GiB of memory): use smaller hidden layers"
+        )
+
+
+def _in_target_units(history: History, target_scaler: Standardizer | None) -> History:
+    """``history`` with RMSEs in the target's own units, as ``evaluate`` reports them.
+
+    The network learns a standardised target, so the trainer's RMSE counts standard
+    deviations; it scales back exactly by the standard deviation. R^2 has no units, and the
+    loss stays the training objective (mean squared error of the standardised target).
+    """
+    if target_scaler is None:
+        return history
+    scale = target_scaler.scale_
+    assert scale is not None
+    sd = float(scale[0])
+    epochs = [
+        {key: value * sd if key in ("rmse", "val_rmse") else value for key, value in r.items()}
+        for r in history.epochs
+    ]
+    return replace(history, epochs=epochs)
 
 
 def fit(
@@ -488,15 +761,15 @@ def fit(
     state: dict[str, Any] | None = None
     saved_model: ModelFile | None = None
     if resume is not None:
-        saved_model, state, saved = load_checkpoint(resume)
-        if "train" not in saved:
-            raise ModelFileError(f"{os.fspath(resume)!r} was not written by chainrule's fit")
-        config = replace(TrainConfig.from_dict(saved["train"]), epochs=config.epochs)
+        saved_model, state, saved_config = _load_fit_checkpoint(resume)
+        config = replace(saved_config, epochs=config.epochs)
     if config.seed is None:
         entropy = np.random.SeedSequence().entropy
         assert isinstance(entropy, int)
         config = replace(config, seed=entropy % 2**63)
     _check_dataset(data, "data set")
+    n_out = (data.n_classes or 0) if data.task == "classification" else 1
+    _check_memory([data.n_features, *config.hidden, n_out], config)
     split_rng, init_rng, shuffle_rng = (
         np.random.default_rng(s) for s in np.random.SeedSequence(config.seed).spawn(3)
     )
@@ -510,7 +783,7 @@ def fit(
                 f"validation data have {validation_data.n_features} features, training data "
                 f"{data.n_features}"
             )
-        X_val, y_val = validation_data.X, _validation_codes(validation_data, data.classes)
+        X_val, y_val = validation_data.X, _validation_codes(validation_data, data)
     elif config.validation_fraction > 0:
         X, X_val, y, y_val = train_test_split(
             X, y, config.validation_fraction, seed=split_rng, stratify=classification
@@ -526,7 +799,6 @@ def fit(
             y = target_scaler.transform(y.reshape(-1, 1)).ravel()
             y_val = None if y_val is None else target_scaler.transform(y_val.reshape(-1, 1)).ravel()
 
-    n_out = (data.n_classes or 0) if classification else 1
     output = "softmax" if classification else "identity"
     activations = [config.activation] * len(config.hidden) + [output]
     net = Network(
@@ -589,7 +861,7 @@ def fit(
         classes=data.classes,
         standardizer=standardizer,
         target_scaler=target_scaler,
-        history=trainer.record,
+        history=_in_target_units(trainer.record, target_scaler),
         config=config,
         feature_names=list(data.feature_names),
         seconds=time.perf_counter() - started,

@@ -69,3 +69,11 @@ def test_output_dir_that_is_a_file_is_one_clear_error(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert result.stderr.count("\n") == 1 and "not a directory" in result.stderr
     assert "Traceback" not in result.stderr and result.stdout == ""
+
+
+@pytest.mark.skipif(not Path("/sys").is_dir(), reason="needs a read-only /sys")
+def test_output_dir_that_cannot_be_created_is_one_clear_error(tmp_path: Path) -> None:
+    result, _ = run_demo("--quick", "--output-dir", "/sys/chainrule-demo", cwd=tmp_path)
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.count("\n") == 1 and "--output-dir" in result.stderr
+    assert "Traceback" not in result.stderr and result.stdout == ""

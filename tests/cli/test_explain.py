@@ -7,9 +7,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from cli_helpers import chainrule
 
 from chainrule.engine import Network, trace
+from cli_helpers import chainrule
 
 NET = ["--sizes", "2,3,2", "--activations", "relu,softmax", "--seed", "0"]
 
@@ -80,3 +80,35 @@ def test_weights_files_load_as_networks(tmp_path: Path) -> None:
     np.savez(mismatch, W1=net.weights[1], W2=net.weights[0], activations=np.array(["a", "b"]))
     with pytest.raises(ModelFileError, match=r"mismatch\.npz"):
         load_weights_file(mismatch, "float64")
+
+
+@pytest.fixture(scope="module")
+def standardised_model(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """A model file trained on features far from 0, and its data as CSV."""
+    from chainrule.datasets import load_csv
+    from chainrule.fit import TrainConfig, fit
+
+    folder = tmp_path_factory.mktemp("standardised")
+    rng = np.random.default_rng(0)
+    X = rng.normal([100.0, -50.0], [10.0, 2.0], size=(60, 2)).round(3)
+    data = folder / "far.csv"
+    np.savetxt(data, np.column_stack([X, X[:, 0] > 100]), delimiter=",", fmt=["%.3f", "%.3f", "%d"])
+    model = folder / "far.safetensors"
+    fit(load_csv(data), TrainConfig(hidden=(4,), epochs=2, validation_fraction=0.0)).save(model)
+    return model, data
+
+
+def test_a_model_files_standardisation_is_applied_to_x(standardised_model) -> None:
+    from chainrule.fit import FittedModel
+
+    model, _ = standardised_model
+    expected = FittedModel.load(model).standardizer.transform(np.array([[110.0, -49.0]]))
+    result = chainrule(
+        "explain", "--weights", model, "--x", "110,-49", "--y", "1", "--format", "json"
+    )
+    assert result.returncode == 0, result.stderr
+    document = json.loads(result.stdout)
+    np.testing.assert_allclose(document["x"], expected)
+    assert document["standardization"]["raw_x"] == [110.0, -49.0]
+    table = chainrule("explain", "--weights", model, "--x", "110,-49", "--y", "1")
+    assert table.stdout.startswith("x standardised with the model's stored statistics")

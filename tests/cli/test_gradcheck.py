@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+
 from cli_helpers import chainrule
 
 
@@ -55,3 +56,20 @@ def test_bad_arguments_are_one_line_and_exit_2(tmp_path: Path) -> None:
         assert result.returncode == 2, args
         assert message in result.stderr, (args, result.stderr)
         assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
+
+
+def test_a_model_files_data_are_standardised_first(tmp_path: Path) -> None:
+    from chainrule.datasets import load_csv
+    from chainrule.fit import TrainConfig, fit
+
+    rng = np.random.default_rng(0)
+    X = rng.normal([100.0, -50.0], [10.0, 2.0], size=(40, 2)).round(3)
+    data = tmp_path / "far.csv"
+    np.savetxt(data, np.column_stack([X, X[:, 0] > 100]), delimiter=",", fmt=["%.3f", "%.3f", "%d"])
+    model = tmp_path / "far.safetensors"
+    fit(load_csv(data), TrainConfig(hidden=(4,), epochs=2, validation_fraction=0.0)).save(model)
+    result = chainrule(
+        "gradcheck", "--weights", model, "--data", data, "--dtype", "float64", "--batch", "5"
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "standardised with the model's stored statistics" in result.stdout.splitlines()[0]

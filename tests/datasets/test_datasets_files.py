@@ -80,6 +80,61 @@ def test_header_detected_when_only_target_is_text(tmp_path: Path) -> None:
     assert ds.X.shape == (2, 2)
 
 
+def pandas_csv(path: Path, labels: np.ndarray, *, target_first: bool = False) -> Path:
+    """What pandas writes for unnamed feature columns plus a named target: header ``0,1,label``."""
+    pd = pytest.importorskip("pandas")
+    X = np.random.default_rng(0).normal(size=(len(labels), 2))
+    frame = pd.DataFrame(X).assign(label=labels)
+    if target_first:
+        frame = frame[["label", 0, 1]]
+    frame.to_csv(path, index=False)
+    return path
+
+
+@pytest.mark.parametrize("target_first", [False, True])
+def test_pandas_header_with_text_labels(tmp_path: Path, target_first: bool) -> None:
+    labels = np.array(["cat", "dog"] * 20)
+    p = pandas_csv(tmp_path / "pd.csv", labels, target_first=target_first)
+    assert p.read_text().splitlines()[0] == ("label,0,1" if target_first else "0,1,label")
+    ds = load_csv(p, target=0 if target_first else -1)
+    assert ds.classes == ["cat", "dog"] and ds.X.shape == (40, 2)
+    assert ds.feature_names == ["0", "1"] and ds.target_name == "label"
+    assert ds.decode(ds.y).tolist() == labels.tolist()
+
+
+def test_pandas_header_with_numeric_labels(tmp_path: Path) -> None:
+    p = pandas_csv(tmp_path / "pd.csv", np.array([0, 1, 2] * 10))
+    ds = load_csv(p)
+    assert ds.classes == ["0", "1", "2"] and ds.X.shape == (30, 2)
+    assert ds.feature_names == ["0", "1"] and ds.target_name == "label"
+
+
+@pytest.mark.parametrize(
+    "first",
+    [
+        "0,1,cat",  # looks like pandas' header, but 'cat' is a label of other rows
+        "0.5,1.5,bird",  # a class of one sample: the features are no column indices
+        "1,2,bird",
+        "0,2,bird",
+    ],
+)
+def test_headerless_first_row_stays_data(tmp_path: Path, first: str) -> None:
+    p = write(tmp_path, first + "\n3,4,cat\n5,6,dog\n7,8,cat\n")
+    ds = load_csv(p)
+    assert ds.X.shape == (4, 2) and ds.target_name == "y"
+    assert ds.decode(ds.y).tolist()[0] == first.rpartition(",")[2]
+
+
+def test_pandas_like_header_alone_is_a_header(tmp_path: Path) -> None:
+    p = write(tmp_path, "0,1,label\n")
+    assert csv_error(p) == f"{p} has a header (line 1) but no data rows"
+
+
+def test_pandas_like_header_names_columns_in_target_errors(tmp_path: Path) -> None:
+    p = write(tmp_path, "0,1,label\n1,2,cat\n3,4,\n")
+    assert csv_error(p) == f"{p}, line 3, column 'label': expected a class label, got '' (empty)"
+
+
 def test_header_true_and_false_forced(tmp_path: Path) -> None:
     p = write(tmp_path, "10,20,30\n1,2,0\n3,4,1\n")
     assert load_csv(p).X.shape == (3, 2)
@@ -207,7 +262,8 @@ def test_auto_task_catches_typo_in_numeric_target(tmp_path: Path) -> None:
     p = write(tmp_path, "a,y\n1,0.5\n2,1.5\n3,1.5x\n")
     message = csv_error(p)
     assert message.startswith(f"{p}, line 4, column 'y': expected a number like the other")
-    assert "'1.5x'" in message and "task='classification'" in message
+    assert "'1.5x'" in message and "task='classification' (Python only" in message
+    assert "fix that value" in message  # what a command-line user can do
     ds = load_csv(p, task="classification")
     assert ds.classes == ["0.5", "1.5", "1.5x"]
 
@@ -272,8 +328,12 @@ def test_error_header_only(tmp_path: Path) -> None:
 
 def test_error_single_column(tmp_path: Path) -> None:
     p = write(tmp_path, "1|2|0\n3|4|1\n")
-    message = csv_error(p)
-    assert message.startswith(f"{p}, line 1 has 1 field") and "delimiter=" in message
+    assert csv_error(p) == (
+        f"{p}, line 1 has 1 field where a data set needs at least 2 columns, features and a "
+        "target: separate fields with ',', ';' or tabs, the separators recognised (in Python, "
+        "load_csv's delimiter= takes another)"
+    )
+    assert csv_error(p, delimiter=";").endswith(": is delimiter=';' the file's separator?")
     assert load_csv(p, delimiter="|").X.shape == (2, 2)
 
 
@@ -281,7 +341,7 @@ def test_error_too_many_columns(tmp_path: Path) -> None:
     p = write(tmp_path, ",".join(["1"] * 7) + "\n")
     assert csv_error(p, max_columns=6) == (
         f"{p}, line 1 has 7 fields; at most 6 columns are supported "
-        "(pass max_columns= to raise the limit)"
+        "(in Python, load_csv's max_columns= raises the limit)"
     )
 
 

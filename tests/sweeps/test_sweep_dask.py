@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from sweep_helpers import read_records, without_time
 
-from chainrule.sweeps import load_config, make_trials, prepare_data, sweep
+from chainrule.sweeps import load_config, local_cluster, make_trials, prepare_data, sweep
 
 pytestmark = pytest.mark.dask
 
@@ -133,3 +133,20 @@ def test_a_worker_killed_mid_sweep_loses_and_duplicates_no_trial(
     assert set(ids) == expected
     assert outcome.unfinished == [] and outcome.computed == 6
     assert all(r["status"] == "ok" for r in read_records(results))
+
+
+def sigint_blocked() -> bool:
+    """Whether SIGINT is blocked in the calling thread (run on a worker by ``client.run``)."""
+    return signal.SIGINT in signal.pthread_sigmask(signal.SIG_BLOCK, set())
+
+
+@pytest.mark.skipif(not hasattr(signal, "pthread_sigmask"), reason="no signal masks")
+def test_local_cluster_workers_leave_ctrl_c_to_the_sweep() -> None:
+    # Ctrl-C signals the whole process group; the workers, first and restarted, must ignore it
+    # so that only the sweep stops (cleanly), while this process keeps receiving it.
+    distributed = pytest.importorskip("distributed")
+    with local_cluster(1) as cluster, distributed.Client(cluster) as client:
+        assert not sigint_blocked()
+        assert list(client.run(sigint_blocked).values()) == [True]
+        client.restart()  # new worker processes, started by the cluster's own thread
+        assert list(client.run(sigint_blocked).values()) == [True]

@@ -14,7 +14,13 @@ import chainrule.sweeps.runner as runner
 from chainrule.datasets import load
 from chainrule.engine import Network, Trainer, make_optimizer
 from chainrule.serialization import load_model
-from chainrule.sweeps import ResultsFileError, SweepConfigError, TrialResult, sweep
+from chainrule.sweeps import (
+    ResultsFileError,
+    SweepConfigError,
+    SweepInterrupted,
+    TrialResult,
+    sweep,
+)
 
 
 def counting_run_trial(monkeypatch: pytest.MonkeyPatch, fail_after: int | None = None) -> list[str]:
@@ -117,9 +123,12 @@ def test_an_interrupted_sweep_keeps_finished_trials_and_resumes(
 ) -> None:
     results = tmp_path / "t.jsonl"
     counting_run_trial(monkeypatch, fail_after=2)
-    with pytest.raises(KeyboardInterrupt):
+    with pytest.raises(KeyboardInterrupt) as info:
         sweep(tiny_config, scheduler="serial", results=results, progress="none")
     assert len(read_records(results)) == 2
+    assert isinstance(info.value, SweepInterrupted)  # says what was kept, for a person
+    assert (info.value.kept, info.value.total, info.value.results_path) == (2, 4, results)
+    assert str(info.value) == f"2 of 4 trials kept in {results} (re-run to finish the rest)"
     monkeypatch.undo()
     calls = counting_run_trial(monkeypatch)
     outcome = sweep(tiny_config, scheduler="serial", results=results, progress="none")
@@ -143,6 +152,9 @@ def test_bad_input_writes_nothing(tmp_path: Path, tiny_config: Path) -> None:
         sweep({"dataset": "iris", "epochs": 3}, scheduler="serial", results=results)
     with pytest.raises(ValueError, match="scheduler must be an address like tcp://HOST:PORT"):
         sweep(tiny_config, scheduler="localhost", results=results)
+    for timeout in (-5, 0, float("nan"), float("inf"), True, "10"):
+        with pytest.raises(ValueError, match="connect_timeout must be a positive, finite"):
+            sweep(tiny_config, scheduler="tcp://127.0.0.1:1", connect_timeout=timeout)  # type: ignore[arg-type]
     results.write_text("garbage\n", encoding="utf-8")
     with pytest.raises(ResultsFileError, match="line 1 is not a trial record"):
         sweep(tiny_config, scheduler="serial", results=results)

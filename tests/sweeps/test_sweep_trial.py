@@ -54,6 +54,29 @@ def test_too_few_members_of_a_class_is_an_error() -> None:
         stratified_kfold(np.array([0, 0, 0, 0, 1, 1, 1]), 4, seed=0)
 
 
+def test_the_advice_names_the_smallest_class() -> None:
+    with pytest.raises(SweepConfigError, match=r"class 2 has only 2 samples; use folds <= 2$"):
+        stratified_kfold(np.array([0, 0, 0, 1, 1, 1, 2, 2]), 4, seed=0)
+
+
+@pytest.mark.parametrize(
+    ("y", "stratify", "found", "need"),
+    [
+        ([0, 0, 0, 1], True, "class 'b' has only 1 sample", "2 samples of every class"),
+        ([0.5], False, "the data set has only 1 sample", "2 samples (folds >= 2)"),
+    ],
+)
+def test_one_sample_is_too_small_a_data_set_not_a_hint_to_use_one_fold(
+    y: list[float], stratify: bool, found: str, need: str
+) -> None:
+    with pytest.raises(SweepConfigError) as info:
+        stratified_kfold(np.array(y), 3, seed=0, stratify=stratify, classes=["a", "b"])
+    message = str(info.value)
+    assert message.startswith(f"folds = 3 but {found}; cross-validation needs at least {need}")
+    assert message.endswith("so the data set is too small to sweep")
+    assert "folds <= 1" not in message
+
+
 @pytest.mark.parametrize("seed", range(3))
 def test_r2_matches_sklearn(seed: int) -> None:
     rng = np.random.default_rng(seed)

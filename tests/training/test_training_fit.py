@@ -136,7 +136,7 @@ def test_read_for_model_uses_the_models_task_and_labels(tmp_path):
     regression = fit(plane, TrainConfig(epochs=1, hidden=(3,)))
     path = tmp_path / "few.csv"
     path.write_text("x1,x2,y\n0.1,0.2,3\n0.3,0.1,4\n")  # integer targets look like classes
-    X, y = read_for_model(regression, path)
+    X, y = read_for_model(regression, path, need_target=True)
     assert y.dtype == np.float64 and y.tolist() == [3.0, 4.0] and X.shape == (2, 2)
     features_only = tmp_path / "f.csv"
     features_only.write_text("x1,x2\n0.1,0.2\n")
@@ -147,5 +147,5 @@ def test_read_for_model_uses_the_models_task_and_labels(tmp_path):
     classifier = fit(imbalanced(), TrainConfig(epochs=1, hidden=(3,)))
     labelled = tmp_path / "l.csv"
     labelled.write_text("a,b,c,y\n1,2,3,yes\n1,2,3,no\n")
-    X, y = read_for_model(classifier, labelled)
+    X, y = read_for_model(classifier, labelled, need_target=True)
     assert y.tolist() == [1, 0]  # codes of the model's classes ['no', 'yes']

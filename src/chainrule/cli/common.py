@@ -8,11 +8,15 @@ raise :class:`~chainrule.errors.ChainruleError` subclasses (one clear line, exit
 from __future__ import annotations
 
 import argparse
+import json
+import math
+import os
+import tempfile
 import zipfile
 import zlib
 from collections.abc import Callable
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
 import numpy as np
 
@@ -20,6 +24,9 @@ from chainrule.engine.activations import ACTIVATIONS
 from chainrule.engine.losses import LOSSES, Loss, get_loss
 from chainrule.engine.network import Network
 from chainrule.errors import ModelFileError, ValidationError
+
+if TYPE_CHECKING:
+    from chainrule.datasets import Standardizer
 
 T = TypeVar("T")
 
@@ -165,24 +172,43 @@ def load_weights_npz(path: Path, dtype: str) -> Network:
         raise ModelFileError(f"weights file {str(path)!r}: {err}") from None
 
 
+class LoadedNetwork(NamedTuple):
+    """A network with the standardisation of its inputs and (regression) targets that a model
+    file stores; ``None`` where there is none (bare weights, or trained without it)."""
+
+    net: Network
+    standardizer: Standardizer | None = None
+    target_scaler: Standardizer | None = None
+
+
 def load_weights_file(path: Path, dtype: str) -> Network:
     """A network from ``path``: an ``.npz`` (see :func:`load_weights_npz`) or a model file."""
+    return load_weights_and_scaling(path, dtype).net
+
+
+def load_weights_and_scaling(path: Path, dtype: str) -> LoadedNetwork:
+    """The network of ``path`` with the standardisation a model file stores: the network
+    was trained on standardised inputs, so raw data must go through it first."""
     if path.suffix.lower() == ".npz":
-        return load_weights_npz(path, dtype)
+        return LoadedNetwork(load_weights_npz(path, dtype))
+    from chainrule.fit import FittedModel
     from chainrule.serialization import load_model
 
     model = load_model(path)
-    return Network.from_weights(
+    net = Network.from_weights(
         list(model.weights), list(model.activations), dtype=dtype, loss=model.loss
     )
+    fitted = FittedModel.from_file(model)
+    return LoadedNetwork(net, fitted.standardizer, fitted.target_scaler)
 
 
-def network_from_args(args: argparse.Namespace) -> Network:
-    """The network the options of :func:`add_network_arguments` describe."""
+def network_from_args(args: argparse.Namespace) -> LoadedNetwork:
+    """The network the options of :func:`add_network_arguments` describe, with the
+    standardisation of a ``--weights`` model file (see :func:`load_weights_and_scaling`)."""
     if args.weights is not None:
         if args.sizes is not None or args.activations is not None:
             raise ValidationError("give either --weights or --sizes/--activations, not both")
-        net = load_weights_file(args.weights, args.dtype)
+        loaded = load_weights_and_scaling(args.weights, args.dtype)
     else:
         sizes = args.sizes if args.sizes is not None else parse_sizes(DEFAULT_SIZES)
         activations = args.activations
@@ -193,10 +219,10 @@ def network_from_args(args: argparse.Namespace) -> Network:
                 f"--activations needs {len(sizes) - 1} names for --sizes "
                 f"{','.join(map(str, sizes))}; got {len(activations)}"
             )
-        net = Network(sizes, activations, seed=args.seed, dtype=args.dtype)
+        loaded = LoadedNetwork(Network(sizes, activations, seed=args.seed, dtype=args.dtype))
     if args.loss is not None:
-        net.loss = get_loss(args.loss)
-    return net
+        loaded.net.loss = get_loss(args.loss)
+    return loaded
 
 
 def network_loss(net: Network) -> Loss:
@@ -207,3 +233,71 @@ def network_loss(net: Network) -> Loss:
             f"pass --loss ({', '.join(sorted(LOSSES))})"
         )
     return net.loss
+
+
+def _check_writable(folder: Path, what: str) -> None:
+    """Fail unless a file can be created in ``folder`` (tried: permissions say nothing to root,
+    nor about read-only file systems such as ``/sys``); the trial file leaves no trace."""
+    try:
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as err:
+        raise ValidationError(
+            f"{what}: cannot write in the folder {str(folder)!r}: {err.strerror or err}"
+        ) from None
+
+
+def check_output_path(path: str | os.PathLike[str] | None, what: str) -> None:
+    """Fail before any work when a file could not be written at ``path``: its folder is
+    missing or not writable, or ``path`` is a folder."""
+    if path is None:
+        return
+    target = Path(path)
+    folder = target.parent
+    if not folder.is_dir():
+        raise ValidationError(f"{what}: the folder {str(folder)!r} does not exist")
+    if target.is_dir():
+        raise ValidationError(f"{what}: {str(target)!r} is a directory; give a file name")
+    _check_writable(folder, what)
+
+
+def check_output_dir(path: str | os.PathLike[str] | None, what: str) -> None:
+    """Fail before any work unless ``path`` is a writable folder or one that can be created
+    (in a writable folder); nothing is created here."""
+    if path is None:
+        return
+    target = Path(path)
+    if target.exists() and not target.is_dir():
+        raise ValidationError(f"{what}: {str(target)!r} exists and is not a directory")
+    existing = next(p for p in (target, *target.parents) if p.exists())
+    if not existing.is_dir():
+        raise ValidationError(f"{what}: {str(existing)!r} is a file, not a directory")
+    _check_writable(existing, what)
+
+
+def make_output_dir(path: Path, what: str) -> None:
+    """Create the folder ``path`` (checked first by :func:`check_output_dir`)."""
+    check_output_dir(path, what)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise ValidationError(
+            f"{what}: cannot create the folder {str(path)!r}: {err.strerror or err}"
+        ) from None
+
+
+def json_ready(value: Any) -> Any:
+    """``value`` with every non-finite float as ``None``: JSON has no NaN or Infinity, and
+    ``json.dumps`` would write them as invalid JSON."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {key: json_ready(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [json_ready(item) for item in value]
+    return value
+
+
+def print_json(report: Any) -> None:
+    """Print ``report`` as strict JSON (non-finite numbers as ``null``)."""
+    print(json.dumps(json_ready(report), indent=1, allow_nan=False))

@@ -17,11 +17,12 @@ from typing import Any
 import numpy as np
 
 from chainrule._atomic import atomic_path
+from chainrule.cli.common import make_output_dir
 from chainrule.engine import explain
 from chainrule.engine.network import Network
 from chainrule.engine.optimizers import Adam
 from chainrule.engine.training import Trainer
-from chainrule.errors import DataError, ValidationError
+from chainrule.errors import DataError
 from chainrule.logic import (
     GATES,
     XOR_TABLE,
@@ -246,9 +247,7 @@ def run(args: argparse.Namespace) -> int:
     """Print every section of the tour."""
     output_dir: Path | None = args.output_dir
     if output_dir is not None:
-        if output_dir.exists() and not output_dir.is_dir():
-            raise ValidationError(f"--output-dir {str(output_dir)!r} exists and is not a directory")
-        output_dir.mkdir(parents=True, exist_ok=True)
+        make_output_dir(output_dir, "--output-dir")
     tour = Tour(output_dir=output_dir, quick=args.quick)
     start = time.perf_counter()
     for number, section in enumerate(SECTIONS, start=1):

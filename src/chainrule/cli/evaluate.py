@@ -7,7 +7,6 @@ predicted). Regression: R^2, RMSE. ``--json`` prints the same as one JSON object
 from __future__ import annotations
 
 import argparse
-import json
 from typing import Any
 
 
@@ -64,14 +63,15 @@ def format_confusion(matrix: list[list[int]], classes: list[str]) -> list[str]:
 
 def run(args: argparse.Namespace) -> int:
     """Print the scores."""
+    from chainrule.cli.common import print_json
     from chainrule.cli.train import parse_target
     from chainrule.fit import FittedModel
 
     model = FittedModel.load(args.model)
-    target = None if args.target is None else parse_target(args.target)
+    target = parse_target(args.target)
     report = scores(model, args.data, target)
     if args.json:
-        print(json.dumps(report, indent=1))
+        print_json(report)  # a NaN score (R^2 of a constant target) as null, not invalid JSON
         return 0
     print(f"{args.data}: {report['n_samples']} rows ({model.task})")
     if model.classes is None:

@@ -7,7 +7,10 @@ chainrule explain --weights net.npz --x 0.5,1.0 --y 1 --format markdown
 from __future__ import annotations
 
 import argparse
+import json
 from typing import Any
+
+import numpy as np
 
 from chainrule.cli.common import (
     add_network_arguments,
@@ -49,8 +52,18 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Build the network, trace the token and print the chosen rendering."""
-    net = network_from_args(args)
+    """Build the network, trace the token and print the chosen rendering.
+
+    A model file (``--weights``) stores the standardisation its network was trained with: the
+    raw ``--x`` (and a regression ``--y``) go through it first, as prediction does, and the
+    output says so; the trace is of the standardised token.
+    """
+    loaded = network_from_args(args)
+    net = loaded.net
+    x = list(args.x)
+    if loaded.standardizer is not None:
+        _check_width(x, net.sizes[0])
+        x = loaded.standardizer.transform(np.array([x]))[0].tolist()
     y: list[Any] | None = None
     if args.y is not None:
         loss = network_loss(net)
@@ -61,8 +74,27 @@ def run(args: argparse.Namespace) -> int:
                 )
             (label,) = args.y
             y = [int(label) if label.is_integer() else label]
+        elif loaded.target_scaler is not None and len(args.y) == 1:
+            y = [loaded.target_scaler.transform(np.array([args.y]))[0].tolist()]
         else:
             y = [args.y]
-    result = trace(net, [args.x], y, learning_rate=args.learning_rate)
-    print(RENDERERS[args.format](result))
+    result = trace(net, [x], y, learning_rate=args.learning_rate)
+    rendered = RENDERERS[args.format](result)
+    if loaded.standardizer is None:
+        print(rendered)
+    elif args.format == "json":
+        document = json.loads(rendered)
+        document["standardization"] = {"raw_x": list(args.x), "x": x, "y": y}
+        print(json.dumps(document, indent=2))
+    else:
+        print(f"x standardised with the model's stored statistics: {args.x} -> {x}")
+        if y is not None and loaded.target_scaler is not None:
+            print(f"y standardised likewise: {args.y} -> {y[0]}")
+        print(rendered)
     return 0
+
+
+def _check_width(x: list[float], n_inputs: int) -> None:
+    """``--x`` must have one value per input of the network."""
+    if len(x) != n_inputs:
+        raise ValidationError(f"--x has {len(x)} values but the network takes {n_inputs} inputs")

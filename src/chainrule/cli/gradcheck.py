@@ -86,10 +86,18 @@ def data_batch(path: Path, n: int) -> tuple[NDArray[np.float64], NDArray[Any]]:
 
 def run(args: argparse.Namespace) -> int:
     """Run the check, print the report; 1 when it fails."""
-    net = network_from_args(args)
+    loaded = network_from_args(args)
+    net = loaded.net
     loss = network_loss(net)
     if args.data is not None:
         X, y = data_batch(args.data, args.batch)
+        # a model file's network was trained on standardised data: check it where it works
+        if loaded.standardizer is not None and X.shape[1] == net.sizes[0]:
+            X = loaded.standardizer.transform(X)
+            if not args.json:
+                print(f"{args.data}: standardised with the model's stored statistics")
+        if loaded.target_scaler is not None and y.ndim == 1 and y.dtype.kind == "f":
+            y = loaded.target_scaler.transform(y.reshape(-1, 1)).ravel()
     else:
         X, y = random_batch(net.sizes[0], net.sizes[-1], loss, args.batch, args.seed)
     with np.errstate(under="ignore"):  # exp(-large) -> 0 is the exact answer

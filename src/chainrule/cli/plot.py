@@ -26,12 +26,14 @@ def register(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Write the figures and list them."""
+    from chainrule.cli.common import check_output_dir
     from chainrule.cli.train import parse_target
     from chainrule.fit import FittedModel, read_for_model
     from chainrule.plots import save_plots
 
+    check_output_dir(args.output, "--output")
     model = FittedModel.load(args.model)
-    target = None if args.target is None else parse_target(args.target)
+    target = parse_target(args.target)
     X, y = read_for_model(model, args.data, target=target, need_target=True)
     assert y is not None  # need_target=True
     for path in save_plots(model, X, y, args.output):

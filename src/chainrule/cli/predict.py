@@ -58,13 +58,14 @@ def predictions_csv(model: Any, source: str, target: int | str | None, proba: bo
 def run(args: argparse.Namespace) -> int:
     """Write the predictions."""
     from chainrule._atomic import atomic_path
-    from chainrule.cli.train import check_output_path, parse_target
+    from chainrule.cli.common import check_output_path
+    from chainrule.cli.train import parse_target
     from chainrule.errors import DataError
     from chainrule.fit import FittedModel
 
     check_output_path(args.output, "--output")
     model = FittedModel.load(args.model)
-    target = None if args.target is None else parse_target(args.target)
+    target = parse_target(args.target)
     text = predictions_csv(model, args.data, target, args.proba)
     if args.output is None:
         sys.stdout.write(text)

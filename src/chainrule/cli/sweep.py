@@ -1,13 +1,29 @@
 """``chainrule sweep CONFIG``: a hyper-parameter sweep on Dask distributed (or serially).
 
 Exit status: 0 when every trial finished, 1 when some could not run (re-run to retry them),
-2 for bad input (config, scheduler address, results file).
+2 for bad input (config, scheduler address, results file), 130 after Ctrl-C.
 """
 
 from __future__ import annotations
 
 import argparse
+import sys
 from typing import Any
+
+
+def seconds(text: str) -> float:
+    """``--connect-timeout``: a positive, finite number, checked before any work starts."""
+    from chainrule.sweeps.runner import is_seconds
+
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not is_seconds(value):
+        raise argparse.ArgumentTypeError(
+            f"expected a positive, finite number of seconds; got {text!r}"
+        )
+    return value
 
 
 def register(subparsers: Any) -> None:
@@ -48,7 +64,7 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument(
         "--connect-timeout",
-        type=float,
+        type=seconds,
         default=10.0,
         metavar="SECONDS",
         help="how long to try reaching --scheduler (default 10)",
@@ -57,16 +73,24 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Run the sweep and print its summary; see the module docstring for exit statuses."""
-    from chainrule.sweeps import sweep
+    """Run the sweep and print its summary; see the module docstring for exit statuses.
 
-    result = sweep(
-        args.config,
-        scheduler=args.scheduler,
-        results=args.results,
-        n_workers=args.n_workers,
-        output_model=args.output_model,
-        connect_timeout=args.connect_timeout,
-    )
+    Ctrl-C ends it with one line saying how many trials are kept (status 130, as for any
+    interrupted command).
+    """
+    from chainrule.sweeps import SweepInterrupted, sweep
+
+    try:
+        result = sweep(
+            args.config,
+            scheduler=args.scheduler,
+            results=args.results,
+            n_workers=args.n_workers,
+            output_model=args.output_model,
+            connect_timeout=args.connect_timeout,
+        )
+    except SweepInterrupted as stop:
+        print(f"chainrule sweep: interrupted; {stop}", file=sys.stderr)
+        return 130
     print(result.summary())
     return 1 if result.unfinished else 0

@@ -8,10 +8,8 @@ the model and exits 130. Bad input exits 2 with one line, before anything is wri
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
-from pathlib import Path
 from typing import Any
 
 from chainrule.errors import ValidationError
@@ -35,25 +33,14 @@ def parse_hidden(text: str) -> tuple[int, ...]:
     return tuple(widths)
 
 
-def parse_target(text: str | None) -> int | str:
-    """A column index (``-1``, ``0``) or a column name."""
+def parse_target(text: str | None) -> int | str | None:
+    """A column index (``-1``, ``0``) or a column name; ``None`` when not given."""
     if text is None:
-        return -1
+        return None
     try:
         return int(text)
     except ValueError:
         return text
-
-
-def check_output_path(path: str | None, what: str) -> None:
-    """Fail before training when the output folder does not exist."""
-    if path is None:
-        return
-    folder = Path(path).parent
-    if not folder.is_dir():
-        raise ValidationError(f"{what}: the folder {str(folder)!r} does not exist")
-    if Path(path).is_dir():
-        raise ValidationError(f"{what}: {path!r} is a directory; give a file name")
 
 
 def register(subparsers: Any) -> None:
@@ -76,17 +63,14 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--target", metavar="NAME|INDEX", help="target column of a CSV file")
     parser.add_argument(
         "--hidden",
-        default=",".join(map(str, defaults.hidden)),
         help=f"hidden layer widths, e.g. 64,64 (default {','.join(map(str, defaults.hidden))})",
     )
     parser.add_argument(
         "--activation",
-        default=defaults.activation,
         help=f"hidden activation (default {defaults.activation})",
     )
     parser.add_argument(
         "--optimizer",
-        default=defaults.optimizer,
         choices=["sgd", "momentum", "nesterov", "adam"],
         help=f"default {defaults.optimizer}",
     )
@@ -94,15 +78,13 @@ def register(subparsers: Any) -> None:
         "--learning-rate",
         "--lr",
         type=float,
-        default=defaults.learning_rate,
         metavar="ETA",
         help=f"default {defaults.learning_rate:g}",
     )
-    parser.add_argument("--momentum", type=float, default=defaults.momentum, help="default 0.9")
+    parser.add_argument("--momentum", type=float, help=f"default {defaults.momentum:g}")
     parser.add_argument(
         "--batch-size",
         type=int,
-        default=defaults.batch_size,
         metavar="N",
         help=f"default {defaults.batch_size}",
     )
@@ -116,20 +98,17 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--l2",
         type=float,
-        default=defaults.l2,
         metavar="LAMBDA",
         help=f"weight decay added to every gradient (default {defaults.l2:g})",
     )
     parser.add_argument(
         "--schedule",
-        default=defaults.schedule,
         choices=["constant", "invscaling", "step", "cosine"],
         help="learning-rate schedule over the steps (default constant)",
     )
     parser.add_argument(
         "--validation-fraction",
         type=float,
-        default=defaults.validation_fraction,
         metavar="F",
         help="share of rows held out to score each epoch "
         f"(default {defaults.validation_fraction:g})",
@@ -140,22 +119,24 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--early-stopping",
         action="store_true",
+        default=None,
         help="stop when the validation loss stops improving; keep the best epoch's weights",
     )
     parser.add_argument(
         "--patience",
         type=int,
-        default=defaults.patience,
         metavar="N",
         help=f"epochs without improvement before early stopping (default {defaults.patience})",
     )
     parser.add_argument(
-        "--no-standardize", action="store_true", help="train on the raw feature values"
+        "--no-standardize",
+        dest="standardize",
+        action="store_false",
+        default=None,
+        help="train on the raw feature values",
     )
-    parser.add_argument("--seed", type=int, default=defaults.seed, help="default 0")
-    parser.add_argument(
-        "--dtype", default=defaults.dtype, choices=["float32", "float64"], help="default float32"
-    )
+    parser.add_argument("--seed", type=int, help=f"default {defaults.seed}")
+    parser.add_argument("--dtype", choices=["float32", "float64"], help=f"default {defaults.dtype}")
     parser.add_argument("-o", "--output", metavar="PATH", help="save the model file here")
     parser.add_argument("--json", action="store_true", help="print the metrics as JSON")
     parser.add_argument(
@@ -172,6 +153,69 @@ def register(subparsers: Any) -> None:
     parser.set_defaults(func=run)
 
 
+SETTINGS = {
+    "hidden": "--hidden",
+    "activation": "--activation",
+    "optimizer": "--optimizer",
+    "learning_rate": "--learning-rate",
+    "momentum": "--momentum",
+    "batch_size": "--batch-size",
+    "l2": "--l2",
+    "validation_fraction": "--validation-fraction",
+    "early_stopping": "--early-stopping",
+    "patience": "--patience",
+    "schedule": "--schedule",
+    "standardize": "--no-standardize",
+    "seed": "--seed",
+    "dtype": "--dtype",
+}
+"""The :class:`~chainrule.fit.TrainConfig` settings with an option (its ``dest`` is the field
+name); those not given stay ``None`` so that TrainConfig's defaults apply and ``--resume`` can
+tell what was asked for."""
+
+
+def given_settings(args: argparse.Namespace) -> dict[str, Any]:
+    """The settings given on the command line, as TrainConfig values (``--epochs`` apart)."""
+    given = {name: getattr(args, name) for name in SETTINGS}
+    if given["hidden"] is not None:
+        given["hidden"] = parse_hidden(given["hidden"])
+    return {name: value for name, value in given.items() if value is not None}
+
+
+def check_resume(checkpoint: str, given: dict[str, Any]) -> None:
+    """Refuse options that contradict the checkpoint's settings: resuming continues with those,
+    so an option that differs would be ignored without a word."""
+    from chainrule.fit import checkpoint_config
+
+    saved = checkpoint_config(checkpoint)
+    differ = [
+        f"{SETTINGS[name]} ({_shown(value)}; the checkpoint has {_shown(getattr(saved, name))})"
+        for name, value in given.items()
+        if value != getattr(saved, name)
+    ]
+    if differ:
+        raise ValidationError(
+            f"--resume continues with the checkpoint's settings, but {', '.join(differ)}; "
+            "leave these options out (only --epochs may change)"
+        )
+
+
+def _shown(value: Any) -> str:
+    """A setting as it is written on the command line."""
+    if isinstance(value, tuple):
+        return ",".join(map(str, value)) or "none"
+    return str(value)
+
+
+def final_scores(history: Any) -> dict[str, float]:
+    """The scores of the weights that are kept: after early stopping restored the best epoch's
+    weights, that epoch's record (not the last epoch's), else the last record."""
+    for record in history.epochs:
+        if history.best_epoch is not None and record["epoch"] == history.best_epoch:
+            return dict(record)
+    return dict(history.last)
+
+
 def summary_lines(model: Any, data_name: str, output: str | None) -> list[str]:
     """The human-readable summary of a finished run."""
     history = model.history
@@ -181,45 +225,56 @@ def summary_lines(model: Any, data_name: str, output: str | None) -> list[str]:
     ]
     if history.message:
         lines.append(f"  {history.message}")
-    last = history.last
-    if last:
-        shown = {k: v for k, v in last.items() if k not in ("epoch", "learning_rate")}
-        lines.append("  " + "  ".join(f"{k} {v:.4f}" for k, v in shown.items()))
+    final = final_scores(history)
+    if final:
+        shown = {k: v for k, v in final.items() if k not in ("epoch", "learning_rate")}
+        scores = "  ".join(f"{k} {v:.4f}" for k, v in shown.items())
+        if history.best_epoch is not None:
+            scores = f"epoch {history.best_epoch} (kept): {scores}"
+        lines.append(f"  {scores}")
     lines.append(f"saved the model to {output}" if output else "not saved (use -o PATH)")
     return lines
 
 
+def read_validation(source: str, target: int | str | None, data: Any) -> Any:
+    """``--validation-data``, read as a target of the training data's task; any problem is
+    reported as one of ``--validation-data``, with both tasks when they differ."""
+    from chainrule.errors import DataError
+    from chainrule.fit import read_dataset
+
+    try:
+        validation = read_dataset(source, target=target, task=data.task)
+    except DataError as err:
+        raise DataError(
+            f"--validation-data: {err} (the training data {data.name} are for {data.task})"
+        ) from None
+    if validation.task != data.task:  # pragma: no cover  (read_dataset refuses it)
+        raise DataError(f"--validation-data {source} is for {validation.task}, not {data.task}")
+    return validation
+
+
 def run(args: argparse.Namespace) -> int:
     """Train, report and save; see the module docstring for exit statuses."""
+    from chainrule.cli.common import check_output_dir, check_output_path, print_json
     from chainrule.cli.progress import ProgressBar
+    from chainrule.engine.activations import get_activation
     from chainrule.fit import TrainConfig, fit, read_dataset
 
     check_output_path(args.output, "--output")
     check_output_path(args.checkpoint, "--checkpoint")
-    config = TrainConfig(
-        hidden=parse_hidden(args.hidden),
-        activation=args.activation,
-        optimizer=args.optimizer,
-        learning_rate=args.learning_rate,
-        momentum=args.momentum,
-        batch_size=args.batch_size,
-        epochs=TrainConfig.epochs if args.epochs is None else args.epochs,
-        l2=args.l2,
-        validation_fraction=args.validation_fraction,
-        early_stopping=args.early_stopping,
-        patience=args.patience,
-        schedule=args.schedule,
-        standardize=not args.no_standardize,
-        seed=args.seed,
-        dtype=args.dtype,
-    )
-    from chainrule.engine.activations import get_activation
-
+    check_output_dir(args.plots, "--plots")
+    given = given_settings(args)
+    epochs = TrainConfig.epochs if args.epochs is None else args.epochs
+    config = TrainConfig(**given, epochs=epochs)
     get_activation(config.activation)  # an unknown name fails here, before loading data
+    if args.resume is not None:
+        check_resume(args.resume, given)
     target = parse_target(args.target)
     data = read_dataset(args.data, target=target)
     validation = (
-        None if args.validation_data is None else read_dataset(args.validation_data, target=target)
+        None
+        if args.validation_data is None
+        else read_validation(args.validation_data, target, data)
     )
     progress = ProgressBar(enabled=False if args.json else None)
     model = fit(
@@ -239,24 +294,25 @@ def run(args: argparse.Namespace) -> int:
 
         plots = [str(p) for p in save_plots(model, data.X, data.y, args.plots)]
     if args.json:
-        report = {
-            "data": os.fspath(args.data),
-            "task": model.task,
-            "n_samples": data.n_samples,
-            "n_features": data.n_features,
-            "classes": model.classes,
-            "epochs": len(model.history.epochs),
-            "stopped": model.history.stopped,
-            "message": model.history.message,
-            "seconds": model.seconds,
-            "final": model.history.last,
-            "best_epoch": model.history.best_epoch,
-            "history": model.history.epochs,
-            "config": model.config.to_dict(),
-            "model": args.output,
-            "plots": plots,
-        }
-        print(json.dumps(report, indent=1))
+        print_json(
+            {
+                "data": os.fspath(args.data),
+                "task": model.task,
+                "n_samples": data.n_samples,
+                "n_features": data.n_features,
+                "classes": model.classes,
+                "epochs": len(model.history.epochs),
+                "stopped": model.history.stopped,
+                "message": model.history.message,
+                "seconds": model.seconds,
+                "final": final_scores(model.history),
+                "best_epoch": model.history.best_epoch,
+                "history": model.history.epochs,
+                "config": model.config.to_dict(),
+                "model": args.output,
+                "plots": plots,
+            }
+        )
     else:
         print("\n".join(summary_lines(model, data.name, args.output)))
         for path in plots:

@@ -175,9 +175,10 @@ def load_csv(
         column) or a column name from the header.
     header : bool or "auto"
         Whether the first non-blank line names the columns. ``"auto"`` takes it as a header
-        when one of its non-empty fields is not a number (a text label in the target column
-        alone counts only if the next line's target is a number). Without a header the
-        features are named ``x1, x2, ...`` and the target ``y``.
+        when one of its non-empty fields is not a number. Text in the target column alone
+        counts if the next line's target is a number, or if the features read ``0, 1, ...``
+        (pandas' names for unnamed columns) and that text is no other row's label. Without a
+        header the features are named ``x1, x2, ...`` and the target ``y``.
     delimiter : str or None
         Field separator; ``None`` picks among ``,``, ``;`` and tab from the first lines.
     task : {"auto", "classification", "regression"}
@@ -271,6 +272,7 @@ def _read_csv(
 ) -> Dataset:
     lines = _physical_lines(fh, label)
     sample = list(itertools.islice(lines, _SNIFF_LINES))
+    sniffed = delimiter is None
     if delimiter is None:
         delimiter = _sniff(sample)
     reader = csv.reader(itertools.chain(sample, lines), delimiter=delimiter, strict=True)
@@ -293,43 +295,31 @@ def _read_csv(
     if n_columns > max_columns:
         raise DataError(
             f"{label}, line {first_line} has {n_columns} fields; at most {max_columns} "
-            "columns are supported (pass max_columns= to raise the limit)"
+            "columns are supported (in Python, load_csv's max_columns= raises the limit)"
         )
     if n_columns < 2:
+        how = (
+            "separate fields with ',', ';' or tabs, the separators recognised (in Python, "
+            "load_csv's delimiter= takes another)"
+            if sniffed
+            else f"is delimiter={delimiter!r} the file's separator?"
+        )
         raise DataError(
-            f"{label}, line {first_line} has 1 field (delimiter {delimiter!r}); a data set needs "
-            "at least 2 columns, features and a target (pass delimiter= if the file uses "
-            "another separator)"
+            f"{label}, line {first_line} has 1 field where a data set needs at least 2 columns, "
+            f"features and a target: {how}"
         )
 
     second = next(rows, None)
-    has_header = _decide_header(header, target, first_fields, second)
-    if has_header:
-        names = [f.strip() or f"column {j + 1}" for j, f in enumerate(first_fields)]
-        seen: dict[str, int] = {}
-        for j, col_name in enumerate(names):
-            if col_name in seen:
-                raise DataError(
-                    f"{label}, line {first_line}: column name {col_name!r} appears twice "
-                    f"(columns {seen[col_name] + 1} and {j + 1}); names must be unique"
-                )
-            seen[col_name] = j
-    else:
-        names = []
-
+    decision = _decide_header(header, target, first_fields, second)
+    # Undecided (None): line 1 is read as data for now, and becomes the header at the end if
+    # its target value turns out to be no class label (see _decide_header).
+    names = _column_names(first_fields, label, first_line) if decision else []
     t = _target_index(target, names, n_columns, label)
     feature_cols = [j for j in range(n_columns) if j != t]
-    if has_header:
-        feature_names = [names[j] for j in feature_cols]
-        target_name = names[t]
-        column_label = [repr(n) for n in names]
-    else:
-        feature_names = [f"x{i + 1}" for i in range(n_columns - 1)]
-        target_name = "y"
-        column_label = [str(j + 1) for j in range(n_columns)]
+    column_label = _column_labels(names, n_columns)
 
     data_rows: Iterator[tuple[int, list[str]]]
-    if has_header:
+    if decision:
         data_rows = rows if second is None else itertools.chain([second], rows)
     else:
         data_rows = itertools.chain([first], [] if second is None else [second], rows)
@@ -364,6 +354,11 @@ def _read_csv(
         targets.append(fields[t].strip())
         line_numbers.append(line)
 
+    X = features.array()
+    if decision is None and targets[0] not in targets[1:]:
+        names = _column_names(first_fields, label, first_line)
+        X, targets, line_numbers = X[1:], targets[1:], line_numbers[1:]
+        column_label = _column_labels(names, n_columns)
     if not targets:
         raise DataError(f"{label} has a header (line {first_line}) but no data rows")
 
@@ -371,8 +366,12 @@ def _read_csv(
         return f"{label}, line {line_numbers[i]}, column {column_label[t]}"
 
     y, classes, final_task = _encode_target(targets, task, where)
+    if names:
+        feature_names, target_name = [names[j] for j in feature_cols], names[t]
+    else:
+        feature_names, target_name = [f"x{i + 1}" for i in range(n_columns - 1)], "y"
     return Dataset(
-        X=features.array(),
+        X=X,
         y=y,
         feature_names=feature_names,
         target_name=target_name,
@@ -382,28 +381,55 @@ def _read_csv(
     )
 
 
+def _column_names(fields: list[str], label: str, line: int) -> list[str]:
+    """The names in header ``fields`` (a blank one is called ``column J``), checked unique."""
+    names = [f.strip() or f"column {j + 1}" for j, f in enumerate(fields)]
+    seen: dict[str, int] = {}
+    for j, col_name in enumerate(names):
+        if col_name in seen:
+            raise DataError(
+                f"{label}, line {line}: column name {col_name!r} appears twice "
+                f"(columns {seen[col_name] + 1} and {j + 1}); names must be unique"
+            )
+        seen[col_name] = j
+    return names
+
+
+def _column_labels(names: list[str], n_columns: int) -> list[str]:
+    """How error messages name each column: ``'name'`` from the header, else its position."""
+    return [repr(n) for n in names] if names else [str(j + 1) for j in range(n_columns)]
+
+
 def _decide_header(
     header: bool | Literal["auto"],
     target: int | str,
     first: list[str],
     second: tuple[int, list[str]] | None,
-) -> bool:
-    """Apply the ``header`` rule documented in :func:`load_csv`."""
+) -> bool | None:
+    """Whether line 1 (``first``) is a header, by the rule documented in :func:`load_csv`.
+
+    None means "only once the whole file is read": line 1's target is text and its features
+    are ``0, 1, ..., k-1``, as pandas writes the header of unnamed columns
+    (``pd.DataFrame(X).assign(label=y).to_csv(index=False)``). Such a line is a header when its
+    target value occurs nowhere else in the target column, since a data row's label is a
+    class that other rows share.
+    """
     if header != "auto":
         return bool(header)
     if isinstance(target, str):
         return True
     t = target % len(first) if -len(first) <= target < len(first) else None
-    for j, field in enumerate(first):
-        text = field.strip()
-        if not text or is_number(text):
-            continue
-        if j != t:
-            return True
-        # Only the target is text: a header if the next row's target is a number.
-        if second is not None and len(second[1]) == len(first) and is_number(second[1][j]):
-            return True
-    return False
+    text_columns = [j for j, f in enumerate(first) if f.strip() and not is_number(f)]
+    if any(j != t for j in text_columns):
+        return True
+    if t is None or not text_columns:
+        return False
+    # Only the target is text: a header if the next row's target is a number, ...
+    if second is not None and len(second[1]) == len(first) and is_number(second[1][t]):
+        return True
+    # ... perhaps one if the features look like pandas' column indices.
+    features = [f.strip() for j, f in enumerate(first) if j != t]
+    return None if features == [str(i) for i in range(len(features))] else False
 
 
 def _target_index(target: int | str, names: list[str], n_columns: int, label: str) -> int:
@@ -440,7 +466,9 @@ def _encode_target(
                 i = next(i for i, v in enumerate(targets) if not is_number(v))
                 raise DataError(
                     f"{where(i)}: expected a number like the other target values, got "
-                    f"{targets[i]!r} (pass task='classification' to read the target as labels)"
+                    f"{targets[i]!r}; fix that value, or read the target as class labels with "
+                    "task='classification' (Python only: the command line decides from the "
+                    "values)"
                 )
         for i, v in enumerate(targets):
             if not v:

@@ -44,7 +44,12 @@ A cluster of several machines
 from __future__ import annotations
 
 from chainrule.sweeps.config import LogUniform, SweepConfig, load_config
-from chainrule.sweeps.errors import ResultsFileError, SchedulerError, SweepConfigError
+from chainrule.sweeps.errors import (
+    ResultsFileError,
+    SchedulerError,
+    SweepConfigError,
+    SweepInterrupted,
+)
 from chainrule.sweeps.results import ResultsFile
 from chainrule.sweeps.runner import SweepResult, best_trial, local_cluster, sweep
 from chainrule.sweeps.trial import (
@@ -66,6 +71,7 @@ __all__ = [
     "SweepConfig",
     "SweepConfigError",
     "SweepData",
+    "SweepInterrupted",
     "SweepResult",
     "TrialResult",
     "TrialSpec",

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import importlib
 import logging
+import math
 import os
+import signal
 import sys
+import threading
 from collections.abc import Generator, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -15,7 +18,7 @@ from typing import Any, Literal, TextIO
 from chainrule.errors import ValidationError
 from chainrule.serialization import save_model
 from chainrule.sweeps.config import SweepConfig, load_config
-from chainrule.sweeps.errors import SchedulerError
+from chainrule.sweeps.errors import SchedulerError, SweepInterrupted
 from chainrule.sweeps.results import ResultsFile
 from chainrule.sweeps.trial import (
     SweepData,
@@ -170,16 +173,49 @@ def _identity(data: SweepData) -> SweepData:
     return data
 
 
+@contextmanager
+def _sigint_blocked() -> Iterator[None]:
+    """Block SIGINT in this thread meanwhile, and for good in the threads it starts meanwhile.
+
+    Threads and processes inherit the signal mask of the thread that starts them, and a
+    process keeps it across ``exec``. A Ctrl-C at a terminal signals the whole process group;
+    with SIGINT blocked there, it reaches only this process, which stops the sweep cleanly
+    and keeps every finished trial, rather than every worker dying mid-task with a
+    traceback. A SIGINT sent to this process meanwhile waits, and is raised when the block
+    is lifted. Where masks do not exist (Windows), or off the main thread, nothing changes.
+    """
+    if not hasattr(signal, "pthread_sigmask") or threading.current_thread() is not (
+        threading.main_thread()
+    ):
+        yield
+        return
+    # multiprocessing starts its resource tracker on first need and then *unblocks* SIGINT in
+    # the thread that needed it (the cluster's event loop): have it started beforehand.
+    from multiprocessing import resource_tracker
+
+    resource_tracker.ensure_running()
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
 def local_cluster(n_workers: int) -> Any:
-    """The default cluster: ``n_workers`` single-threaded worker processes on 127.0.0.1 only."""
-    return _distributed().LocalCluster(
-        n_workers=n_workers,
-        threads_per_worker=1,
-        processes=True,
-        host="127.0.0.1",
-        dashboard_address="127.0.0.1:0",  # ":0" would listen on every interface
-        silence_logs=logging.ERROR,  # an int: the string "error" kills the workers
-    )
+    """The default cluster: ``n_workers`` single-threaded worker processes on 127.0.0.1 only.
+
+    Its event-loop thread, and the worker processes that thread starts (at first, or to
+    replace one that died), never receive SIGINT: see :func:`_sigint_blocked`.
+    """
+    with _sigint_blocked():
+        return _distributed().LocalCluster(
+            n_workers=n_workers,
+            threads_per_worker=1,
+            processes=True,
+            host="127.0.0.1",
+            dashboard_address="127.0.0.1:0",  # ":0" would listen on every interface
+            silence_logs=logging.ERROR,  # an int: the string "error" kills the workers
+        )
 
 
 @contextmanager
@@ -214,6 +250,16 @@ def _dask_client(scheduler: Any, n_workers: int, connect_timeout: float) -> Iter
         ) from None
     with client:
         yield client
+
+
+def is_seconds(value: object) -> bool:
+    """True for a positive, finite number: Dask refuses other timeouts with a traceback."""
+    return (
+        isinstance(value, int | float)
+        and not isinstance(value, bool)
+        and math.isfinite(value)
+        and value > 0
+    )
 
 
 def _check_scheduler(scheduler: Any) -> None:
@@ -295,10 +341,12 @@ def sweep(
         Where to save the best configuration retrained on all data (default: next to the
         results file, ``NAME.best.safetensors``); ``False`` saves nothing.
     connect_timeout:
-        Seconds to wait for a remote scheduler before giving up.
+        Seconds to wait for a remote scheduler before giving up (a positive, finite number).
 
     Raises
     ------
+    SweepInterrupted
+        A :class:`KeyboardInterrupt` while trials run; it says how many are kept, and where.
     SweepConfigError
         For an unknown key or a bad value in the config (nothing is written).
     SchedulerError
@@ -312,6 +360,10 @@ def sweep(
     _check_scheduler(scheduler)
     if isinstance(n_workers, bool) or not isinstance(n_workers, int) or n_workers < 1:
         raise ValidationError(f"n_workers must be an integer >= 1; got {n_workers!r}")
+    if not is_seconds(connect_timeout):
+        raise ValidationError(
+            f"connect_timeout must be a positive, finite number of seconds; got {connect_timeout!r}"
+        )
     data = prepare_data(config)
     specs = make_trials(config, data)
     results_path = Path(results) if results is not None else default_results_path(config)
@@ -324,25 +376,31 @@ def sweep(
     reporter = _Reporter(progress, len(specs), list(finished.values()), stream or sys.stderr)
     unfinished: list[tuple[str, str]] = []
     if todo:
-        with _runner(
-            scheduler=scheduler,
-            n_workers=n_workers,
-            connect_timeout=connect_timeout,
-            data=data,
-            todo=todo,
-            unfinished=unfinished,
-        ) as stream_of:
-            store.open()
-            try:
-                for result in stream_of:
-                    if result.trial_id in finished:
-                        continue  # never written twice
-                    store.append(result)
-                    finished[result.trial_id] = result
-                    reporter.update(result)
-            finally:
-                store.close()
-                reporter.finish()
+        try:
+            with _runner(
+                scheduler=scheduler,
+                n_workers=n_workers,
+                connect_timeout=connect_timeout,
+                data=data,
+                todo=todo,
+                unfinished=unfinished,
+            ) as stream_of:
+                store.open()
+                try:
+                    for result in stream_of:
+                        if result.trial_id in finished:
+                            continue  # never written twice
+                        store.append(result)
+                        finished[result.trial_id] = result
+                        reporter.update(result)
+                finally:
+                    store.close()
+                    reporter.finish()
+        except KeyboardInterrupt as interrupt:
+            # Counted from the file: Ctrl-C may land between writing a trial and noting it.
+            kept = ResultsFile(results_path).read()
+            n_kept = sum(spec.trial_id in kept for spec in specs)
+            raise SweepInterrupted(n_kept, len(specs), results_path) from interrupt
     trials = [finished[spec.trial_id] for spec in specs if spec.trial_id in finished]
     best = best_trial(trials)
     model_path = None

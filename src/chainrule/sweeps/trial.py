@@ -49,7 +49,8 @@ def stratified_kfold(
     Raises
     ------
     SweepConfigError
-        If there are fewer samples (or, stratified, members of some class) than folds.
+        If there are fewer samples (or, stratified, members of some class) than folds; the
+        message names the smallest class.
 
     Examples
     --------
@@ -59,20 +60,35 @@ def stratified_kfold(
     rng = np.random.default_rng(seed)
     fold = np.empty(len(y), dtype=np.intp)
     groups = [np.flatnonzero(y == c) for c in np.unique(y)] if stratify else [np.arange(len(y))]
+    smallest = min(groups, key=len, default=None)
+    if smallest is not None and len(smallest) < folds:
+        what = "the data set"
+        if stratify:
+            code = y[smallest[0]].item()
+            what = f"class {classes[code] if classes is not None else code!r}"
+        raise SweepConfigError(_too_few_message(folds, what, len(smallest), stratify))
     offset = 0
     for members in groups:
-        if len(members) < folds:
-            code = y[members[0]].item()
-            label = classes[code] if classes is not None else code
-            what = f"class {label!r}" if stratify else "the data set"
-            raise SweepConfigError(
-                f"folds = {folds} but {what} has only {len(members)} samples; "
-                f"use folds <= {len(members)}"
-            )
         order = rng.permutation(members)
         fold[order] = (offset + np.arange(len(order))) % folds
         offset = (offset + len(order)) % folds
     return fold
+
+
+def _too_few_message(folds: int, what: str, n: int, stratify: bool) -> str:
+    """Why ``folds`` folds are impossible when ``what`` has only ``n`` samples, and what to do.
+
+    Cross-validation needs ``folds >= 2``, so "use folds <= 1" would be no advice: below two
+    samples (of a class, when stratified) the data set itself is too small.
+    """
+    found = f"folds = {folds} but {what} has only {n} sample{'s' * (n != 1)}"
+    if n >= 2:
+        return f"{found}; use folds <= {n}"
+    each = " of every class" if stratify else ""
+    return (
+        f"{found}; cross-validation needs at least 2 samples{each} (folds >= 2), so the data "
+        "set is too small to sweep"
+    )
 
 
 def r2_score(y: NDArray[Any], prediction: NDArray[Any]) -> float:

@@ -1,0 +1,106 @@
+"""``chainrule train``: what is refused before training, and what the report says after it."""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from cli_helpers import chainrule
+
+QUICK = ["--epochs", "1", "--hidden", "3"]
+
+
+def one_line_error(result, command: str = "train") -> str:
+    assert result.returncode == 2, (result.stdout, result.stderr)
+    assert "Traceback" not in result.stderr and result.stdout == ""
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"chainrule {command}: error:"), lines
+    return lines[0]
+
+
+def test_regression_scores_are_in_the_targets_units(tmp_path: Path) -> None:
+    """train's RMSE is the one evaluate reports, not that of the standardised target."""
+    rng = np.random.default_rng(0)
+    X = rng.uniform(-1, 1, size=(200, 2))
+    y = 300 * X[:, 0] - 200 * X[:, 1] + 1000 + 20 * rng.normal(size=200)
+    path = tmp_path / "big.csv"
+    np.savetxt(path, np.column_stack([X, y]), delimiter=",", header="a,b,t", comments="")
+    model = tmp_path / "big.safetensors"
+    common = ["--validation-fraction", "0", "--epochs", "40", "--lr", "0.01"]
+    trained = chainrule("train", path, *common, "--json", "-o", model)
+    assert trained.returncode == 0, trained.stderr
+    final = json.loads(trained.stdout)["final"]
+    evaluated = json.loads(chainrule("evaluate", model, path, "--json").stdout)
+    assert final["rmse"] == pytest.approx(evaluated["rmse"], rel=0.3)
+    assert final["rmse"] > 10  # standard deviations would be about 0.1
+
+
+def test_early_stopping_reports_the_epoch_it_keeps() -> None:
+    args = ["xor", "--early-stopping", "--patience", "1", "--epochs", "100", "--lr", "0.3"]
+    result = chainrule("train", *args, "--hidden", "4", "--json")
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    best = report["best_epoch"]
+    assert best is not None and best < report["epochs"]
+    assert report["final"] == report["history"][best - 1]
+    text = chainrule("train", *args, "--hidden", "4").stdout
+    assert f"epoch {best} (kept)" in text
+    kept = report["history"][best - 1]
+    assert f"val_loss {kept['val_loss']:.4f}" in text
+
+
+@pytest.mark.skipif(not os.path.isdir("/sys"), reason="needs a read-only /sys")
+def test_an_unwritable_output_folder_fails_before_training(tmp_path: Path) -> None:
+    """A run that could never save its model does not train first (a million epochs here)."""
+    for option in ("-o", "--checkpoint"):
+        result = chainrule(
+            "train", "xor", "--epochs", "1000000", option, "/sys/m.safetensors", timeout=60
+        )
+        assert "cannot write in the folder '/sys'" in one_line_error(result)
+
+
+def test_plots_that_is_a_file_fails_before_training(tmp_path: Path) -> None:
+    (tmp_path / "figures.csv").write_text("x")
+    model = tmp_path / "m.safetensors"
+    result = chainrule("train", "xor", *QUICK, "--plots", tmp_path / "figures.csv", "-o", model)
+    assert "--plots" in one_line_error(result) and "not a directory" in result.stderr
+    assert not model.exists()
+    under_file = chainrule("train", "xor", *QUICK, "--plots", tmp_path / "figures.csv" / "sub")
+    assert "--plots" in one_line_error(under_file)
+
+
+def test_validation_data_of_the_other_task_is_refused() -> None:
+    for data, validation in (("plane", "xor"), ("xor", "plane")):
+        line = one_line_error(chainrule("train", data, *QUICK, "--validation-data", validation))
+        assert "--validation-data" in line
+        assert "classification" in line and "regression" in line
+
+
+def test_resume_refuses_options_that_differ_from_the_checkpoint(tmp_path: Path) -> None:
+    ckpt = tmp_path / "r.ckpt"
+    started = chainrule("train", "xor", "--epochs", "1", "--hidden", "5", "--checkpoint", ckpt)
+    assert started.returncode == 0, started.stderr
+    conflict = chainrule(
+        "train", "xor", "--resume", ckpt, "--epochs", "3", "--hidden", "7", "--optimizer", "sgd"
+    )
+    line = one_line_error(conflict)
+    assert "--hidden (7; the checkpoint has 5)" in line
+    assert "--optimizer (sgd; the checkpoint has adam)" in line
+    same = chainrule("train", "xor", "--resume", ckpt, "--epochs", "2", "--hidden", "5")
+    assert same.returncode == 0, same.stderr
+    assert "2 epochs" in same.stdout
+
+
+def _limit_memory() -> None:  # without the check, the allocation fails here, not the machine
+    resource.setrlimit(resource.RLIMIT_AS, (8 * 2**30, 8 * 2**30))
+
+
+def test_layers_too_large_for_memory_are_refused() -> None:
+    result = chainrule("train", "xor", "--hidden", "10000000000", preexec_fn=_limit_memory)
+    line = one_line_error(result)
+    assert "W^(1) would hold 30,000,000,000 weights" in line and "GiB of memory" in line
