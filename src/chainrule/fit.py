@@ -12,7 +12,6 @@ validation split, the initial weights and the shuffling, so changing one never m
 
 from __future__ import annotations
 
-import csv
 import itertools
 import math
 import os
@@ -27,7 +26,9 @@ from numpy.typing import ArrayLike, NDArray
 
 from chainrule.datasets import (
     Dataset,
+    Features,
     Standardizer,
+    available,
     load,
     load_csv,
     load_npz,
@@ -35,7 +36,12 @@ from chainrule.datasets import (
     train_test_split,
 )
 from chainrule.datasets.dataset import Task, TaskArg
-from chainrule.datasets.files import DELIMITERS, MAX_LINE_CHARS, is_number
+from chainrule.datasets.files import (
+    column_index,
+    default_column_names,
+    first_csv_row,
+    is_number,
+)
 from chainrule.engine.activations import names_of
 from chainrule.engine.callbacks import Callback, EarlyStopping
 from chainrule.engine.losses import default_loss
@@ -178,42 +184,63 @@ def _is_csv(path: Path) -> bool:
     return suffix in (".csv", ".tsv", ".txt") or path.exists()
 
 
+def _is_builtin(text: str) -> bool:
+    """Whether ``text`` names a built-in data set (``mnist:test`` included)."""
+    return text.partition(":")[0] in {info.name for info in available()}
+
+
 def read_dataset(
-    source: str | os.PathLike[str], *, target: int | str | None = None, task: TaskArg = "auto"
+    source: str | os.PathLike[str],
+    *,
+    target: int | str | None = None,
+    task: TaskArg = "auto",
+    delimiter: str | None = None,
 ) -> Dataset:
     """A CSV or NPZ file (by extension or existence) or a built-in data set name.
 
-    ``target`` picks the target column of a CSV file (default: the last). NPZ files and
-    built-in data sets have a fixed target, so a ``target`` for them is refused rather than
-    silently ignored. ``task`` says how to read the target (see
-    :func:`~chainrule.datasets.load_csv`); a built-in data set of the other task is refused.
-    The toy generators (``xor``, ``spiral``, ...) are drawn with seed 0, so the same name
-    always means the same points.
+    ``target`` picks the target column of a CSV file (default: the last) and ``delimiter``
+    its separator (default: sniffed). NPZ files and built-in data sets have a fixed target and
+    no separator, so these options are refused for them rather than silently ignored. ``task``
+    says how to read the target (see :func:`~chainrule.datasets.load_csv`); a built-in data
+    set of the other task is refused. The toy generators (``xor``, ``spiral``, ...) are drawn
+    with seed 0, so the same name always means the same points; ``mnist:test`` is MNIST's
+    test split. A folder named like a built-in data set does not hide it: a folder is no
+    data file, so the data set is meant.
 
     Raises
     ------
     DataError
-        If the file is missing or bad (the message names the file, row and column), or a
-        built-in data set is not of ``task``.
+        If ``source`` is empty, the file is missing or bad (the message names the file, row
+        and column), or a built-in data set is not of ``task``.
     ValidationError
-        For a name that is neither a file nor a known data set, or a ``target`` given for data
-        without columns to choose from.
+        For a name that is neither a file nor a known data set, or a ``target`` or
+        ``delimiter`` given for data without columns.
     """
     text = os.fspath(source)
+    if not text.strip():
+        raise DataError(
+            "empty data source: give a CSV or NPZ file or a built-in data set name (see "
+            "'chainrule datasets')"
+        )
     path = Path(text)
     suffix = path.suffix.lower()
-    if _is_csv(path):
+    folder_of_builtin = path.is_dir() and _is_builtin(text)
+    if _is_csv(path) and not folder_of_builtin:
         if path.is_dir():
             raise DataError(f"{text} is a directory, not a data file")
-        return load_csv(path, target=-1 if target is None else target, task=task)
-    if target is not None:
-        kind = (
-            "an NPZ file, whose target is its array y"
-            if suffix == ".npz"
-            else ("a built-in data set, whose target is fixed")
+        return load_csv(
+            path, target=-1 if target is None else target, task=task, delimiter=delimiter
         )
+    kind = "an NPZ file" if suffix == ".npz" else "a built-in data set"
+    if target is not None:
+        fixed = "its array y" if suffix == ".npz" else "fixed"
         raise ValidationError(
-            f"a target column ({target!r}) can be chosen only in a CSV file; {text} is {kind}"
+            f"a target column ({target!r}) can be chosen only in a CSV file; {text} is {kind}, "
+            f"whose target is {fixed}"
+        )
+    if delimiter is not None:
+        raise ValidationError(
+            f"a delimiter ({delimiter!r}) applies only to a CSV file; {text} is {kind}"
         )
     if suffix == ".npy":
         raise DataError(
@@ -222,28 +249,13 @@ def read_dataset(
         )
     if suffix == ".npz":
         return load_npz(path, task=task)
-    if any(sep in text for sep in ("/", os.sep)):
+    if any(sep in text for sep in ("/", os.sep)) and not folder_of_builtin:
         raise DataError(f"cannot read {text}: no such file")
     # toy generators: the same points every time, so a model can be re-scored
     data = load(text, seed=0) if text in toy.__all__ else load(text)
     if task not in ("auto", data.task):
         raise DataError(f"{text} has a {data.task} target, not a {task} one")
     return data
-
-
-def _numeric_column(data: Dataset) -> NDArray[np.float64]:
-    """The target column of ``data`` as numbers (it is really a feature)."""
-    if data.classes is None:
-        return data.y
-    try:
-        values = np.array([float(label) for label in data.classes])
-    except ValueError:
-        bad = next(label for label in data.classes if not is_number(label))
-        raise DataError(
-            f"{data.name}: column {data.target_name!r} holds {bad!r}; features must be numbers"
-        ) from None
-    column: NDArray[np.float64] = values[data.y]
-    return column
 
 
 def _codes_for(data: Dataset, classes: Sequence[str]) -> NDArray[np.int64]:
@@ -284,45 +296,19 @@ def _known_names(model: FittedModel) -> list[str] | None:
     return names
 
 
-def _first_line_fields(path: Path) -> dict[str, list[str]]:
-    """The first non-blank line of a CSV file split by each delimiter the loader may pick;
-    empty when it cannot be read (the loader then reports why)."""
-    try:
-        with open(path, encoding="utf-8-sig", newline="") as fh:
-            for line in iter(lambda: fh.readline(MAX_LINE_CHARS), ""):
-                if line.strip():
-                    return {
-                        d: [f.strip() for f in next(csv.reader([line], delimiter=d))]
-                        for d in DELIMITERS
-                    }
-    except (OSError, UnicodeDecodeError, csv.Error):
-        pass
-    return {}
-
-
 def _reorder(X: NDArray[np.float64], have: Sequence[str], want: Sequence[str]) -> NDArray[Any]:
     """The columns of ``X`` (named ``have``) in the order ``want``."""
     reordered: NDArray[Any] = X[:, [list(have).index(name) for name in want]]
     return reordered
 
 
-def _one_column(path: Path, header: bool) -> NDArray[np.float64]:
-    """The numbers of a CSV file with a single column (the loader needs a target column too)."""
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as err:
-        raise DataError(f"cannot read {path}: {err}") from None
-    lines = [(number, line.strip()) for number, line in enumerate(text.splitlines(), 1)]
-    lines = [(number, line) for number, line in lines if line]
-    values = []
-    for number, text in lines[1:] if header else lines:
-        value = float(text) if is_number(text) else math.nan
-        if not math.isfinite(value):
-            raise DataError(f"{path}, line {number}: expected a finite number, got {text!r}")
-        values.append(value)
-    if not values:
-        raise DataError(f"{path} has no data rows")
-    return np.array(values).reshape(-1, 1)
+def _wrong_width(name: str, columns: int, model: FittedModel, need_target: bool) -> DataError:
+    """The error for data with ``columns`` columns that fit none of the model's layouts."""
+    n_in = model.n_features
+    expected = f"{n_in + 1} (its {n_in} features and the target)"
+    if not need_target:
+        expected = f"{n_in} (its features) or " + expected
+    return DataError(f"{name} has {columns} columns but the model expects {expected}")
 
 
 def _csv_by_name(
@@ -335,61 +321,88 @@ def _csv_by_name(
     need_target: bool,
 ) -> tuple[NDArray[np.float64], NDArray[Any] | None]:
     """Read a CSV file whose header names every feature of ``model``: the features are picked
-    by name, and the one other column (or ``target``) is the target."""
+    by name, in the model's order. Without ``need_target`` any other column is ignored; with
+    it the one other column (or ``target``) is the target."""
     names = model.feature_names
     assert names is not None
     extra = [c for c in columns if c not in names]
     if isinstance(target, int):
-        if not -len(columns) <= target < len(columns):
-            raise DataError(
-                f"{path}: target index {target} is out of range for {len(columns)} columns"
-            )
-        target = columns[target]
+        target = columns[column_index(target, columns, len(columns), str(path), "target")]
     if target is not None and target not in extra:
         why = "is one of the model's features" if target in names else "does not exist"
         raise DataError(f"{path}: target column {target!r} {why}")
-    if len(extra) > 1:
+    if not need_target:
+        features = load_csv(path, target=None, columns=names, header=True, delimiter=delimiter)
+        return features.X, None
+    if target is None and len(extra) > 1:
         raise DataError(
             f"{path} has columns {', '.join(map(repr, extra))} besides the model's features; "
             "at most one, the target, may be added"
         )
-    if extra:
-        data = load_csv(
-            path,
-            target=extra[0],
-            header=True,
-            delimiter=delimiter,
-            task=_task_of(model) if need_target else "classification",  # any label: ignored
-        )
-        X = _reorder(data.X, data.feature_names, names)
-        return X, _model_targets(model, data) if need_target else None
-    if need_target:
+    if target is None and not extra:
         raise DataError(f"{path} has the model's features but no target column")
-    if len(columns) == 1:
-        return _one_column(path, header=True), None
-    data = load_csv(path, target=-1, header=True, delimiter=delimiter, task="regression")
-    return _reorder(np.column_stack([data.X, data.y]), columns, names), None
+    data = load_csv(
+        path,
+        target=extra[0] if target is None else target,
+        columns=names,
+        header=True,
+        delimiter=delimiter,
+        task=_task_of(model),
+    )
+    return data.X, _model_targets(model, data)
 
 
-def _npz_features(path: Path) -> NDArray[np.float64] | None:
-    """``X`` of an NPZ file that has no ``y`` (prediction needs no target); ``None`` when it
-    has one or cannot be read, so that :func:`~chainrule.datasets.load_npz` reads or reports it."""
-    try:
-        with np.load(path, allow_pickle=False) as archive:
-            if not isinstance(archive, np.lib.npyio.NpzFile) or "y" in archive.files:
-                return None
-            if "X" not in archive.files:
-                return None
-            X = archive["X"]
-    except Exception:  # load_npz reads the file again and names what is wrong with it
-        return None
-    if X.ndim != 2 or X.dtype.kind not in "fiub":
-        raise DataError(f"{path}: X must be a 2-D numeric array; got shape {X.shape} ({X.dtype})")
-    features = X.astype(np.float64)
-    if not np.all(np.isfinite(features)):
-        r, c = (int(v) for v in np.argwhere(~np.isfinite(features))[0])
-        raise DataError(f"{path}: X[{r}, {c}] is not finite ({features[r, c]})")
-    return features
+def _csv_features_by_position(
+    model: FittedModel, path: Path, delimiter: str, columns: list[str], target: int | str | None
+) -> NDArray[np.float64]:
+    """The features of a CSV file whose columns count by position: all of its columns, or
+    all but the target (``target``, else the last), which is skipped unread."""
+    n = len(columns)
+    if target is None and n == model.n_features:
+        return load_csv(path, target=None, delimiter=delimiter).X
+    if n != model.n_features + 1:
+        raise _wrong_width(path.name, n, model, need_target=False)
+    t = -1 if target is None else target
+    names = columns if t in columns else default_column_names(n)
+    skipped = column_index(t, names, n, str(path), "target")
+    features = [j for j in range(n) if j != skipped]
+    return load_csv(path, target=None, columns=features, delimiter=delimiter).X
+
+
+def _csv_for_model(
+    model: FittedModel,
+    path: Path,
+    *,
+    target: int | str | None,
+    need_target: bool,
+    delimiter: str | None,
+) -> tuple[NDArray[np.float64], NDArray[Any] | None]:
+    """:func:`read_for_model` for a CSV file: columns by name when line 1 names the model's
+    features, else by position."""
+    columns, delimiter = first_csv_row(path, delimiter=delimiter)
+    names = _known_names(model)
+    if names is not None:
+        if set(names) <= set(columns):
+            return _csv_by_name(
+                model, path, delimiter, columns, target=target, need_target=need_target
+            )
+        if sum(not is_number(f) for f in columns if f) >= min(2, len(columns)):
+            missing = [n for n in names if n not in columns]  # a header without them
+            raise DataError(
+                f"{path} has no column {', '.join(map(repr, missing))}; the model was "
+                f"trained on columns {', '.join(map(repr, names))}"
+            )
+    if not need_target:
+        return _csv_features_by_position(model, path, delimiter, columns, target), None
+    data = load_csv(
+        path,
+        target=-1 if target is None else target,
+        delimiter=delimiter,
+        task=_task_of(model),
+    )
+    if data.n_features != model.n_features:
+        raise _wrong_width(data.name, data.n_features + 1, model, need_target=True)
+    return data.X, _model_targets(model, data)
 
 
 def read_for_model(
@@ -398,6 +411,7 @@ def read_for_model(
     *,
     target: int | str | None = None,
     need_target: bool = False,
+    delimiter: str | None = None,
 ) -> tuple[NDArray[np.float64], NDArray[Any] | None]:
     """Read data for a trained model: raw features and, when needed, targets in its terms.
 
@@ -406,61 +420,44 @@ def read_for_model(
     the features are picked in the model's order, whatever the file's order, and the one other
     column is the target; a header that lacks some of them is an error naming them. Without
     names (no header, or a model trained on unnamed columns) columns count by position: the
-    features, then the target (or ``target``).
+    features, then the target (or ``target``). ``delimiter`` is a CSV file's separator
+    (default: sniffed).
 
     With ``need_target`` the targets come back as the model's class codes (or target values).
-    Without it only the features are read: a target column, if present, is ignored (its task
-    and labels are not checked), and a file of the features alone is fine.
+    Without it only the features the model needs are read: other columns, the target's among
+    them, are skipped unread (empty cells, labels the model never saw and text are fine
+    there), an NPZ file's ``y`` is ignored, and a file of the features alone is fine.
 
     Raises
     ------
     DataError
         Missing or extra columns, a class label the model never saw (naming the row), a
-        target of the other task, non-numeric or non-finite values.
+        target of the other task, non-numeric or non-finite feature values.
     ValidationError
-        A ``target`` for an NPZ file or a built-in data set.
+        A ``target`` or ``delimiter`` for an NPZ file or a built-in data set.
     """
-    path = Path(os.fspath(source))
+    text = os.fspath(source)
+    path = Path(text)
+    if text.strip() and _is_csv(path) and not path.is_dir():
+        return _csv_for_model(
+            model, path, target=target, need_target=need_target, delimiter=delimiter
+        )
     names = _known_names(model)
-    model_task = _task_of(model)
-    task: TaskArg = model_task if need_target else "auto"
-    if _is_csv(path) and not path.is_dir():
-        split = _first_line_fields(path)
-        widest = max(split.values(), key=len, default=[])
-        if names is not None:
-            named = next(((d, f) for d, f in split.items() if set(names) <= set(f)), None)
-            if named is not None:
-                delimiter, header = named
-                return _csv_by_name(
-                    model, path, delimiter, header, target=target, need_target=need_target
-                )
-            if sum(not is_number(f) for f in widest if f) >= min(2, len(widest)) > 0:
-                missing = [n for n in names if n not in widest]  # a header without them
-                raise DataError(
-                    f"{path} has no column {', '.join(map(repr, missing))}; the model was "
-                    f"trained on columns {', '.join(map(repr, names))}"
-                )
-        if not need_target and model.n_features == 1 and len(widest) == 1:
-            return _one_column(path, header=not is_number(widest[0])), None
-        task = model_task if need_target else "classification"  # any label: it is ignored
-    elif path.suffix.lower() == ".npz" and not need_target:
-        features = _npz_features(path)
-        if features is not None:
-            return features, None
-    data = read_dataset(source, target=target, task=task)
-    n_in = model.n_features
-    if names is not None and set(names) <= set(data.feature_names):
-        X = _reorder(data.X, data.feature_names, names)
-        return X, _model_targets(model, data) if need_target else None
-    if data.n_features == n_in:
-        return data.X, _model_targets(model, data) if need_target else None
-    if data.n_features + 1 == n_in and target is None and not need_target:
-        return np.column_stack([data.X, _numeric_column(data)]), None
-    columns = data.n_features + 1
-    expected = f"{n_in + 1} (its {n_in} features and the target)"
+    if path.suffix.lower() == ".npz" and not need_target and target is None and delimiter is None:
+        features: Dataset | Features = load_npz(path, target=None)
+    else:
+        task: TaskArg = _task_of(model) if need_target else "auto"
+        features = read_dataset(source, target=target, task=task, delimiter=delimiter)
+    X = features.X
+    if names is not None and set(names) <= set(features.feature_names):
+        X = _reorder(X, features.feature_names, names)
+    elif features.n_features != model.n_features:
+        width = features.n_features + isinstance(features, Dataset)  # with the target
+        raise _wrong_width(features.name, width, model, need_target)
     if not need_target:
-        expected = f"{n_in} (its features) or " + expected
-    raise DataError(f"{data.name} has {columns} columns but the model expects {expected}")
+        return X, None
+    assert isinstance(features, Dataset)
+    return X, _model_targets(model, features)
 
 
 def _preprocessing(

@@ -163,3 +163,32 @@ def test_json_reports_write_null_for_non_finite_numbers(capsys: pytest.CaptureFi
         "history": [{"loss": None}],
         "n": 3,
     }
+
+
+def test_predict_skips_empty_and_unseen_target_cells(columns, tmp_path: Path) -> None:
+    """The target column is never read: empty cells and labels the model never saw are fine,
+    with a header (by name) and without one (by position, --target or the last column)."""
+    h, w, model = columns["height"], columns["weight"], columns["model"]
+    expected = chainrule("predict", model, columns["folder"] / "asym.csv").stdout
+    gaps = ["" if i % 3 else "giraffe" for i in range(N)]
+    for header, path in ((["height", "weight", "y"], "named.csv"), (None, "plain.csv")):
+        result = chainrule("predict", model, write_table(tmp_path / path, header, [h, w, gaps]))
+        assert result.returncode == 0, result.stderr
+        assert result.stdout == expected
+    first = write_table(tmp_path / "first.csv", None, [gaps, h, w])
+    for target in ("0", "x1"):  # an index, or a name of the headerless columns
+        result = chainrule("predict", model, first, "--target", target)
+        assert result.stdout == expected, result.stderr
+
+
+def test_evaluate_and_predict_take_a_delimiter(columns, tmp_path: Path) -> None:
+    h, w, y, model = columns["height"], columns["weight"], columns["label"], columns["model"]
+    piped = tmp_path / "piped.csv"
+    piped.write_text("".join(f"{a}|{b}|{c}\n" for a, b, c in zip(h, w, y, strict=True)))
+    plain = write_table(tmp_path / "plain.csv", None, [h, w, y])
+    expected = json.loads(chainrule("evaluate", model, plain, "--json").stdout)
+    report = json.loads(chainrule("evaluate", model, piped, "--delimiter", "|", "--json").stdout)
+    assert report == {**expected, "data": str(piped)}
+    predicted = chainrule("predict", model, piped, "--delimiter", "|")
+    assert predicted.stdout == chainrule("predict", model, plain).stdout, predicted.stderr
+    assert "piped.csv" in one_line_error(chainrule("predict", model, piped), "predict")

@@ -104,3 +104,56 @@ def test_layers_too_large_for_memory_are_refused() -> None:
     result = chainrule("train", "xor", "--hidden", "10000000000", preexec_fn=_limit_memory)
     line = one_line_error(result)
     assert "W^(1) would hold 30,000,000,000 weights" in line and "GiB of memory" in line
+
+
+def ages_csv(path: Path) -> Path:
+    """Ages 18..80 (integers, dozens of distinct values) that depend on two features."""
+    rng = np.random.default_rng(0)
+    X = rng.uniform(-1, 1, size=(300, 2))
+    age = np.round(49 + 20 * X[:, 0] + 10 * X[:, 1]).astype(int)
+    np.savetxt(path, np.column_stack([X, age]), delimiter=";", fmt=["%.4f", "%.4f", "%d"])
+    return path
+
+
+def test_task_regression_trains_a_regressor_on_integers(tmp_path: Path) -> None:
+    ages = ages_csv(tmp_path / "ages.csv")
+    auto = chainrule("train", ages, *QUICK, "--json")
+    assert json.loads(auto.stdout)["task"] == "classification"
+    note = auto.stderr.strip().splitlines()
+    assert len(note) == 1 and note[0].startswith("chainrule train: note: the target 'y' is read as")
+    assert "use --task regression" in note[0]
+    regression = chainrule("train", ages, *QUICK, "--json", "--task", "regression")
+    assert regression.returncode == 0 and regression.stderr == ""
+    assert json.loads(regression.stdout)["task"] == "regression"
+    few = chainrule("train", "iris", *QUICK, "--task", "auto")  # three classes: no note
+    assert few.returncode == 0 and few.stderr == ""
+    other = chainrule("train", "iris", *QUICK, "--task", "regression")
+    assert "iris has a classification target, not a regression one" in one_line_error(other)
+
+
+def test_delimiter_and_default_names_for_a_file_without_header(tmp_path: Path) -> None:
+    ages = ages_csv(tmp_path / "ages.csv")
+    for options in (["--delimiter", ";"], ["--target", "y"], ["--target", "2"]):
+        result = chainrule("train", ages, *QUICK, "--task", "regression", "--json", *options)
+        assert result.returncode == 0, result.stderr
+        assert json.loads(result.stdout)["n_features"] == 2
+    comma = one_line_error(chainrule("train", ages, *QUICK, "--delimiter", ","))
+    assert "has 1 field" in comma and "is the delimiter ',' the file's separator?" in comma
+    missing = one_line_error(chainrule("train", ages, *QUICK, "--target", "age"))
+    assert "no column 'age': line 1 holds data, not a header" in missing
+    assert "'x1', 'x2', 'y'" in missing
+    builtin = one_line_error(chainrule("train", "xor", *QUICK, "--delimiter", ";"))
+    assert "a delimiter (';') applies only to a CSV file" in builtin
+
+
+def test_data_sources_empty_or_shadowed_by_a_folder(tmp_path: Path) -> None:
+    empty = one_line_error(chainrule("train", "", *QUICK))
+    assert "empty data source" in empty
+    (tmp_path / "xor").mkdir()
+    shadowed = chainrule("train", "xor", *QUICK, cwd=tmp_path)
+    assert shadowed.returncode == 0, shadowed.stderr
+    assert "trained xor" in shadowed.stdout
+    folder = one_line_error(chainrule("train", tmp_path, *QUICK))
+    assert "is a directory, not a data file" in folder
+    split = one_line_error(chainrule("train", "xor:test", *QUICK))
+    assert "'xor' has no splits" in split

@@ -286,3 +286,42 @@ def test_published_checksum_table() -> None:
 def test_gzip_payload_is_really_idx(mnist_like) -> None:
     raw = gzip.GzipFile(fileobj=io.BytesIO(mnist_like[FILES[1]])).read()
     assert raw[:4] == b"\x00\x00\x08\x01"
+
+
+@pytest.fixture
+def offline_mnist(tmp_path: Path, mnist_like, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``mnist`` served from local files: ``fetch`` is replaced, nothing touches the network."""
+    from chainrule.datasets import bundled
+
+    for name, data in mnist_like.items():
+        (tmp_path / name).write_bytes(data)
+    paths = {name: tmp_path / name for name in FILES}
+    monkeypatch.setattr(bundled, "fetch", lambda *args, **kwargs: paths)
+
+
+@pytest.mark.usefixtures("offline_mnist")
+def test_a_split_is_named_after_a_colon() -> None:
+    test = load("mnist:test")
+    assert test.name == "mnist-test" and test.y.tolist() == [3, 1, 4, 1, 5]
+    assert load("mnist:train").n_samples == 12
+    with pytest.raises(ValidationError, match="split must be 'train' or 'test'; got 'valid'"):
+        load("mnist:valid")
+    with pytest.raises(ValidationError, match="give the split once"):
+        load("mnist:test", split="train")
+    with pytest.raises(ValidationError, match="'xor' has no splits; NAME:SPLIT works for mnist"):
+        load("xor:test")
+
+
+@pytest.mark.usefixtures("offline_mnist")
+def test_the_command_line_trains_and_scores_on_a_split(tmp_path: Path, capsys) -> None:
+    """``chainrule train mnist:test``, in this process so that the download stays offline."""
+    from chainrule.cli import main
+
+    model = tmp_path / "m.safetensors"
+    args = ["mnist:test", "--epochs", "1", "--validation-fraction", "0", "-o", str(model)]
+    assert main(["train", *args]) == 0
+    assert "trained mnist-test" in capsys.readouterr().out
+    assert main(["evaluate", str(model), "mnist:test"]) == 0
+    assert "mnist:test: 5 rows" in capsys.readouterr().out
+    assert main(["datasets"]) == 0
+    assert "mnist:test has 10000" in capsys.readouterr().out

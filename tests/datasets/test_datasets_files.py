@@ -210,7 +210,7 @@ def test_target_index_out_of_range(tmp_path: Path) -> None:
 def test_target_name_requires_header(tmp_path: Path) -> None:
     p = write(tmp_path, "1,2,0\n")
     with pytest.raises(ValidationError, match="header=False"):
-        load_csv(p, target="y", header=False)
+        load_csv(p, target="label", header=False)
 
 
 def test_numeric_labels_sorted_numerically_and_decoded(tmp_path: Path) -> None:
@@ -262,7 +262,7 @@ def test_auto_task_catches_typo_in_numeric_target(tmp_path: Path) -> None:
     p = write(tmp_path, "a,y\n1,0.5\n2,1.5\n3,1.5x\n")
     message = csv_error(p)
     assert message.startswith(f"{p}, line 4, column 'y': expected a number like the other")
-    assert "'1.5x'" in message and "task='classification' (Python only" in message
+    assert "'1.5x'" in message and "--task classification (task='classification'" in message
     assert "fix that value" in message  # what a command-line user can do
     ds = load_csv(p, task="classification")
     assert ds.classes == ["0.5", "1.5", "1.5x"]
@@ -284,7 +284,7 @@ def test_error_non_number_names_file_line_column(tmp_path: Path) -> None:
 
 def test_error_without_header_uses_column_position(tmp_path: Path) -> None:
     p = write(tmp_path, "1,2,0\n3,oops,1\n")
-    assert csv_error(p) == f"{p}, line 2, column 2: expected a number, got 'oops'"
+    assert csv_error(p) == f"{p}, line 2, column 2 (index 1): expected a number, got 'oops'"
 
 
 def test_error_empty_field(tmp_path: Path) -> None:
@@ -294,7 +294,7 @@ def test_error_empty_field(tmp_path: Path) -> None:
 
 def test_error_first_row_missing_value_is_not_taken_for_header(tmp_path: Path) -> None:
     p = write(tmp_path, "1,,0\n3,4,1\n")
-    assert csv_error(p) == f"{p}, line 1, column 2: expected a number, got ''"
+    assert csv_error(p) == f"{p}, line 1, column 2 (index 1): expected a number, got ''"
 
 
 @pytest.mark.parametrize("value", ["nan", "NaN", "inf", "-inf", "1e999"])
@@ -330,10 +330,10 @@ def test_error_single_column(tmp_path: Path) -> None:
     p = write(tmp_path, "1|2|0\n3|4|1\n")
     assert csv_error(p) == (
         f"{p}, line 1 has 1 field where a data set needs at least 2 columns, features and a "
-        "target: separate fields with ',', ';' or tabs, the separators recognised (in Python, "
-        "load_csv's delimiter= takes another)"
+        "target: separate fields with ',', ';' or tabs, the separators recognised (--delimiter "
+        "on the command line, delimiter= in Python, takes another)"
     )
-    assert csv_error(p, delimiter=";").endswith(": is delimiter=';' the file's separator?")
+    assert csv_error(p, delimiter=";").endswith(": is the delimiter ';' the file's separator?")
     assert load_csv(p, delimiter="|").X.shape == (2, 2)
 
 
@@ -370,7 +370,8 @@ def test_error_not_utf8(tmp_path: Path) -> None:
 def test_error_duplicate_column_names(tmp_path: Path) -> None:
     p = write(tmp_path, "a,b,a,y\n1,2,3,0\n")
     assert csv_error(p) == (
-        f"{p}, line 1: column name 'a' appears twice (columns 1 and 3); names must be unique"
+        f"{p}, line 1: column name 'a' appears twice (columns 1 and 3, indices 0 and 2); "
+        "names must be unique"
     )
 
 
@@ -647,3 +648,79 @@ def test_dataset_validation_and_decode_errors() -> None:
         ds.decode([0, 5])
     with pytest.raises(ValidationError, match="integer class codes"):
         ds.decode([0.5])
+
+
+# ---------------------------------------------------------------------------- features only
+
+
+def test_features_only_reads_every_column(tmp_path: Path) -> None:
+    from chainrule.datasets import Features
+
+    named = load_csv(write(tmp_path, "a,b\n1,2\n3,4\n", "n.csv"), target=None)
+    assert isinstance(named, Features) and not hasattr(named, "y")
+    assert named.X.tolist() == [[1.0, 2.0], [3.0, 4.0]] and named.feature_names == ["a", "b"]
+    plain = load_csv(write(tmp_path, "0.5\n1.5\n", "one.csv"), target=None)  # one column is fine
+    assert plain.X.tolist() == [[0.5], [1.5]] and plain.feature_names == ["x1"]
+    bad = write(tmp_path, "x\n0.5\nabc\n", "bad.csv")
+    assert csv_error(bad, target=None) == f"{bad}, line 3, column 'x': expected a number, got 'abc'"
+
+
+def test_columns_not_read_may_hold_anything(tmp_path: Path) -> None:
+    p = write(tmp_path, "a,label,b\n1,,2\n3,never seen,4\n")
+    picked = load_csv(p, target=None, columns=["b", "a"])
+    assert picked.X.tolist() == [[2.0, 1.0], [4.0, 3.0]] and picked.feature_names == ["b", "a"]
+    headerless = write(tmp_path, "1,2,\n3,4,cat\n", "plain.csv")  # empty cell, then a label
+    assert load_csv(headerless, target=None, columns=[0, 1]).X.tolist() == [[1, 2], [3, 4]]
+    ds = load_csv(p, target="b", columns=["a"], task="regression")  # the rest: skipped
+    assert ds.X.tolist() == [[1.0], [3.0]] and ds.y.tolist() == [2.0, 4.0]
+    with pytest.raises(DataError, match=r"column 3 \(index 2\) is the target"):
+        load_csv(p, target=-1, columns=[0, 2])
+    with pytest.raises(DataError, match="feature column 'c' not found; columns: 'a', 'label'"):
+        load_csv(p, target=None, columns=["c"])
+    with pytest.raises(ValidationError, match="columns must be a non-empty list"):
+        load_csv(p, target=None, columns=[])
+
+
+def test_default_names_address_a_file_without_header(tmp_path: Path) -> None:
+    p = write(tmp_path, "0.1257,2,0\n0.5,3,1\n0.25,4,0\n")
+    by_name = load_csv(p, target="y")
+    assert by_name.X.tolist() == load_csv(p).X.tolist()  # line 1 is data, not a header
+    assert by_name.feature_names == ["x1", "x2"] and by_name.target_name == "y"
+    first = load_csv(p, target="x1", task="regression")
+    assert first.y.tolist() == [0.1257, 0.5, 0.25]
+    assert first.feature_names == ["x2", "y"] and first.target_name == "x1"
+    assert load_csv(p, target="y", header=False).n_samples == 3
+    assert csv_error(p, target="label") == (
+        f"{p}: no column 'label': line 1 holds data, not a header; the columns of a file "
+        "without a header are 'x1', 'x2', 'y', or give a 0-based index"
+    )
+    header = write(tmp_path, "a,b,c\n1,2,0\n", "h.csv")  # a header: its names count
+    assert (
+        csv_error(header, target="y")
+        == f"{header}: target column 'y' not found; columns: 'a', 'b', 'c'"
+    )
+
+
+def test_first_csv_row_splits_as_the_loader(tmp_path: Path) -> None:
+    from chainrule.datasets.files import first_csv_row
+
+    assert first_csv_row(write(tmp_path, "\n a ;b;c\n1;2;3\n")) == (["a", "b", "c"], ";")
+    assert first_csv_row(write(tmp_path, "a|b\n", "p.csv"), delimiter="|") == (["a", "b"], "|")
+    empty = write(tmp_path, "\n\n", "e.csv")
+    with pytest.raises(DataError, match="is empty"):
+        first_csv_row(empty)
+
+
+def test_npz_features_only_ignores_y(tmp_path: Path) -> None:
+    from chainrule.datasets import Features
+
+    p = tmp_path / "d.npz"
+    np.savez(p, X=np.ones((2, 2)), y=np.array([np.nan, 1.0]), feature_names=np.array(["a", "b"]))
+    features = load_npz(p, target=None)
+    assert isinstance(features, Features) and features.feature_names == ["a", "b"]
+    with pytest.raises(DataError, match=r"y\[0\] is not finite"):
+        load_npz(p)
+    np.savez(tmp_path / "x.npz", X=np.zeros((3, 1)))
+    assert load_npz(tmp_path / "x.npz", target=None).X.shape == (3, 1)
+    with pytest.raises(DataError, match="has no array 'y'"):
+        load_npz(tmp_path / "x.npz")

@@ -102,6 +102,36 @@ def positive_int(text: str) -> int:
     return value
 
 
+def parse_delimiter(text: str) -> str:
+    """A CSV field separator: one character, or ``tab`` / ``\\t`` for a tab (a shell passes
+    a typed ``\\t`` as two characters)."""
+    if text in ("tab", "\\t"):
+        return "\t"
+    if len(text) != 1 or text in '"\r\n':
+        raise argparse.ArgumentTypeError(
+            f"expected one character (or 'tab') other than a quote or newline; got {text!r}"
+        )
+    return text
+
+
+def add_data_arguments(parser: argparse.ArgumentParser, target: str) -> None:
+    """``--target`` (described by ``target``) and ``--delimiter`` for a CSV file's columns."""
+    parser.add_argument(
+        "--target",
+        metavar="NAME|INDEX",
+        help=f"{target}: a header name, or a 0-based index (-1: the last column; error "
+        "messages say 'column 2 (index 1)'); in a file without a header the columns are named "
+        "x1..xk and y (the last)",
+    )
+    parser.add_argument(
+        "--delimiter",
+        type=parse_delimiter,
+        metavar="CHAR",
+        help="field separator of a CSV file ('tab' for a tab; default: detected among comma, "
+        "semicolon and tab)",
+    )
+
+
 def add_network_arguments(parser: argparse.ArgumentParser) -> None:
     """``--sizes/--activations/--seed`` or ``--weights FILE``, plus ``--dtype`` and ``--loss``."""
     group = parser.add_argument_group("network (sizes, activations and seed, or a weights file)")

@@ -12,6 +12,8 @@ from typing import Any
 
 def register(subparsers: Any) -> None:
     """Add the ``evaluate`` sub-command."""
+    from chainrule.cli.common import add_data_arguments
+
     parser = subparsers.add_parser(
         "evaluate",
         help="score a model file on labelled data",
@@ -22,17 +24,23 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument("model", metavar="MODEL", help="model file")
     parser.add_argument("data", metavar="DATA", help="CSV/NPZ path or built-in data set name")
-    parser.add_argument("--target", metavar="NAME|INDEX", help="target column of a CSV file")
+    add_data_arguments(
+        parser,
+        "target column of a CSV file (default: the one column that is "
+        "not a feature, else the last)",
+    )
     parser.add_argument("--json", action="store_true", help="print the scores as JSON")
     parser.set_defaults(func=run)
 
 
-def scores(model: Any, source: str, target: int | str | None) -> dict[str, Any]:
+def scores(
+    model: Any, source: str, target: int | str | None, delimiter: str | None = None
+) -> dict[str, Any]:
     """The scores of ``model`` on the data at ``source`` (see the module docstring)."""
     from chainrule.engine.metrics import accuracy, confusion_matrix, log_loss, r2_score, rmse
     from chainrule.fit import read_for_model
 
-    X, y = read_for_model(model, source, target=target, need_target=True)
+    X, y = read_for_model(model, source, target=target, need_target=True, delimiter=delimiter)
     assert y is not None
     report: dict[str, Any] = {"data": source, "task": model.task, "n_samples": len(X)}
     if model.classes is None:
@@ -69,7 +77,7 @@ def run(args: argparse.Namespace) -> int:
 
     model = FittedModel.load(args.model)
     target = parse_target(args.target)
-    report = scores(model, args.data, target)
+    report = scores(model, args.data, target, args.delimiter)
     if args.json:
         print_json(report)  # a NaN score (R^2 of a constant target) as null, not invalid JSON
         return 0

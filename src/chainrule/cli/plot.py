@@ -12,6 +12,8 @@ from typing import Any
 
 def register(subparsers: Any) -> None:
     """Add the ``plot`` sub-command."""
+    from chainrule.cli.common import add_data_arguments
+
     parser = subparsers.add_parser(
         "plot",
         help="draw loss curves, decision regions and a confusion matrix as PNG",
@@ -19,7 +21,7 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument("model", metavar="MODEL", help="model file")
     parser.add_argument("data", metavar="DATA", help="CSV/NPZ path or built-in data set name")
-    parser.add_argument("--target", metavar="NAME|INDEX", help="target column of a CSV file")
+    add_data_arguments(parser, "target column of a CSV file")
     parser.add_argument("-o", "--output", metavar="DIR", required=True, help="folder for PNGs")
     parser.set_defaults(func=run)
 
@@ -34,7 +36,9 @@ def run(args: argparse.Namespace) -> int:
     check_output_dir(args.output, "--output")
     model = FittedModel.load(args.model)
     target = parse_target(args.target)
-    X, y = read_for_model(model, args.data, target=target, need_target=True)
+    X, y = read_for_model(
+        model, args.data, target=target, need_target=True, delimiter=args.delimiter
+    )
     assert y is not None  # need_target=True
     for path in save_plots(model, X, y, args.output):
         print(f"wrote {path}")

@@ -16,30 +16,35 @@ from typing import Any
 
 def register(subparsers: Any) -> None:
     """Add the ``predict`` sub-command."""
+    from chainrule.cli.common import add_data_arguments
+
     parser = subparsers.add_parser(
         "predict",
         help="predict with a model file; CSV out",
         description=(
             "Predict every row of DATA (a CSV/NPZ file or data set name with the model's "
-            "features, the target column optional) with MODEL; write CSV."
+            "features, the target column optional) with MODEL; write CSV. Only the model's "
+            "features are read: other columns, the target's among them, may hold anything."
         ),
     )
     parser.add_argument("model", metavar="MODEL", help="model file")
     parser.add_argument("data", metavar="DATA", help="CSV/NPZ path or built-in data set name")
-    parser.add_argument("--target", metavar="NAME|INDEX", help="target column to leave out")
+    add_data_arguments(parser, "target column to leave out, unread")
     parser.add_argument("-o", "--output", metavar="PATH", help="CSV file (default: stdout)")
     parser.add_argument("--proba", action="store_true", help="add class probabilities")
     parser.set_defaults(func=run)
 
 
-def predictions_csv(model: Any, source: str, target: int | str | None, proba: bool) -> str:
+def predictions_csv(
+    model: Any, source: str, target: int | str | None, proba: bool, delimiter: str | None = None
+) -> str:
     """The CSV text of the predictions."""
     from chainrule.errors import ValidationError
     from chainrule.fit import read_for_model
 
     if proba and model.classes is None:
         raise ValidationError("--proba needs a classification model; this one does regression")
-    X, _ = read_for_model(model, source, target=target)
+    X, _ = read_for_model(model, source, target=target, delimiter=delimiter)
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     if proba:
@@ -66,7 +71,7 @@ def run(args: argparse.Namespace) -> int:
     check_output_path(args.output, "--output")
     model = FittedModel.load(args.model)
     target = parse_target(args.target)
-    text = predictions_csv(model, args.data, target, args.proba)
+    text = predictions_csv(model, args.data, target, args.proba, args.delimiter)
     if args.output is None:
         sys.stdout.write(text)
         return 0

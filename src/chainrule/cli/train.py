@@ -43,8 +43,29 @@ def parse_target(text: str | None) -> int | str | None:
         return text
 
 
+#: ``--task auto`` suggests ``--task regression`` for integer class labels more numerous than
+#: this that also fill more than half of the range between the smallest and the largest: ages
+#: or counts rather than category codes (see :func:`looks_like_quantity`).
+QUANTITY_MIN_VALUES = 20
+
+
+def looks_like_quantity(classes: list[str] | None) -> bool:
+    """Whether class labels look like a numeric quantity read as classes: more than
+    :data:`QUANTITY_MIN_VALUES` distinct integers, covering more than half of the integers
+    from the smallest to the largest (ages 18..80 with 50 distinct values do; a few dozen
+    product codes spread over thousands do not)."""
+    if classes is None or len(classes) <= QUANTITY_MIN_VALUES:
+        return False
+    try:
+        values = [int(label) for label in classes]
+    except ValueError:
+        return False
+    return len(classes) > (max(values) - min(values) + 1) / 2
+
+
 def register(subparsers: Any) -> None:
     """Add the ``train`` sub-command."""
+    from chainrule.cli.common import add_data_arguments
     from chainrule.fit import TrainConfig
 
     defaults = TrainConfig()
@@ -54,13 +75,23 @@ def register(subparsers: Any) -> None:
         description=(
             "Train a multi-layer network by back-propagation. DATA is a CSV file (target = last "
             "column unless --target), an NPZ file with arrays X and y, or a built-in data set "
-            "name (see 'chainrule datasets'; toy generators are drawn with seed 0). Inputs are "
+            "name (see 'chainrule datasets'; toy generators are drawn with seed 0; mnist:test "
+            "is MNIST's test split). Inputs are "
             "standardised with statistics of the training rows, stored in the model file. "
             "Ctrl-C stops after the current minibatch, keeps the weights and saves them (-o)."
         ),
     )
     parser.add_argument("data", metavar="DATA", help="CSV/NPZ path or built-in data set name")
-    parser.add_argument("--target", metavar="NAME|INDEX", help="target column of a CSV file")
+    add_data_arguments(parser, "target column of a CSV file (default: the last)")
+    parser.add_argument(
+        "--task",
+        choices=["auto", "classification", "regression"],
+        default="auto",
+        help="how to read the target: auto (default) takes text labels and integers with at "
+        "most 100 distinct values as classes, other numbers as a regression target, and notes "
+        f"on stderr when more than {QUANTITY_MIN_VALUES} integer classes fill most of their "
+        "range (ages, counts: try --task regression)",
+    )
     parser.add_argument(
         "--hidden",
         help=f"hidden layer widths, e.g. 64,64 (default {','.join(map(str, defaults.hidden))})",
@@ -236,14 +267,16 @@ def summary_lines(model: Any, data_name: str, output: str | None) -> list[str]:
     return lines
 
 
-def read_validation(source: str, target: int | str | None, data: Any) -> Any:
+def read_validation(
+    source: str, target: int | str | None, data: Any, delimiter: str | None = None
+) -> Any:
     """``--validation-data``, read as a target of the training data's task; any problem is
     reported as one of ``--validation-data``, with both tasks when they differ."""
     from chainrule.errors import DataError
     from chainrule.fit import read_dataset
 
     try:
-        validation = read_dataset(source, target=target, task=data.task)
+        validation = read_dataset(source, target=target, task=data.task, delimiter=delimiter)
     except DataError as err:
         raise DataError(
             f"--validation-data: {err} (the training data {data.name} are for {data.task})"
@@ -270,11 +303,17 @@ def run(args: argparse.Namespace) -> int:
     if args.resume is not None:
         check_resume(args.resume, given)
     target = parse_target(args.target)
-    data = read_dataset(args.data, target=target)
+    data = read_dataset(args.data, target=target, task=args.task, delimiter=args.delimiter)
+    if args.task == "auto" and looks_like_quantity(data.classes):
+        print(
+            f"chainrule train: note: the target {data.target_name!r} is read as "
+            f"{data.n_classes} classes; if it is a quantity, use --task regression",
+            file=sys.stderr,
+        )
     validation = (
         None
         if args.validation_data is None
-        else read_validation(args.validation_data, target, data)
+        else read_validation(args.validation_data, target, data, args.delimiter)
     )
     progress = ProgressBar(enabled=False if args.json else None)
     model = fit(

@@ -14,7 +14,7 @@ Examples
 """
 
 from chainrule.datasets.bundled import DatasetInfo, available, load
-from chainrule.datasets.dataset import Dataset
+from chainrule.datasets.dataset import Dataset, Features
 from chainrule.datasets.download import default_cache_dir, download_file, fetch, sha256_of
 from chainrule.datasets.files import load_csv, load_npz, save_csv
 from chainrule.datasets.idx import read_idx, write_idx
@@ -24,6 +24,7 @@ from chainrule.datasets.toy import circle, gaussian, moons, plane, sine, spiral,
 __all__ = [
     "Dataset",
     "DatasetInfo",
+    "Features",
     "Standardizer",
     "available",
     "circle",

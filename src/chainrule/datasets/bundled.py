@@ -52,6 +52,8 @@ _SKLEARN = {
     "digits": "load_digits",
     "diabetes": "load_diabetes",
 }
+#: The data sets that come in splits: ``NAME:SPLIT`` (``mnist:test``) names one.
+_SPLIT = ("mnist", "fashion_mnist")
 _FASHION_CLASSES = [
     "T-shirt/top",
     "Trouser",
@@ -139,7 +141,7 @@ _INFO: tuple[DatasetInfo, ...] = (
         784,
         10,
         "classification",
-        "28x28 handwritten digits; split='test' has 10000 (download, 11 MB)",
+        "28x28 handwritten digits; mnist:test has 10000 (download, 11 MB)",
     ),
     DatasetInfo(
         "fashion_mnist",
@@ -147,7 +149,7 @@ _INFO: tuple[DatasetInfo, ...] = (
         784,
         10,
         "classification",
-        "28x28 Zalando clothing images; split='test' has 10000 (download, 30 MB)",
+        "28x28 Zalando clothing images; fashion_mnist:test has 10000 (download, 30 MB)",
     ),
 )
 
@@ -179,7 +181,8 @@ def load(name: str, **kwargs: Any) -> Dataset:
     Parameters
     ----------
     name : str
-        One of :func:`available`'s names.
+        One of :func:`available`'s names. ``NAME:SPLIT`` picks a split of a data set that
+        has them: ``mnist:test`` is ``load("mnist", split="test")``.
     **kwargs
         Toy generators: their arguments (``n_samples``, ``noise``, ``n_classes``, ``seed``).
         ``mnist`` / ``fashion_mnist``: ``split`` ("train" or "test"), ``max_samples``,
@@ -209,6 +212,16 @@ def load(name: str, **kwargs: Any) -> Dataset:
     """
     if not isinstance(name, str):
         raise ValidationError(f"data set name must be a string; got {name!r}")
+    name, colon, split = name.partition(":")
+    if colon:
+        if name not in _SPLIT:
+            raise ValidationError(
+                f"data set {name!r} has no splits; NAME:SPLIT works for "
+                f"{', '.join(_SPLIT)} (e.g. mnist:test)"
+            )
+        if "split" in kwargs:
+            raise ValidationError(f"give the split once: {name}:{split} or split=, not both")
+        kwargs = {**kwargs, "split": split}
     if name in _TOY:
         return _load_toy(name, kwargs)
     if name in _SKLEARN:
@@ -217,7 +230,7 @@ def load(name: str, **kwargs: Any) -> Dataset:
                 f"data set {name!r} takes no arguments; got {', '.join(sorted(kwargs))}"
             )
         return _load_sklearn(name)
-    if name in ("mnist", "fashion_mnist"):
+    if name in _SPLIT:
         return _load_mnist(name, **kwargs)
     raise ValidationError(f"unknown data set {name!r}; choose one of {_names()}")
 
@@ -276,7 +289,7 @@ def _load_mnist(
     progress: Progress | None = None,
 ) -> Dataset:
     if split not in ("train", "test"):
-        raise ValidationError(f"split must be 'train' or 'test'; got {split!r}")
+        raise ValidationError(f"{name}: the split must be 'train' or 'test'; got {split!r}")
     limit = None if max_samples is None else check_int(max_samples, "max_samples", low=1)
     paths = fetch(
         name, cache_dir, base_url, checksums=checksums, timeout=timeout, progress=progress

@@ -1,4 +1,5 @@
-"""The :class:`Dataset` record every loader returns, and the target encoding they share."""
+"""The :class:`Dataset` record every loader returns, the target-less :class:`Features` a loader
+returns when asked for features only, and the target encoding they share."""
 
 from __future__ import annotations
 
@@ -10,7 +11,15 @@ import numpy as np
 
 from chainrule.errors import ValidationError
 
-__all__ = ["MAX_AUTO_CLASSES", "Dataset", "Task", "TaskArg", "encode_labels", "label_text"]
+__all__ = [
+    "MAX_AUTO_CLASSES",
+    "Dataset",
+    "Features",
+    "Task",
+    "TaskArg",
+    "encode_labels",
+    "label_text",
+]
 
 Task = Literal["classification", "regression"]
 TaskArg = Literal["auto", "classification", "regression"]
@@ -20,8 +29,37 @@ TaskArg = Literal["auto", "classification", "regression"]
 MAX_AUTO_CLASSES = 100
 
 
+def _checked_matrix(X: object, feature_names: Sequence[str], owner: str) -> np.ndarray:
+    """``X`` as a contiguous float64 matrix with one name per column, or a ValidationError."""
+    matrix = np.ascontiguousarray(X, dtype=np.float64)
+    if matrix.ndim != 2:
+        raise ValidationError(f"{owner}.X must be 2-D (n_samples, n_features); got {matrix.shape}")
+    if len(feature_names) != matrix.shape[1]:
+        raise ValidationError(
+            f"{owner}.feature_names has {len(feature_names)} names for "
+            f"{matrix.shape[1]} columns of X"
+        )
+    return matrix
+
+
+class _Table:
+    """The sizes of a record's feature matrix ``X``."""
+
+    X: np.ndarray
+
+    @property
+    def n_samples(self) -> int:
+        """Number of rows of ``X``."""
+        return int(self.X.shape[0])
+
+    @property
+    def n_features(self) -> int:
+        """Number of columns of ``X``."""
+        return int(self.X.shape[1])
+
+
 @dataclass(frozen=True, eq=False)
-class Dataset:
+class Dataset(_Table):
     """Features, targets and the names needed to read them back.
 
     Attributes
@@ -65,18 +103,11 @@ class Dataset:
     _class_array: np.ndarray | None = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
-        X = np.ascontiguousarray(self.X, dtype=np.float64)
-        if X.ndim != 2:
-            raise ValidationError(f"Dataset.X must be 2-D (n_samples, n_features); got {X.shape}")
+        X = _checked_matrix(self.X, self.feature_names, "Dataset")
         y = np.asarray(self.y)
         if y.ndim != 1 or y.shape[0] != X.shape[0]:
             raise ValidationError(
                 f"Dataset.y must have shape ({X.shape[0]},) to match X; got {y.shape}"
-            )
-        if len(self.feature_names) != X.shape[1]:
-            raise ValidationError(
-                f"Dataset.feature_names has {len(self.feature_names)} names for "
-                f"{X.shape[1]} columns of X"
             )
         if self.task == "classification":
             if self.classes is None:
@@ -105,16 +136,6 @@ class Dataset:
         object.__setattr__(self, "y", y)
         object.__setattr__(self, "feature_names", [str(f) for f in self.feature_names])
         object.__setattr__(self, "_class_array", class_array)
-
-    @property
-    def n_samples(self) -> int:
-        """Number of rows of ``X``."""
-        return int(self.X.shape[0])
-
-    @property
-    def n_features(self) -> int:
-        """Number of columns of ``X``."""
-        return int(self.X.shape[1])
 
     @property
     def n_classes(self) -> int | None:
@@ -160,6 +181,39 @@ class Dataset:
             )
         result: np.ndarray = self._class_array[codes]
         return result
+
+
+@dataclass(frozen=True, eq=False)
+class Features(_Table):
+    """Features without targets: what prediction reads.
+
+    A :class:`Dataset` always has targets (its task, classes and target name describe them),
+    so data read without a target column are this smaller record instead, not a Dataset with
+    an empty ``y``.
+
+    Attributes
+    ----------
+    X : ndarray of shape (n_samples, n_features), float64
+        The features, one row per sample.
+    feature_names : list of str
+        One name per column of ``X``.
+    name : str
+        A short name for messages (the file name).
+
+    Raises
+    ------
+    ValidationError
+        If ``X`` is not 2-D or the names do not match its columns.
+    """
+
+    X: np.ndarray
+    feature_names: list[str]
+    name: str = "features"
+
+    def __post_init__(self) -> None:
+        X = _checked_matrix(self.X, self.feature_names, "Features")
+        object.__setattr__(self, "X", X)
+        object.__setattr__(self, "feature_names", [str(f) for f in self.feature_names])
 
 
 def label_text(value: float) -> str:

@@ -2,9 +2,11 @@
 
 A CSV file holds one sample per line: numeric feature columns and one target column (class
 labels or numbers). Every error names the file, the 1-based line, the column (by name when
-the file has a header, else by 1-based position) and what was expected versus what was found::
+the file has a header, else by its position counted from 1 and its 0-based index, the one
+``target`` and ``columns`` take) and what was expected versus what was found::
 
     data.csv, line 17, column 'x2': expected a number, got 'abc'
+    plain.csv, line 3, column 2 (index 1): expected a number, got ''
 """
 
 from __future__ import annotations
@@ -14,11 +16,13 @@ import itertools
 import lzma
 import math
 import os
+import re
 import zipfile
 import zlib
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, Literal, TextIO
+from typing import BinaryIO, Literal, TextIO, TypeVar, overload
 
 import numpy as np
 
@@ -26,13 +30,23 @@ from chainrule._atomic import atomic_path
 from chainrule.datasets.dataset import (
     MAX_AUTO_CLASSES,
     Dataset,
+    Features,
     Task,
     TaskArg,
     encode_labels,
 )
 from chainrule.errors import DataError, ValidationError
 
-__all__ = ["MAX_COLUMNS", "MAX_LINE_CHARS", "load_csv", "load_npz", "save_csv"]
+__all__ = [
+    "MAX_COLUMNS",
+    "MAX_LINE_CHARS",
+    "column_index",
+    "default_column_names",
+    "first_csv_row",
+    "load_csv",
+    "load_npz",
+    "save_csv",
+]
 
 #: Most columns a CSV file may have; wider files are refused before they are read.
 MAX_COLUMNS = 100_000
@@ -153,32 +167,89 @@ class _RowBuffer:
 # --------------------------------------------------------------------------------------------
 # CSV
 
+Column = int | str
+"""A column of a CSV file: a 0-based index (negative counts from the end) or a name."""
 
+#: The names of a file without a header, which ``target`` and ``columns`` may use.
+_DEFAULT_NAME = re.compile(r"y|x[1-9][0-9]*")
+
+T = TypeVar("T")
+
+
+def default_column_names(n_columns: int, *, target: bool = True) -> list[str]:
+    """The names of the columns of a CSV file without a header, in file order.
+
+    With a target (the default) the columns are ``x1, ..., x(n-1)`` and the last ``y``, the
+    names :func:`save_csv` writes; without one every column is a feature, ``x1, ..., xn``.
+    """
+    if not target:
+        return [f"x{j + 1}" for j in range(n_columns)]
+    return [f"x{j + 1}" for j in range(n_columns - 1)] + ["y"]
+
+
+@overload
 def load_csv(
     path: PathLike,
     *,
-    target: int | str = -1,
+    target: Column = -1,
+    columns: Sequence[Column] | None = None,
     header: bool | Literal["auto"] = "auto",
     delimiter: str | None = None,
     task: TaskArg = "auto",
     name: str | None = None,
     max_columns: int = MAX_COLUMNS,
-) -> Dataset:
+) -> Dataset: ...
+
+
+@overload
+def load_csv(
+    path: PathLike,
+    *,
+    target: None,
+    columns: Sequence[Column] | None = None,
+    header: bool | Literal["auto"] = "auto",
+    delimiter: str | None = None,
+    task: TaskArg = "auto",
+    name: str | None = None,
+    max_columns: int = MAX_COLUMNS,
+) -> Features: ...
+
+
+def load_csv(
+    path: PathLike,
+    *,
+    target: Column | None = -1,
+    columns: Sequence[Column] | None = None,
+    header: bool | Literal["auto"] = "auto",
+    delimiter: str | None = None,
+    task: TaskArg = "auto",
+    name: str | None = None,
+    max_columns: int = MAX_COLUMNS,
+) -> Dataset | Features:
     """Read a CSV file of numeric features and one target column into a :class:`Dataset`.
 
     Parameters
     ----------
     path : str or os.PathLike
         The file, UTF-8 (a byte-order mark is skipped).
-    target : int or str
+    target : int, str or None
         The target column: a 0-based index (negative counts from the end; default the last
-        column) or a column name from the header.
+        column) or a column name from the header. A file without a header has the names
+        ``x1, ..., xk`` and ``y`` for its last column (see :func:`default_column_names`): a
+        name that line 1 does not hold but is one of these addresses those columns.
+        ``None``: no target column, every column (or every one of ``columns``) is a feature,
+        and a :class:`~chainrule.datasets.dataset.Features` record is returned.
+    columns : sequence of int or str, optional
+        The feature columns, in the order wanted, by index or name as ``target``; columns
+        that are neither features nor the target are skipped unread (any text is fine
+        there). Default: every column but the target.
     header : bool or "auto"
         Whether the first non-blank line names the columns. ``"auto"`` takes it as a header
-        when one of its non-empty fields is not a number. Text in the target column alone
-        counts if the next line's target is a number, or if the features read ``0, 1, ...``
-        (pandas' names for unnamed columns) and that text is no other row's label. Without a
-        header the features are named ``x1, x2, ...`` and the target ``y``.
+        when it holds the names ``target`` or ``columns`` ask for, or when one of its
+        non-empty feature fields is not a number. Text in the other columns alone counts if
+        the next line has numbers there, or if the features read ``0, 1, ...`` (pandas' names
+        for unnamed columns) and that text is no other row's label. Without a header the
+        features are named ``x1, x2, ...`` and the target ``y``.
     delimiter : str or None
         Field separator; ``None`` picks among ``,``, ``;`` and tab from the first lines.
     task : {"auto", "classification", "regression"}
@@ -192,17 +263,19 @@ def load_csv(
 
     Returns
     -------
-    Dataset
+    Dataset or Features
         ``X`` float64 ``(n_samples, n_features)``; for classification ``y`` holds int64 codes
         of the sorted unique labels (numbers sorted numerically, text as text) and
         ``classes`` their original text, so ``dataset.decode(predictions)`` maps back.
+        With ``target=None``, the features alone.
 
     Raises
     ------
     DataError
         If the file cannot be read, is empty, has a header but no rows, a row with the wrong
         number of fields, a value that is not a number or not finite, or no such target
-        column. The message names the file, line and column.
+        column. The message names the file, line and column (by name, else by position
+        counted from 1 and by 0-based index).
     ValidationError
         If an argument is invalid.
 
@@ -214,15 +287,26 @@ def load_csv(
     >>> ds = load_csv(p)
     >>> ds.X.tolist(), ds.y.tolist(), ds.classes
     ([[1.0, 0.5], [2.0, 1.5]], [0, 1], ['rose', 'tulip'])
+    >>> load_csv(p, target=None, columns=["width"]).X.tolist()
+    [[0.5], [1.5]]
     """
     task = _check_task(task)
-    if isinstance(target, bool) or not isinstance(target, int | str):
-        raise ValidationError(f"target must be a column index (int) or name (str); got {target!r}")
+    _check_column(target, "target", optional=True)
+    if columns is not None:
+        if isinstance(columns, str) or not isinstance(columns, Sequence) or not columns:
+            raise ValidationError(
+                f"columns must be a non-empty list of column indices or names; got {columns!r}"
+            )
+        for column in columns:
+            _check_column(column, "columns", optional=False)
     if header not in ("auto", True, False):
         raise ValidationError(f"header must be True, False or 'auto'; got {header!r}")
-    if isinstance(target, str) and header is False:
+    named = [r for r in (target, *(columns or ())) if isinstance(r, str)]
+    if header is False and any(not _DEFAULT_NAME.fullmatch(r) for r in named):
+        bad = next(r for r in named if not _DEFAULT_NAME.fullmatch(r))
         raise ValidationError(
-            f"target={target!r} names a column, but header=False says the file has no names"
+            f"{bad!r} names a column, but header=False says the file has no names (its "
+            "columns are x1, x2, ... and y)"
         )
     if delimiter is not None and (
         not isinstance(delimiter, str) or len(delimiter) != 1 or delimiter in '"\r\n'
@@ -233,6 +317,53 @@ def load_csv(
     if isinstance(max_columns, bool) or not isinstance(max_columns, int) or max_columns < 2:
         raise ValidationError(f"max_columns must be an integer >= 2; got {max_columns!r}")
 
+    def read(fh: TextIO, label: str) -> Dataset | Features:
+        return _read_csv(
+            fh,
+            label,
+            target=target,
+            columns=columns,
+            header=header,
+            delimiter=delimiter,
+            task=task,
+            name=name or Path(label).name,
+            max_columns=max_columns,
+        )
+
+    return _with_text(path, read)
+
+
+def first_csv_row(path: PathLike, *, delimiter: str | None = None) -> tuple[list[str], str]:
+    """The fields of a CSV file's first non-blank line, stripped, and the delimiter, split as
+    :func:`load_csv` splits them (``delimiter=None``: the one it would pick): a look at the
+    header, if there is one, before choosing columns.
+
+    Raises
+    ------
+    DataError
+        If the file cannot be read or is empty.
+    """
+
+    def read(fh: TextIO, label: str) -> tuple[list[str], str]:
+        chosen, _, rows = _csv_rows(fh, label, delimiter)
+        first = next(rows, None)
+        if first is None:
+            raise DataError(f"{label} is empty: no lines with data")
+        return [f.strip() for f in first[1]], chosen
+
+    return _with_text(path, read)
+
+
+def _check_column(column: object, what: str, *, optional: bool) -> None:
+    if (column is None and optional) or (
+        isinstance(column, int | str) and not isinstance(column, bool)
+    ):
+        return
+    raise ValidationError(f"{what} must be a column index (int) or name (str); got {column!r}")
+
+
+def _with_text(path: PathLike, read: Callable[[TextIO, str], T]) -> T:
+    """``read(fh, label)`` on the UTF-8 text of ``path``, with read errors as one DataError."""
     label = os.fspath(path)
     try:
         fh = open(path, encoding="utf-8-sig", newline="")  # noqa: SIM115  (closed below)
@@ -240,16 +371,7 @@ def load_csv(
         raise DataError(f"cannot read {label}: {exc.strerror or exc}") from exc
     try:
         with fh:
-            return _read_csv(
-                fh,
-                label,
-                target=target,
-                header=header,
-                delimiter=delimiter,
-                task=task,
-                name=name or Path(label).name,
-                max_columns=max_columns,
-            )
+            return read(fh, label)
     except UnicodeDecodeError as exc:
         raise DataError(
             f"{label} is not UTF-8 text (byte {exc.start} of a chunk cannot be decoded: "
@@ -259,26 +381,18 @@ def load_csv(
         raise DataError(f"cannot read {label}: {exc.strerror or exc}") from exc
 
 
-def _read_csv(
-    fh: TextIO,
-    label: str,
-    *,
-    target: int | str,
-    header: bool | Literal["auto"],
-    delimiter: str | None,
-    task: TaskArg,
-    name: str,
-    max_columns: int,
-) -> Dataset:
+def _csv_rows(
+    fh: TextIO, label: str, delimiter: str | None
+) -> tuple[str, bool, Iterator[tuple[int, list[str]]]]:
+    """The delimiter (sniffed when ``None``), whether it was sniffed, and the non-blank
+    records of ``fh`` with the 1-based line each ends on."""
     lines = _physical_lines(fh, label)
     sample = list(itertools.islice(lines, _SNIFF_LINES))
     sniffed = delimiter is None
-    if delimiter is None:
-        delimiter = _sniff(sample)
-    reader = csv.reader(itertools.chain(sample, lines), delimiter=delimiter, strict=True)
+    chosen = _sniff(sample) if delimiter is None else delimiter
+    reader = csv.reader(itertools.chain(sample, lines), delimiter=chosen, strict=True)
 
     def records() -> Iterator[tuple[int, list[str]]]:
-        """Non-blank records with the 1-based line each ends on."""
         try:
             for record in reader:
                 if any(field.strip() for field in record):
@@ -286,7 +400,121 @@ def _read_csv(
         except csv.Error as exc:
             raise DataError(f"{label}, line {reader.line_num}: malformed CSV ({exc})") from exc
 
-    rows = records()
+    return chosen, sniffed, records()
+
+
+@dataclass(frozen=True)
+class _Layout:
+    """Which columns of a CSV file are read, and whether line 1 names them.
+
+    ``header`` is ``None`` while undecided (see :func:`_decide_header`); ``names`` are the
+    header's names (empty without one); ``positional`` says a name given for a file without
+    a header addressed its default names.
+    """
+
+    header: bool | None
+    names: list[str]
+    target: int | None
+    features: list[int]
+    positional: bool
+
+
+def _layout(
+    target: Column | None,
+    columns: Sequence[Column] | None,
+    *,
+    header: bool | Literal["auto"],
+    first: tuple[int, list[str]],
+    second: tuple[int, list[str]] | None,
+    label: str,
+) -> _Layout:
+    """Decide the header and resolve ``target`` and ``columns`` to column indices."""
+    first_line, fields = first
+    line1 = [f.strip() for f in fields]
+    defaults = default_column_names(len(fields), target=target is not None)
+    named = [r for r in (target, *(columns or ())) if isinstance(r, str)]
+    unnamed = [r for r in named if r not in line1]  # not in line 1: default names, or missing
+    decision: bool | None
+    if header != "auto":
+        decision = header
+    elif named and not unnamed:
+        decision = True
+    elif any(r not in defaults for r in unnamed):
+        if not any(f and not is_number(f) for f in line1):
+            missing = next(r for r in unnamed if r not in defaults)
+            raise DataError(
+                f"{label}: no column {missing!r}: line {first_line} holds data, not a header; "
+                f"the columns of a file without a header are {_listed(defaults)}, or give a "
+                "0-based index"
+            )
+        decision = True  # line 1 names columns, but not this one: reported below
+    else:
+        t, features = _resolve(target, columns, defaults, len(fields), label)
+        decision = _decide_header(fields, second, t, features)
+    names = _column_names(fields, label, first_line) if decision else []
+    t, features = _resolve(target, columns, names or defaults, len(fields), label)
+    return _Layout(decision, names, t, features, positional=bool(named) and not names)
+
+
+def _resolve(
+    target: Column | None,
+    columns: Sequence[Column] | None,
+    names: list[str],
+    n_columns: int,
+    label: str,
+) -> tuple[int | None, list[int]]:
+    """The indices of ``target`` and the feature ``columns`` among ``names``."""
+    t = None if target is None else column_index(target, names, n_columns, label, "target")
+    if columns is None:
+        return t, [j for j in range(n_columns) if j != t]
+    features = [column_index(c, names, n_columns, label, "feature") for c in columns]
+    for i, j in enumerate(features):
+        if j == t:
+            raise DataError(f"{label}: {_position(j)} is the target; it cannot be a feature too")
+        if j in features[:i]:
+            raise DataError(f"{label}: {_position(j)} is listed twice among the columns")
+    return t, features
+
+
+def column_index(column: Column, names: list[str], n_columns: int, label: str, what: str) -> int:
+    """The 0-based index of ``column`` (an index, or one of ``names``) in a CSV file
+    ``label`` of ``n_columns`` columns; a DataError names the ``what`` column missing."""
+    if isinstance(column, str):
+        if column not in names:
+            raise DataError(
+                f"{label}: {what} column {column!r} not found; columns: {_listed(names)}"
+            )
+        return names.index(column)
+    if not -n_columns <= column < n_columns:
+        raise DataError(
+            f"{label}: {what} index {column} is out of range for {n_columns} columns "
+            f"(valid: {-n_columns}..{n_columns - 1})"
+        )
+    return column % n_columns
+
+
+def _listed(names: list[str]) -> str:
+    return ", ".join(repr(n) for n in names)
+
+
+def _position(j: int) -> str:
+    """A column by position, unambiguous whichever way the reader counts."""
+    return f"column {j + 1} (index {j})"
+
+
+def _read_csv(
+    fh: TextIO,
+    label: str,
+    *,
+    target: Column | None,
+    columns: Sequence[Column] | None,
+    header: bool | Literal["auto"],
+    delimiter: str | None,
+    task: TaskArg,
+    name: str,
+    max_columns: int,
+) -> Dataset | Features:
+    delimiter, sniffed, rows = _csv_rows(fh, label, delimiter)
     first = next(rows, None)
     if first is None:
         raise DataError(f"{label} is empty: no lines with data")
@@ -297,12 +525,12 @@ def _read_csv(
             f"{label}, line {first_line} has {n_columns} fields; at most {max_columns} "
             "columns are supported (in Python, load_csv's max_columns= raises the limit)"
         )
-    if n_columns < 2:
+    if n_columns < 2 and target is not None:
         how = (
-            "separate fields with ',', ';' or tabs, the separators recognised (in Python, "
-            "load_csv's delimiter= takes another)"
+            "separate fields with ',', ';' or tabs, the separators recognised (--delimiter on "
+            "the command line, delimiter= in Python, takes another)"
             if sniffed
-            else f"is delimiter={delimiter!r} the file's separator?"
+            else f"is the delimiter {delimiter!r} the file's separator?"
         )
         raise DataError(
             f"{label}, line {first_line} has 1 field where a data set needs at least 2 columns, "
@@ -310,22 +538,23 @@ def _read_csv(
         )
 
     second = next(rows, None)
-    decision = _decide_header(header, target, first_fields, second)
+    layout = _layout(target, columns, header=header, first=first, second=second, label=label)
     # Undecided (None): line 1 is read as data for now, and becomes the header at the end if
-    # its target value turns out to be no class label (see _decide_header).
-    names = _column_names(first_fields, label, first_line) if decision else []
-    t = _target_index(target, names, n_columns, label)
-    feature_cols = [j for j in range(n_columns) if j != t]
-    column_label = _column_labels(names, n_columns)
+    # its label turns out to be no other row's (see _decide_header).
+    t, feature_cols = layout.target, layout.features
+    label_col = t  # the column whose text is kept: the target's, or the one deciding the header
+    if t is None and layout.header is None:
+        label_col = _text_column(first_fields)
+    column_label = _column_labels(layout.names, n_columns)
 
     data_rows: Iterator[tuple[int, list[str]]]
-    if decision:
+    if layout.header:
         data_rows = rows if second is None else itertools.chain([second], rows)
     else:
         data_rows = itertools.chain([first], [] if second is None else [second], rows)
 
-    features = _RowBuffer(n_columns - 1)
-    targets: list[str] = []
+    features = _RowBuffer(len(feature_cols))
+    labels: list[str] = []
     line_numbers: list[int] = []
     for line, fields in data_rows:
         if len(fields) != n_columns:
@@ -333,43 +562,35 @@ def _read_csv(
                 f"{label}, line {line} has {len(fields)} field{'s' * (len(fields) != 1)}, "
                 f"expected {n_columns}"
             )
-        values = [fields[j] for j in feature_cols]
-        try:
-            row = np.array(values, dtype=np.float64)
-        except ValueError:
-            for j in feature_cols:
-                if not is_number(fields[j]):
-                    raise DataError(
-                        f"{label}, line {line}, column {column_label[j]}: expected a number, "
-                        f"got {fields[j]!r}"
-                    ) from None
-            raise  # pragma: no cover  (numpy and float() disagree)
-        if not np.all(np.isfinite(row)):
-            bad = feature_cols[int(np.flatnonzero(~np.isfinite(row))[0])]
-            raise DataError(
-                f"{label}, line {line}, column {column_label[bad]}: value is not finite "
-                f"({fields[bad].strip()})"
-            )
-        features.append(row)
-        targets.append(fields[t].strip())
+        features.append(_feature_row(fields, feature_cols, f"{label}, line {line}", column_label))
+        if label_col is not None:
+            labels.append(fields[label_col].strip())
         line_numbers.append(line)
 
     X = features.array()
-    if decision is None and targets[0] not in targets[1:]:
+    names = layout.names
+    if layout.header is None and labels[0] not in labels[1:]:
         names = _column_names(first_fields, label, first_line)
-        X, targets, line_numbers = X[1:], targets[1:], line_numbers[1:]
+        X, labels, line_numbers = X[1:], labels[1:], line_numbers[1:]
         column_label = _column_labels(names, n_columns)
-    if not targets:
+    if not line_numbers:
         raise DataError(f"{label} has a header (line {first_line}) but no data rows")
 
-    def where(i: int) -> str:
-        return f"{label}, line {line_numbers[i]}, column {column_label[t]}"
-
-    y, classes, final_task = _encode_target(targets, task, where)
+    # Without a header: the default names when a name addressed them, else x1.. in order
+    if not names and layout.positional:
+        names = default_column_names(n_columns, target=t is not None)
     if names:
-        feature_names, target_name = [names[j] for j in feature_cols], names[t]
+        feature_names = [names[j] for j in feature_cols]
     else:
-        feature_names, target_name = [f"x{i + 1}" for i in range(n_columns - 1)], "y"
+        feature_names = [f"x{i + 1}" for i in range(len(feature_cols))]
+    if t is None:
+        return Features(X=X, feature_names=feature_names, name=name)
+
+    def where(i: int) -> str:
+        return f"{label}, line {line_numbers[i]}, {column_label[t]}"
+
+    y, classes, final_task = _encode_target(labels, task, where)
+    target_name = names[t] if names else "y"
     return Dataset(
         X=X,
         y=y,
@@ -381,6 +602,33 @@ def _read_csv(
     )
 
 
+def _feature_row(
+    fields: list[str], feature_cols: list[int], where: str, column_label: list[str]
+) -> np.ndarray:
+    """The feature values of one record, or a DataError naming the bad cell."""
+    values = [fields[j] for j in feature_cols]
+    try:
+        row = np.array(values, dtype=np.float64)
+    except ValueError:
+        for j in feature_cols:
+            if not is_number(fields[j]):
+                raise DataError(
+                    f"{where}, {column_label[j]}: expected a number, got {fields[j]!r}"
+                ) from None
+        raise  # pragma: no cover  (numpy and float() disagree)
+    if not np.all(np.isfinite(row)):
+        bad = feature_cols[int(np.flatnonzero(~np.isfinite(row))[0])]
+        raise DataError(
+            f"{where}, {column_label[bad]}: value is not finite ({fields[bad].strip()})"
+        )
+    return row
+
+
+def _text_column(fields: list[str]) -> int:
+    """The first field of line 1 that is text (one there is when the header is undecided)."""
+    return next(j for j, f in enumerate(fields) if f.strip() and not is_number(f))
+
+
 def _column_names(fields: list[str], label: str, line: int) -> list[str]:
     """The names in header ``fields`` (a blank one is called ``column J``), checked unique."""
     names = [f.strip() or f"column {j + 1}" for j, f in enumerate(fields)]
@@ -389,7 +637,8 @@ def _column_names(fields: list[str], label: str, line: int) -> list[str]:
         if col_name in seen:
             raise DataError(
                 f"{label}, line {line}: column name {col_name!r} appears twice "
-                f"(columns {seen[col_name] + 1} and {j + 1}); names must be unique"
+                f"(columns {seen[col_name] + 1} and {j + 1}, indices {seen[col_name]} and {j}); "
+                "names must be unique"
             )
         seen[col_name] = j
     return names
@@ -397,53 +646,38 @@ def _column_names(fields: list[str], label: str, line: int) -> list[str]:
 
 def _column_labels(names: list[str], n_columns: int) -> list[str]:
     """How error messages name each column: ``'name'`` from the header, else its position."""
-    return [repr(n) for n in names] if names else [str(j + 1) for j in range(n_columns)]
+    return [f"column {n!r}" for n in names] if names else [_position(j) for j in range(n_columns)]
 
 
 def _decide_header(
-    header: bool | Literal["auto"],
-    target: int | str,
     first: list[str],
     second: tuple[int, list[str]] | None,
+    target: int | None,
+    features: list[int],
 ) -> bool | None:
     """Whether line 1 (``first``) is a header, by the rule documented in :func:`load_csv`.
 
-    None means "only once the whole file is read": line 1's target is text and its features
-    are ``0, 1, ..., k-1``, as pandas writes the header of unnamed columns
-    (``pd.DataFrame(X).assign(label=y).to_csv(index=False)``). Such a line is a header when its
-    target value occurs nowhere else in the target column, since a data row's label is a
-    class that other rows share.
+    None means "only once the whole file is read": line 1's text is outside the features (in
+    the target, or a column not read) and its features are ``0, 1, ..., k-1``, as pandas
+    writes the header of unnamed columns (``pd.DataFrame(X).assign(label=y).to_csv(index=
+    False)``). Such a line is a header when its label occurs nowhere else in its column, since
+    a data row's label is a class that other rows share.
     """
-    if header != "auto":
-        return bool(header)
-    if isinstance(target, str):
-        return True
-    t = target % len(first) if -len(first) <= target < len(first) else None
     text_columns = [j for j, f in enumerate(first) if f.strip() and not is_number(f)]
-    if any(j != t for j in text_columns):
-        return True
-    if t is None or not text_columns:
+    if not text_columns:
         return False
-    # Only the target is text: a header if the next row's target is a number, ...
-    if second is not None and len(second[1]) == len(first) and is_number(second[1][t]):
+    if set(text_columns) & set(features):
+        return True
+    # Text only outside the features: a header if the next row has numbers there, ...
+    if (
+        second is not None
+        and len(second[1]) == len(first)
+        and all(is_number(second[1][j]) for j in text_columns)
+    ):
         return True
     # ... perhaps one if the features look like pandas' column indices.
-    features = [f.strip() for j, f in enumerate(first) if j != t]
-    return None if features == [str(i) for i in range(len(features))] else False
-
-
-def _target_index(target: int | str, names: list[str], n_columns: int, label: str) -> int:
-    if isinstance(target, str):
-        if target not in names:
-            listed = ", ".join(repr(n) for n in names)
-            raise DataError(f"{label}: target column {target!r} not found; columns: {listed}")
-        return names.index(target)
-    if not -n_columns <= target < n_columns:
-        raise DataError(
-            f"{label}: target index {target} is out of range for {n_columns} columns "
-            f"(valid: {-n_columns}..{n_columns - 1})"
-        )
-    return target % n_columns
+    values = [first[j].strip() for j in features]
+    return None if values == [str(i) for i in range(len(values))] else False
 
 
 def _encode_target(
@@ -467,8 +701,7 @@ def _encode_target(
                 raise DataError(
                     f"{where(i)}: expected a number like the other target values, got "
                     f"{targets[i]!r}; fix that value, or read the target as class labels with "
-                    "task='classification' (Python only: the command line decides from the "
-                    "values)"
+                    "--task classification (task='classification' in Python)"
                 )
         for i, v in enumerate(targets):
             if not v:
@@ -587,8 +820,11 @@ def save_csv(
 # NPZ
 
 
-def _read_npz_arrays(file: BinaryIO, label: str, max_bytes: int) -> dict[str, np.ndarray]:
-    """The arrays ``X``, ``y`` and the optional ones of an open ``.npz`` file, size-checked."""
+def _read_npz_arrays(
+    file: BinaryIO, label: str, max_bytes: int, target: str | None
+) -> dict[str, np.ndarray]:
+    """The arrays ``X``, ``target`` (unless ``None``) and the optional ones of an open
+    ``.npz`` file, size-checked."""
     try:
         archive = np.load(file, allow_pickle=False)
     except _ZIP_ERRORS as exc:
@@ -597,14 +833,16 @@ def _read_npz_arrays(file: BinaryIO, label: str, max_bytes: int) -> dict[str, np
         raise DataError(f"{label} is a single .npy array, not an .npz archive with X and y")
     with archive:
         keys = list(archive.files)
-        missing = [k for k in ("X", "y") if k not in keys]
+        required = ["X"] if target is None else ["X", target]
+        missing = [k for k in required if k not in keys]
         if missing:
             raise DataError(
                 f"{label} has no array {missing[0]!r}; arrays present: "
                 + (", ".join(repr(k) for k in keys) or "none")
             )
         arrays: dict[str, np.ndarray] = {}
-        for key in ("X", "y", "feature_names", "target_name", "classes"):
+        optional = ["feature_names"] + ([] if target is None else ["target_name", "classes"])
+        for key in [*required, *optional]:
             if key not in keys:
                 continue
             _check_npz_member(archive, key, label, max_bytes)
@@ -615,13 +853,36 @@ def _read_npz_arrays(file: BinaryIO, label: str, max_bytes: int) -> dict[str, np
     return arrays
 
 
+@overload
 def load_npz(
     path: PathLike,
     *,
+    target: str = "y",
     task: TaskArg = "auto",
     name: str | None = None,
     max_bytes: int = MAX_NPZ_BYTES,
-) -> Dataset:
+) -> Dataset: ...
+
+
+@overload
+def load_npz(
+    path: PathLike,
+    *,
+    target: None,
+    task: TaskArg = "auto",
+    name: str | None = None,
+    max_bytes: int = MAX_NPZ_BYTES,
+) -> Features: ...
+
+
+def load_npz(
+    path: PathLike,
+    *,
+    target: str | None = "y",
+    task: TaskArg = "auto",
+    name: str | None = None,
+    max_bytes: int = MAX_NPZ_BYTES,
+) -> Dataset | Features:
     """Read a ``.npz`` file with arrays ``X`` and ``y`` into a :class:`Dataset`.
 
     Never unpickles (``allow_pickle=False``): object arrays are refused. Optional arrays
@@ -632,6 +893,10 @@ def load_npz(
     ----------
     path : str or os.PathLike
         The file.
+    target : str or None
+        The array of targets, ``"y"``; ``None``: no targets, ``X`` alone is read (a ``y``
+        there is ignored, unread) and a :class:`~chainrule.datasets.dataset.Features`
+        record is returned.
     task : {"auto", "classification", "regression"}
         How to read ``y``, as in :func:`load_csv`; integer, boolean and string ``y`` read as
         classes under ``"auto"``.
@@ -642,17 +907,21 @@ def load_npz(
 
     Returns
     -------
-    Dataset
+    Dataset or Features
 
     Raises
     ------
     DataError
-        If the file is missing, not an NPZ archive, lacks ``X`` or ``y``, holds object
+        If the file is missing, not an NPZ archive, lacks ``X`` or ``y`` (``target``), holds object
         arrays, arrays of the wrong shape, or non-finite values.
     ValidationError
         If an argument is invalid.
     """
     task = _check_task(task)
+    if target is not None and (not isinstance(target, str) or target in ("X", "")):
+        raise ValidationError(
+            f"target must be the name of the array of targets, like 'y', or None; got {target!r}"
+        )
     label = os.fspath(path)
     try:
         # Opened here, not by np.load: np.load leaks its own handle when the zip is damaged.
@@ -660,18 +929,15 @@ def load_npz(
     except OSError as exc:
         raise DataError(f"cannot read {label}: {exc.strerror or exc}") from exc
     with file:
-        arrays = _read_npz_arrays(file, label, max_bytes)
+        arrays = _read_npz_arrays(file, label, max_bytes, target)
 
-    X, y = arrays["X"], arrays["y"]
+    X = arrays["X"]
     if X.ndim != 2 or X.dtype.kind not in "fiub":
         raise DataError(f"{label}: X must be a 2-D numeric array; got shape {X.shape} ({X.dtype})")
-    if y.ndim != 1 or y.shape[0] != X.shape[0]:
-        raise DataError(f"{label}: y must have shape ({X.shape[0]},) to match X; got {y.shape}")
     X = X.astype(np.float64)
     if not np.all(np.isfinite(X)):
         r, c = (int(v) for v in np.argwhere(~np.isfinite(X))[0])
         raise DataError(f"{label}: X[{r}, {c}] is not finite ({X[r, c]})")
-
     feature_names = (
         [str(v) for v in arrays["feature_names"].reshape(-1)]
         if "feature_names" in arrays
@@ -681,19 +947,27 @@ def load_npz(
         raise DataError(
             f"{label}: feature_names has {len(feature_names)} names for {X.shape[1]} columns"
         )
-    target_name = str(arrays["target_name"].reshape(-1)[0]) if "target_name" in arrays else "y"
+    if target is None:
+        return Features(X=X, feature_names=feature_names, name=name or Path(label).name)
+
+    y = arrays[target]
+    if y.ndim != 1 or y.shape[0] != X.shape[0]:
+        raise DataError(
+            f"{label}: {target} must have shape ({X.shape[0]},) to match X; got {y.shape}"
+        )
+    target_name = str(arrays["target_name"].reshape(-1)[0]) if "target_name" in arrays else target
 
     y_out: np.ndarray
     classes: list[str] | None
     final_task: Task
     if y.dtype.kind in "US":
         if task == "regression":
-            raise DataError(f"{label}: task='regression' needs numeric y; got {y.dtype}")
+            raise DataError(f"{label}: task='regression' needs numeric {target}; got {y.dtype}")
         try:
             labels = y.astype(str)
         except UnicodeDecodeError as exc:  # bytes labels (dtype S) are decoded as ASCII
             raise DataError(
-                f"{label}: y holds bytes that are not ASCII text ({exc.reason}); store the "
+                f"{label}: {target} holds bytes that are not ASCII text ({exc.reason}); store the "
                 "labels as str"
             ) from exc
         y_out, classes = encode_labels(labels)
@@ -702,7 +976,7 @@ def load_npz(
         yf = y.astype(np.float64)
         if not np.all(np.isfinite(yf)):
             i = int(np.flatnonzero(~np.isfinite(yf))[0])
-            raise DataError(f"{label}: y[{i}] is not finite ({yf[i]})")
+            raise DataError(f"{label}: {target}[{i}] is not finite ({yf[i]})")
         integral = bool(np.all(yf == np.round(yf)))
         if task == "auto":
             is_class = y.dtype.kind in "iub" or (
@@ -726,7 +1000,7 @@ def load_npz(
         else:  # integers as they are: float64 would merge labels beyond 2**53
             y_out, classes = encode_labels(y if y.dtype.kind in "iub" else yf)
     else:
-        raise DataError(f"{label}: y must hold numbers or strings; got dtype {y.dtype}")
+        raise DataError(f"{label}: {target} must hold numbers or strings; got dtype {y.dtype}")
 
     return Dataset(
         X=X,
