@@ -11,6 +11,8 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
+
 
 def chainrule(
     *args: str | Path,
@@ -30,3 +32,17 @@ def chainrule(
         stdin=subprocess.DEVNULL,
         preexec_fn=preexec_fn,
     )
+
+
+def far_from_zero_model(folder: Path, n: int) -> tuple[Path, Path]:
+    """A model file trained on ``n`` rows of two features far from 0 (so its stored
+    standardisation matters), and that data as CSV: ``(model, data)``."""
+    from chainrule.datasets import load_csv
+    from chainrule.fit import TrainConfig, fit
+
+    X = np.random.default_rng(0).normal([100.0, -50.0], [10.0, 2.0], size=(n, 2)).round(3)
+    data = folder / "far.csv"
+    np.savetxt(data, np.column_stack([X, X[:, 0] > 100]), delimiter=",", fmt=["%.3f", "%.3f", "%d"])
+    model = folder / "far.safetensors"
+    fit(load_csv(data), TrainConfig(hidden=(4,), epochs=2, validation_fraction=0.0)).save(model)
+    return model, data

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from chainrule.engine import Network, trace
-from cli_helpers import chainrule
+from cli_helpers import chainrule, far_from_zero_model
 
 NET = ["--sizes", "2,3,2", "--activations", "relu,softmax", "--seed", "0"]
 
@@ -85,17 +85,7 @@ def test_weights_files_load_as_networks(tmp_path: Path) -> None:
 @pytest.fixture(scope="module")
 def standardised_model(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     """A model file trained on features far from 0, and its data as CSV."""
-    from chainrule.datasets import load_csv
-    from chainrule.fit import TrainConfig, fit
-
-    folder = tmp_path_factory.mktemp("standardised")
-    rng = np.random.default_rng(0)
-    X = rng.normal([100.0, -50.0], [10.0, 2.0], size=(60, 2)).round(3)
-    data = folder / "far.csv"
-    np.savetxt(data, np.column_stack([X, X[:, 0] > 100]), delimiter=",", fmt=["%.3f", "%.3f", "%d"])
-    model = folder / "far.safetensors"
-    fit(load_csv(data), TrainConfig(hidden=(4,), epochs=2, validation_fraction=0.0)).save(model)
-    return model, data
+    return far_from_zero_model(tmp_path_factory.mktemp("standardised"), 60)
 
 
 def test_a_model_files_standardisation_is_applied_to_x(standardised_model) -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from cli_helpers import chainrule
+from cli_helpers import chainrule, far_from_zero_model
 
 
 def test_random_batch_passes_with_a_per_layer_report() -> None:
@@ -59,15 +59,7 @@ def test_bad_arguments_are_one_line_and_exit_2(tmp_path: Path) -> None:
 
 
 def test_a_model_files_data_are_standardised_first(tmp_path: Path) -> None:
-    from chainrule.datasets import load_csv
-    from chainrule.fit import TrainConfig, fit
-
-    rng = np.random.default_rng(0)
-    X = rng.normal([100.0, -50.0], [10.0, 2.0], size=(40, 2)).round(3)
-    data = tmp_path / "far.csv"
-    np.savetxt(data, np.column_stack([X, X[:, 0] > 100]), delimiter=",", fmt=["%.3f", "%.3f", "%d"])
-    model = tmp_path / "far.safetensors"
-    fit(load_csv(data), TrainConfig(hidden=(4,), epochs=2, validation_fraction=0.0)).save(model)
+    model, data = far_from_zero_model(tmp_path, 40)
     result = chainrule(
         "gradcheck", "--weights", model, "--data", data, "--dtype", "float64", "--batch", "5"
     )
