@@ -37,15 +37,25 @@ class DivergenceError(ChainruleError, FloatingPointError):
         Where the non-finite value first appeared (0-based epoch, global step).
     history:
         The per-epoch losses completed before divergence.
+    cause:
+        What became non-finite, without the advice the message adds (for an interface that
+        words its own, as the playground does).
     """
 
     def __init__(
-        self, message: str, *, epoch: int = -1, step: int = -1, history: list[float] | None = None
+        self,
+        message: str,
+        *,
+        epoch: int = -1,
+        step: int = -1,
+        history: list[float] | None = None,
+        cause: str = "",
     ) -> None:
         super().__init__(message)
         self.epoch = epoch
         self.step = step
         self.history = list(history or [])
+        self.cause = cause
 
 
 class GradientUndefinedError(ChainruleError, ValueError):

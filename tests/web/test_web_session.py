@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -256,6 +257,9 @@ def test_divergence_stops_training_with_the_last_good_weights(talk: Conversation
             break
     assert message["type"] == "diverged"
     assert "Lower the learning rate" in message["message"]
+    # where and what, once: the advice is the message's, not repeated in the detail
+    assert re.fullmatch(r"epoch \d+, step \d+: .*(overflow|non-finite|became).*", message["detail"])
+    assert "Lower" not in message["detail"]
     frame = talk.receive("frame")
     assert all(np.isfinite(floats(w["data"])).all() for w in frame["weights"])
     assert frame["train"]["loss"] is not None
@@ -305,3 +309,47 @@ def test_hidden_layer_view(talk: Conversation) -> None:
     assert np.all(np.abs(seen) <= 1)  # tanh units
     side = len(range(0, GRID, MAP_STRIDE))
     assert floats(frame["hidden"]["grid"]).shape == (side * side * 2,)
+
+
+def test_a_refused_config_leaves_the_run_as_it_was(talk: Conversation) -> None:
+    before = talk.state
+    talk.send(
+        "config",
+        settings={**before["settings"], "dataset": "spiral", "n_points": 4, "n_classes": 6},
+    )
+    state = talk.request("reset", "state")
+    assert "n_classes" in talk.errors[0] or "n_samples" in talk.errors[0]
+    assert state["settings"] == before["settings"]
+    assert state["sizes"] == before["sizes"] and state["points"] == before["points"]
+    model = talk.request("export", "model")  # the network still matches the data's classes
+    assert model["filename"].endswith(".safetensors")
+
+
+def test_a_refused_model_leaves_the_run_as_it_was(talk: Conversation) -> None:
+    four = talk.config(dataset="gaussian", n_classes=4)
+    assert len(four["weights"]) == 3
+    model = talk.request("export", "model")
+    talk.config(dataset="xor")
+    corners = [[0, 0, 0], [1, 1, 0], [0, 1, 1], [1, 0, 1]]
+    before = talk.request("points", "state", points=corners)
+    talk.send("import_model", name="four.safetensors", data=model["data"])
+    state = talk.request("reset", "state")
+    assert "predicts 4 classes" in talk.errors[0]
+    assert state["settings"] == before["settings"] and state["sizes"] == [2, 8, 8, 2]
+    assert talk.request("export", "model")["filename"].endswith(".safetensors")
+
+
+def test_changing_the_learning_rate_while_playing_goes_on_playing(talk: Conversation) -> None:
+    talk.send("play")
+    while not talk.receive("frame")["playing"]:
+        pass
+    settings = {**talk.state["settings"], "learning_rate": 0.01, "speed": 7}
+    state = talk.request("config", "state", settings=settings)
+    assert state["reset"] is False and state["settings"]["learning_rate"] == 0.01
+    steps = talk.frame["steps"]
+    talk.send("predict", points=[[0.0, 0.0]])  # answered after the frames sent so far
+    talk.receive("prediction")
+    assert talk.frame["playing"] is True and talk.frame["steps"] > steps
+    talk.config(hidden=[{"units": 3, "activation": "tanh"}])  # a new network: a new run
+    assert talk.frame["playing"] is False and talk.frame["steps"] == 0
+    talk.request("pause", "frame")

@@ -474,6 +474,7 @@ class Trainer:
             epoch=self.epoch,
             step=self.steps,
             history=self.history,
+            cause=what,
         )
         self.net.set_weights(self._good_weights)
         self.optimizer.load_state_dict(self._good_optimizer)

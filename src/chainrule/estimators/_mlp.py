@@ -403,6 +403,7 @@ class _MLP(BaseEstimator):  # type: ignore[misc]
             "(e.g. StandardScaler in a Pipeline).",
             epoch=self.n_iter_,
             history=self.loss_curve_,
+            cause=what,
         )
 
     def _batch_size(self, n: int) -> int:

@@ -87,9 +87,9 @@ _TRAINING_KEYS = ("optimizer", "learning_rate", "batch_size", "l2")
 _GENERATORS = {"xor": xor, "circle": circle, "gaussian": gaussian, "spiral": spiral, "moons": moons}
 
 DIVERGENCE_HELP = (
-    "The loss became infinite or not-a-number: the steps w <- w - eta dL/dw were so large that "
+    "The loss became infinite or not-a-number: the steps w ← w − η ∂L/∂w were so large that "
     "the weights overshot and grew without bound. Training has stopped and the network shows "
-    "the last good weights. Lower the learning rate (eta), then press play again."
+    "the last good weights. Lower the learning rate η, then press play again."
 )
 
 
@@ -286,7 +286,7 @@ class Session:
 
     async def _on_config(self, message: dict[str, Any]) -> None:
         new = dict(message["settings"])
-        old, self.settings = self.settings, new
+        old = self.settings
         if new["output"] == "step":
             new["n_classes"] = 2  # one step unit: class 1 when h > 0.5
         # Clicked or uploaded points stay until a data setting changes; the same settings sent
@@ -297,9 +297,14 @@ class Session:
         if regenerate:
             new["n_classes"] = min(new["n_classes"], TOY_MAX_CLASSES[new["dataset"]])
         changed = {key for key in new if new[key] != old[key]}
+        # A change of the optimizer, rate, batch size, L2 or speed alone goes on playing (a
+        # learner lowers eta mid-run to watch the effect); anything else starts a new run.
+        resume = self.playing and not regenerate and not changed - set(_TRAINING_KEYS) - {"speed"}
+        data = generate(new) if regenerate else None  # may raise: then nothing has changed
         await self.pause()
-        if regenerate:
-            self.data = generate(new)
+        self.settings = new
+        if data is not None:
+            self.data = data
             self._grid, self._map_index = self._make_grid()
             self._build_network()
         elif changed & set(_NETWORK_KEYS):
@@ -307,6 +312,9 @@ class Session:
         elif changed & set(_TRAINING_KEYS):
             self._build_trainer(keep_counts=True)
         await self._send_state(reset=bool(changed - set(_TRAINING_KEYS) - {"speed"}))
+        if resume and self.trainer is not None:
+            self.playing = True
+            self._task = asyncio.create_task(self._train_loop())
 
     async def _on_reset(self, message: dict[str, Any]) -> None:
         await self.pause()
@@ -508,17 +516,22 @@ class Session:
                 message_text = str(err).replace(repr(str(path)), repr(name))
                 raise ProtocolError(message_text.replace(str(path), name)) from None
         hidden, output = self._check_model_shape(name, model.sizes, model.activations)
-        await self.pause()
         n_out = model.sizes[-1]
-        self.settings["hidden"], self.settings["output"] = hidden, output
+        settings = {**self.settings, "hidden": hidden, "output": output}
+        data: Data | None = None
         if output == "softmax" and n_out != len(self.data.classes):
-            self.settings["n_classes"] = n_out
-            if self.data.source != "generated" or TOY_MAX_CLASSES[self.settings["dataset"]] < n_out:
+            settings["n_classes"] = n_out
+            if self.data.source != "generated" or TOY_MAX_CLASSES[settings["dataset"]] < n_out:
                 raise ProtocolError(
                     f"{name!r} predicts {n_out} classes but the data set has "
                     f"{len(self.data.classes)}; load data with {n_out} classes first"
                 )
-            self.data = generate(self.settings)
+            data = generate(settings)
+        # Nothing above changed the session: a refused file leaves the run as it was.
+        await self.pause()
+        self.settings = settings
+        if data is not None:
+            self.data = data
             self._grid, self._map_index = self._make_grid()
         self.net = Network.from_weights(model.weights, model.activations, dtype="float64")
         self._build_trainer(keep_counts=False)
@@ -620,7 +633,9 @@ class Session:
             trainer.step_minibatch()
 
     async def _diverged(self, err: DivergenceError) -> None:
-        await self._send({"type": "diverged", "message": DIVERGENCE_HELP, "detail": str(err)})
+        where = f"epoch {err.epoch + 1}, step {err.step + 1}"
+        detail = f"{where}: {err.cause}" if err.cause else str(err)
+        await self._send({"type": "diverged", "message": DIVERGENCE_HELP, "detail": detail})
         await self._send(self.frame(maps=True))
 
     # -- frames ---------------------------------------------------------------------------

@@ -27,12 +27,35 @@
   let history = [];        // [{steps, epoch, trainLoss, testLoss, trainAcc, testAcc, norms}]
 
   // ---------------------------------------------------------------- connection
+  // A closed connection (the server restarted, the laptop slept) is retried every few seconds;
+  // the new session is given the run in the URL (and any clicked or uploaded points) again.
+  const RECONNECT_MS = [500, 1000, 2000, 4000];
+  let reconnects = 0;
+  let lostPoints = null;
+  const CONNECTION_LOST = "The connection to the playground server closed; reconnecting…";
   function connect() {
     socket = new WebSocket(`ws://${location.host}/ws`);
-    socket.onopen = () => { api.connected = true; };
-    socket.onclose = () => {
+    socket.onopen = () => {
+      api.connected = true;
+      if (reconnects > 0) {
+        api.reconnected = (api.reconnected || 0) + 1;
+        firstState = true;   // the new session starts from defaults: send it the URL's run
+        if ($("error-text").textContent === CONNECTION_LOST) $("error").hidden = true;
+      }
+      reconnects = 0;
+    };
+    socket.onclose = (event) => {
+      const wasConnected = api.connected;
       api.connected = false;
-      showError("The connection to the playground server closed. Reload the page once the server runs.");
+      pendingConfigs = 0;
+      if (wasConnected && state) {
+        const points = [...state.points.train, ...state.points.test];
+        lostPoints = state.source === "custom" && points.length >= 4 ? points : null;
+      }
+      if (frame && frame.playing) { frame.playing = false; $("play").textContent = "▶"; $("play").setAttribute("aria-label", "play"); }
+      if (event.code !== 1013) showError(CONNECTION_LOST, true);   // 1013: the server said why
+      setTimeout(connect, RECONNECT_MS[Math.min(reconnects, RECONNECT_MS.length - 1)]);
+      reconnects += 1;
     };
     socket.onmessage = (event) => {
       const message = JSON.parse(event.data);
@@ -43,7 +66,9 @@
     };
   }
   function send(message) {
-    if (socket && socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify(message));
+    if (!socket || socket.readyState !== WebSocket.OPEN) return false;
+    socket.send(JSON.stringify(message));
+    return true;
   }
 
   const HANDLERS = {
@@ -51,10 +76,15 @@
     frame: onFrame,
     error: (m) => {
       showError(m.message);
+      if (m.message.startsWith("too many messages")) pendingConfigs = 0;   // some got no reply
+      else if (pendingConfigs > 0) pendingConfigs -= 1;
       // A refused change (say, from an edited link) must not stick: show what the server runs.
-      if (state) { settings = structuredClone(state.settings); writeUrl(); syncControls(); }
+      if (state && pendingConfigs === 0) { settings = structuredClone(state.settings); writeUrl(); syncControls(); layoutDiagram(); }
     },
-    diverged: (m) => { const d = $("diverged"); d.textContent = `${m.message} (${m.detail})`; d.hidden = false; },
+    diverged: (m) => {
+      const d = $("diverged"); d.textContent = `${m.message} (${m.detail})`; d.hidden = false;
+      divergedAt = "next frame";   // the frame that follows shows the restored weights
+    },
     trace: showTrace,
     model: downloadModel,
     prediction: (m) => { api.prediction = m.proba; },
@@ -62,19 +92,31 @@
 
   let firstState = true;
   let defaults = null;
+  let pendingConfigs = 0;   // configs sent and not yet answered
+  let divergedAt = null;    // the step count the weights were restored to after a divergence
   function onState(message) {
     state = message;
     api.state = message;
+    if (pendingConfigs > 0) pendingConfigs -= 1;
     if (firstState) {
       firstState = false;
       defaults = structuredClone(message.settings);
       const fromUrl = readUrl(message.settings);
       settings = fromUrl.settings;
+      const points = lostPoints;
+      lostPoints = null;
       if (fromUrl.lesson) { startLesson(fromUrl.lesson, false); return; }
-      if (JSON.stringify(settings) !== JSON.stringify(message.settings)) { sendConfig(); return; }
+      if (JSON.stringify(settings) !== JSON.stringify(message.settings)) sendConfig();
+      if (points) send({ type: "points", points: points.slice(0, 5000) });
+      if (pendingConfigs > 0 || points) return;
     }
-    settings = structuredClone(message.settings);
-    if (message.reset) { history = []; api.history = history; $("diverged").hidden = true; }
+    // While more changes are on their way, the controls keep what the user set last: an
+    // earlier answer must not undo a later click (the last answer brings them in line).
+    if (pendingConfigs === 0) settings = structuredClone(message.settings);
+    if (message.reset) {
+      history = []; api.history = history; $("diverged").hidden = true; divergedAt = null;
+      $("explain").hidden = true;   // its numbers belong to the old weights or data
+    }
     selectedClass = Math.min(selectedClass, message.classes.length - 1);
     writeUrl();
     syncControls();
@@ -105,6 +147,10 @@
     };
     frame = decoded;
     api.frame = m;
+    if (divergedAt === "next frame") divergedAt = m.steps;
+    else if (divergedAt !== null && m.steps !== divergedAt) { $("diverged").hidden = true; divergedAt = null; }
+    // Steps that were undone (a divergence restores the last good weights) leave the charts.
+    while (history.length && history[history.length - 1].steps > m.steps) history.pop();
     const last = history[history.length - 1];
     if (!last || m.steps !== last.steps) {
       history.push({ steps: m.steps, epoch: m.epoch, trainLoss: m.train && m.train.loss, testLoss: m.test && m.test.loss,
@@ -115,7 +161,7 @@
     countFrame();
     $("epoch").textContent = m.epoch.toLocaleString("en");
     $("steps").textContent = m.steps.toLocaleString("en");
-    const fmt = (v, pct) => (v === null || v === undefined ? "–" : pct ? `${(100 * v).toFixed(1)}%` : v.toFixed(3));
+    const fmt = (v, pct) => (v === null || v === undefined ? "–" : pct ? `${(100 * v).toFixed(1)}%` : compact(v));
     $("train-loss").textContent = fmt(m.train && m.train.loss);
     $("test-loss").textContent = fmt(m.test && m.test.loss);
     $("train-acc").textContent = fmt(m.train && m.train.accuracy, true);
@@ -321,20 +367,27 @@
 
   function layerControls(index) {
     const box = document.createElement("div");
-    const layer = settings.hidden[index];
+    const layer = settings.hidden[index] || state.settings.hidden[index];
     const units = document.createElement("div");
     units.className = "units";
     const minus = document.createElement("button"); minus.textContent = "−"; minus.title = "Remove a neuron";
     const plus = document.createElement("button"); plus.textContent = "+"; plus.title = "Add a neuron";
     const count = document.createElement("span"); count.textContent = `${layer.units}`;
     minus.disabled = layer.units <= 1; plus.disabled = layer.units >= MAX_UNITS;
-    minus.onclick = () => { settings.hidden[index].units -= 1; sendConfig(); };
-    plus.onclick = () => { settings.hidden[index].units += 1; sendConfig(); };
+    const change = (delta) => {
+      const now = settings.hidden[index];
+      if (!now || now.units + delta < 1 || now.units + delta > MAX_UNITS) return;
+      now.units += delta; count.textContent = `${now.units}`;
+      minus.disabled = now.units <= 1; plus.disabled = now.units >= MAX_UNITS;
+      sendConfig();
+    };
+    minus.onclick = () => change(-1);
+    plus.onclick = () => change(1);
     units.append(minus, count, plus);
     const select = document.createElement("select");
     select.className = "activation";
     for (const a of ACTIVATIONS) select.add(new Option(SHORT[a], a, false, a === layer.activation));
-    select.onchange = () => { settings.hidden[index].activation = select.value; sendConfig(); };
+    select.onchange = () => { if (settings.hidden[index]) { settings.hidden[index].activation = select.value; sendConfig(); } };
     box.append(units, select);
     box.style.display = "contents";
     return box;
@@ -381,6 +434,13 @@
     if (pinnedEdge) edgeInfo();
   }
 
+  // A loss of 0.0004 must not read as 0.000: small and huge values keep two significant digits.
+  function compact(v) {
+    const a = Math.abs(v);
+    if (a === 0 || (a >= 0.01 && a < 1e5)) return v.toFixed(a >= 1000 ? 0 : 3);
+    return a >= 1e-4 && a < 0.01 ? v.toPrecision(2) : v.toExponential(1);
+  }
+  api.compact = compact;
   const num = (v, digits = 4) => (v === null || v === undefined ? "–" : Number(v).toPrecision(digits));
   function edgeValues(edge) {
     const W = frame.weights[edge.l - 1], G = frame.gradients[edge.l - 1];
@@ -480,7 +540,7 @@
 
   // ---------------------------------------------------------------- charts
   const charts = {
-    loss: { canvas: $("loss-chart"), series: [["trainLoss", "#1f2933"], ["testLoss", "#e8710a"]], format: (v) => v.toFixed(4) },
+    loss: { canvas: $("loss-chart"), series: [["trainLoss", "#1f2933"], ["testLoss", "#e8710a"]], format: (v) => compact(v) },
     accuracy: { canvas: $("accuracy-chart"), series: [["trainAcc", "#1f2933"], ["testAcc", "#e8710a"]], format: (v) => `${(100 * v).toFixed(1)}%`, range: [0, 1] },
   };
   const LAYER_COLORS = ["#1f77b4", "#2ca02c", "#9467bd", "#d62728", "#17becf", "#8c564b", "#e377c2"];
@@ -542,7 +602,11 @@
     const x = (i) => padL + (points.length > 1 ? (i / (points.length - 1)) * (W - padL - 6) : 0);
     const y = (v) => padT + (1 - (v - lo) / (hi - lo)) * (H - padT - padB);
     ctx.font = "10px system-ui, sans-serif"; ctx.fillStyle = "#6b7785"; ctx.strokeStyle = "#e6e9ed";
-    for (let e = lo; e <= hi; e++) { ctx.beginPath(); ctx.moveTo(padL, y(e)); ctx.lineTo(W, y(e)); ctx.stroke(); ctx.fillText(`1e${e}`, 2, y(e) + 3); }
+    // At most about six labelled lines, however many decades the norms span.
+    const every = Math.max(1, Math.ceil((hi - lo) / 6));
+    const ticks = [];
+    for (let e = hi; e >= lo; e -= every) { ctx.beginPath(); ctx.moveTo(padL, y(e)); ctx.lineTo(W, y(e)); ctx.stroke(); ctx.fillText(`1e${e}`, 2, y(e) + 3); ticks.push(e); }
+    api.gradientTicks = ticks;
     const layers = history.length ? (history[history.length - 1].norms || []).length : 0;
     ctx.fillStyle = "#6b7785";
     ctx.fillText("‖∂L/∂W(l)‖, l =", padL + 4, 11);
@@ -633,8 +697,12 @@
     $("explain-title").textContent = `Explain the ${message.subset} point ${message.index}`;
     $("explain-body").innerHTML = parts.join("");
     $("explain").hidden = false;
+    $("explain-close").focus({ preventScroll: true });
   }
   $("explain-close").onclick = () => { $("explain").hidden = true; };
+  document.addEventListener("keydown", (event) => {
+    if (event.key === "Escape" && !$("explain").hidden) { $("explain").hidden = true; $("explain-close").blur(); }
+  });
 
   // ---------------------------------------------------------------- settings, controls, URL
   function fillSelect(select, values, current) {
@@ -667,7 +735,8 @@
   }
 
   function sendConfig() {
-    send({ type: "config", settings });
+    if (send({ type: "config", settings })) pendingConfigs += 1;
+    writeUrl();
   }
   for (const key of RANGES) {
     $(key).addEventListener("input", () => { $(`${key}-out`).textContent = key === "train_ratio" ? `${Math.round(Number($(key).value) * 100)}%` : $(key).value; });
@@ -676,8 +745,10 @@
   for (const key of ["learning_rate", "l2"]) $(key).addEventListener("change", () => { settings[key] = Number($(key).value); sendConfig(); });
   $("optimizer").addEventListener("change", () => { settings.optimizer = $("optimizer").value; sendConfig(); });
   $("seed").addEventListener("change", () => {
-    const seed = Number($("seed").value);
-    if (Number.isInteger(seed) && seed >= 0 && seed < 2 ** 31) { settings.seed = seed; sendConfig(); } else showError("The seed must be a whole number from 0 to 2147483647.");
+    const text = $("seed").value.trim(), seed = Number(text);
+    if (text !== "" && Number.isInteger(seed) && seed >= 0 && seed < 2 ** 31) { settings.seed = seed; sendConfig(); return; }
+    showError(`The seed must be a whole number from 0 to 2147483647; it stays ${settings.seed}.`);
+    $("seed").value = settings.seed;   // the box shows the seed the run uses
   });
   for (const b of document.querySelectorAll("#datasets button")) b.onclick = () => { settings.dataset = b.dataset.dataset; sendConfig(); };
   $("add-layer").onclick = () => { if (settings.hidden.length < MAX_LAYERS) { settings.hidden.push({ units: 4, activation: settings.hidden.length ? settings.hidden[settings.hidden.length - 1].activation : "tanh" }); sendConfig(); } };
@@ -717,12 +788,20 @@
   }
 
   // ---------------------------------------------------------------- files
-  function showError(text) {
+  function showError(text, sticky = false) {
     api.errors.push(text);
     $("error-text").textContent = text;
     $("error").hidden = false;
     clearTimeout(showError.timer);
-    showError.timer = setTimeout(() => { $("error").hidden = true; }, 12000);
+    if (!sticky) showError.timer = setTimeout(() => { $("error").hidden = true; }, 12000);
+  }
+  // The file pickers are labels around hidden inputs: make them work from the keyboard too.
+  for (const label of document.querySelectorAll("label.button")) {
+    label.addEventListener("keydown", (event) => {
+      if (event.key !== "Enter" && event.key !== " ") return;
+      event.preventDefault();
+      label.querySelector("input[type=file]").click();
+    });
   }
   $("upload").addEventListener("change", async () => {
     const file = $("upload").files[0];

@@ -1,0 +1,136 @@
+"""The playground in a real browser under a learner's and a teacher's rough handling: fast
+repeated clicks, bad values typed into inputs, a diverging run, a restarted server, the keyboard.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import pytest
+from test_web_browser import click_plane, step
+from web_helpers import Tab, start_server, stop_server
+
+pytestmark = pytest.mark.browser
+
+SETTINGS = "window.__chainrule.state.settings"
+
+
+def test_fast_repeated_changes_are_all_kept(tab: Tab) -> None:
+    page = tab.open()
+    page.focus("#noise")
+    for _ in range(10):  # each arrow key is a change, sent before the last one is answered
+        page.keyboard.press("ArrowRight")
+    plus = page.locator(".layer-head button", has_text="+").first
+    for _ in range(5):
+        plus.click()
+    tab.wait(f"{SETTINGS}.noise === 0.15 && {SETTINGS}.hidden[0].units === 13")
+    time.sleep(0.3)  # every answer has come: nothing moves back
+    assert tab.js(SETTINGS)["noise"] == 0.15
+    assert tab.js("window.__chainrule.state.sizes") == [2, 13, 8, 2]
+    assert page.locator("#noise").input_value() == "0.15"
+    assert tab.errors == []
+
+
+def test_a_bad_seed_is_refused_and_the_box_shows_the_seed_in_use(tab: Tab) -> None:
+    page = tab.open()
+    for bad in ("", "-3", "2147483648", "1.5"):
+        page.fill("#seed", bad)
+        page.locator("#seed").dispatch_event("change")
+        assert page.locator("#seed").input_value() == "1"
+        assert "whole number" in page.locator("#error-text").inner_text()
+    assert tab.js(SETTINGS)["seed"] == 1
+    assert "seed=1" in page.url
+
+
+def test_a_divergence_leaves_no_undone_steps_in_the_charts(tab: Tab) -> None:
+    page = tab.open("#data=circle&hidden=32r-32r-32r-32r-32r-32r&opt=momentum&lr=10&batch=10")
+    tab.wait("window.__chainrule.state.sizes.length === 8")
+    page.click("#play")
+    page.locator("#diverged").wait_for(state="visible", timeout=20_000)
+    tab.wait("window.__chainrule.frame.playing === false")
+    frame = tab.frame()
+    history = tab.js("window.__chainrule.history")
+    assert all(h["steps"] <= frame["steps"] for h in history)
+    assert all(h["trainLoss"] is None or h["trainLoss"] < 100 for h in history)
+    assert len(tab.js("window.__chainrule.gradientTicks")) <= 7
+    page.select_option("#learning_rate", "0.001")
+    tab.wait(f"{SETTINGS}.learning_rate === 0.001")
+    assert page.locator("#diverged").is_visible()  # until training goes on
+    step(tab, "minibatch")
+    tab.wait("document.getElementById('diverged').hidden")
+    assert tab.errors == []
+
+
+def test_small_losses_keep_their_significant_digits(tab: Tab) -> None:
+    page = tab.open("#data=gaussian&noise=0&hidden=8t&opt=adam&lr=0.3&batch=10")
+    tab.wait(f"{SETTINGS}.dataset === 'gaussian'")
+    for _ in range(40):
+        step(tab)
+        if tab.frame()["train"]["loss"] < 1e-3:
+            break
+    loss = tab.frame()["train"]["loss"]
+    assert loss < 1e-3
+    shown = float(page.locator("#train-loss").inner_text())
+    assert shown == pytest.approx(loss, rel=0.06)
+
+
+def test_file_pickers_and_the_explanation_work_from_the_keyboard(tab: Tab) -> None:
+    page = tab.open()
+    chosen: list[Any] = []
+
+    def choose(chooser: Any) -> None:  # Playwright needs a Python function, not a builtin
+        chosen.append(chooser)
+
+    page.on("filechooser", choose)  # intercepts the dialogs from here on
+    page.wait_for_timeout(200)
+    for n, picker in enumerate(("#upload", "#import"), start=1):
+        page.locator(f"label:has({picker})").focus()
+        page.keyboard.press("Enter")
+        page.wait_for_timeout(100)
+        for _ in range(50):
+            if len(chosen) == n:
+                break
+            page.wait_for_timeout(100)
+        assert len(chosen) == n and chosen[-1].element.get_attribute("id") == picker[1:]
+    points = tab.js("window.__chainrule.state.points.train")
+    click_plane(tab, *points[0][:2])
+    page.locator("#explain").wait_for(state="visible")
+    page.keyboard.press("Escape")
+    page.locator("#explain").wait_for(state="hidden")
+    click_plane(tab, *points[0][:2])
+    page.locator("#explain").wait_for(state="visible")
+    page.click("#reset")  # new weights: the numbers shown would be stale
+    page.locator("#explain").wait_for(state="hidden")
+    assert tab.errors == []
+
+
+def test_the_page_reconnects_after_the_server_restarts(browser: Any) -> None:
+    server = start_server()
+    port = server.url.rstrip("/").rsplit(":", 1)[1]
+    tab = Tab(browser, server.url)
+    try:
+        page = tab.open("#data=moons&hidden=5t&seed=3")
+        tab.wait("window.__chainrule.state.sizes.join() === '2,5,2'")
+        click_plane(tab, 0.0, 1.4)  # a clicked point: custom data
+        tab.wait("window.__chainrule.state.source === 'custom'")
+        points = tab.js("window.__chainrule.state.points")
+        stop_server(server)
+        tab.wait("!window.__chainrule.connected")
+        assert "reconnecting" in page.locator("#error-text").inner_text()
+        server = start_server("--port", port)
+        tab.wait("window.__chainrule.reconnected === 1", timeout_s=20)
+        tab.wait(
+            "window.__chainrule.state.source === 'custom' && "
+            "window.__chainrule.state.sizes.join() === '2,5,2'"
+        )
+        state = tab.js("window.__chainrule.state")
+        assert state["settings"]["seed"] == 3 and state["settings"]["dataset"] == "moons"
+        again = sorted(map(tuple, state["points"]["train"] + state["points"]["test"]))
+        assert again == sorted(map(tuple, points["train"] + points["test"]))
+        assert not page.locator("#error").is_visible()
+        step(tab, "minibatch")
+        assert [e for e in tab.errors if "ERR_CONNECTION_REFUSED" not in e] == []
+    finally:
+        tab.close()
+        stop_server(server)
