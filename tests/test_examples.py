@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -26,3 +27,43 @@ def test_example_runs(script: Path, tmp_path: Path) -> None:
     assert done.stdout.strip()
     assert "Traceback" not in done.stderr
     assert not list(tmp_path.iterdir()), "examples must not write into the working directory"
+
+
+README = Path(__file__).resolve().parents[1] / "README.md"
+
+
+def _readme_blocks(language: str) -> list[str]:
+    return re.findall(rf"^```{language}\n(.*?)^```$", README.read_text(), re.MULTILINE | re.DOTALL)
+
+
+PYTHON_BLOCKS = _readme_blocks("python")
+
+
+@pytest.mark.parametrize(
+    "code", PYTHON_BLOCKS, ids=[f"block{i}" for i in range(len(PYTHON_BLOCKS))]
+)
+def test_readme_python_block_runs_on_its_own(code: str, tmp_path: Path) -> None:
+    """A reader pastes one block of the README into a fresh interpreter: it must run."""
+    pytest.importorskip("sklearn")
+    pytest.importorskip("onnx")
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        check=False,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+
+
+def test_readme_command_line_shows_every_sub_command() -> None:
+    from chainrule.cli import COMMANDS
+
+    shown = "\n".join(_readme_blocks("sh"))
+    missing = [
+        name.rpartition(".")[2]
+        for name in COMMANDS
+        if not re.search(rf"^chainrule {name.rpartition('.')[2]}\b", shown, re.MULTILINE)
+    ]
+    assert not missing, f"the README's command line never shows: {missing}"

@@ -63,16 +63,27 @@ def loss_curves_figure(history: History) -> Figure:
         axes.plot(epochs, history.series(key), label=f"training {key}")
         if history.series(f"val_{key}"):
             axes.plot(epochs, history.series(f"val_{key}"), label=f"validation {key}")
+        if history.best_epoch is not None:  # before the legend, so that the legend names it
+            axes.axvline(history.best_epoch, color="gray", linestyle=":", label="best epoch")
         axes.set_xlabel("epoch")
         axes.set_ylabel(key)
         axes.grid(alpha=0.3)
         axes.legend()
     loss_axes.set_yscale("log" if min(history.series("loss")) > 0 else "linear")
-    if history.best_epoch is not None:
-        loss_axes.axvline(history.best_epoch, color="gray", linestyle=":", label="best epoch")
     figure.suptitle(f"training ({history.stopped})")
     figure.tight_layout()
     return figure
+
+
+def _class_colors(k: int) -> list[tuple[float, float, float, float]]:
+    """One distinct colour per class: tab10 up to 10 classes, tab20 up to 20, then turbo."""
+    from matplotlib import colormaps
+
+    if k <= 10:
+        return [colormaps["tab10"](i) for i in range(k)]
+    if k <= 20:  # the 10 strong hues first, then their light partners
+        return [colormaps["tab20"](2 * i % 20 + (2 * i) // 20) for i in range(k)]
+    return [colormaps["turbo"](i / (k - 1)) for i in range(k)]
 
 
 def decision_regions_figure(
@@ -99,6 +110,7 @@ def decision_regions_figure(
     grid1, grid2 = np.meshgrid(x1, x2)
     predicted = model.predict_codes(np.column_stack([grid1.ravel(), grid2.ravel()]))
     k = len(model.classes)
+    colors = _class_colors(k)
     figure = _figure(6.0, 5.0)
     axes = figure.subplots()
     levels = np.arange(k + 1) - 0.5
@@ -107,9 +119,7 @@ def decision_regions_figure(
         grid2,
         predicted.reshape(grid1.shape),
         levels=levels,
-        cmap="tab10",
-        vmin=0,
-        vmax=9,
+        colors=colors,
         alpha=0.3,
     )
     for code, label in enumerate(model.classes):
@@ -118,7 +128,7 @@ def decision_regions_figure(
             points[mine, 0],
             points[mine, 1],
             s=12,
-            color=f"C{code % 10}",
+            color=colors[code],
             label=label,
             edgecolors="k",
             linewidths=0.3,
