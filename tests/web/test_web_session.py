@@ -23,7 +23,7 @@ from chainrule.engine.explain import to_dict
 from chainrule.serialization import load_model
 from chainrule.web.app import create_app
 from chainrule.web.protocol import MAX_MESSAGE_BYTES
-from chainrule.web.session import DEFAULT_SETTINGS, GRID, MAP_STRIDE
+from chainrule.web.session import DEFAULT_SETTINGS, GRID, MAP_STRIDE, STUCK_EPOCHS
 
 ORIGIN = {"origin": "http://testserver"}
 
@@ -353,3 +353,26 @@ def test_changing_the_learning_rate_while_playing_goes_on_playing(talk: Conversa
     talk.config(hidden=[{"units": 3, "activation": "tanh"}])  # a new network: a new run
     assert talk.frame["playing"] is False and talk.frame["steps"] == 0
     talk.request("pause", "frame")
+
+
+def test_a_saturated_run_at_chance_is_flagged_stuck_and_a_learning_one_is_not(
+    talk: Conversation,
+) -> None:
+    hidden = [{"units": 8, "activation": "tanh"}] * 2
+    talk.config(optimizer="sgd", learning_rate=10.0, hidden=hidden)
+    frame = talk.step_epochs(STUCK_EPOCHS)
+    assert frame["stuck"] is False  # too few epochs to tell
+    frame = talk.step_epochs(2)
+    assert frame["saturated"] == [8, 8] and frame["train"]["accuracy"] <= 0.6
+    assert frame["stuck"] is True
+    assert "g'(e)" in talk.state["stuck_help"] and "smaller η" in talk.state["stuck_help"]
+    talk.config(optimizer="adam", learning_rate=0.03)  # keeps the weights: same run
+    assert talk.frame["stuck"] is True
+    talk.request("reset", "state")
+    frame = talk.frame
+    assert frame["saturated"] == [0, 0] and frame["stuck"] is False
+    frame = talk.step_epochs(STUCK_EPOCHS + 2)
+    assert frame["stuck"] is False
+    relu = talk.config(hidden=[{"units": 4, "activation": "relu"}])
+    assert relu["saturated"] == relu["dead"]
+    assert talk.config(hidden=[])["saturated"] == []

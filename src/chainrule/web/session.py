@@ -30,7 +30,7 @@ from numpy.typing import NDArray
 
 from chainrule.datasets import circle, gaussian, load_csv, moons, spiral, train_test_split, xor
 from chainrule.datasets.toy import MAX_CLASSES as TOY_MAX_CLASSES
-from chainrule.engine import Network, Trainer, make_optimizer, trace
+from chainrule.engine import Dense, Network, Trainer, make_optimizer, trace
 from chainrule.engine.explain import to_dict
 from chainrule.engine.metrics import accuracy
 from chainrule.errors import ChainruleError, DivergenceError, ModelFileError
@@ -63,6 +63,19 @@ TRAIN_BUDGET_S = 0.02
 """Longest stretch of training between two frames, so many sessions share one event loop."""
 MAPS_EVERY = 3
 """While training, every ``MAPS_EVERY``-th frame carries the neurons' activation maps."""
+SATURATED_SLOPE = 0.1
+"""A hidden unit is saturated on a point when ``g'(e)`` is below this share of its largest
+value (``1 - h^2 < 0.1`` for tanh, ``|h| > 0.95``; ``h (1 - h) < 0.025`` for sigmoid; ``e <= 0``
+for ReLU and leaky ReLU)."""
+SATURATED_POINTS = 0.9
+"""... and the unit is saturated when that holds for this share of the training points."""
+STUCK_EPOCHS = 20
+"""The run is stuck when the last ``STUCK_EPOCHS`` epochs brought no new best training loss
+(better by 1 %) ..."""
+STUCK_ACCURACY = 0.1
+"""... the training accuracy is within this of always guessing the commonest class ..."""
+STUCK_SATURATED = 0.5
+"""... and at least this share of the hidden units is saturated (or dead)."""
 
 DEFAULT_SETTINGS: dict[str, Any] = {
     "dataset": "xor",
@@ -85,6 +98,14 @@ _DATA_KEYS = ("dataset", "n_points", "noise", "n_classes", "train_ratio", "seed"
 _NETWORK_KEYS = ("hidden", "output", "seed", "n_classes")
 _TRAINING_KEYS = ("optimizer", "learning_rate", "batch_size", "l2")
 _GENERATORS = {"xor": xor, "circle": circle, "gaussian": gaussian, "spiral": spiral, "moons": moons}
+
+STUCK_HELP = (
+    "Training is stuck: the loss has not improved for a while and accuracy is near chance, "
+    "while most hidden units are saturated (tanh or sigmoid with |e| large, so h sits at its "
+    "limits) or dead (ReLU with e ≤ 0). There g'(e) ≈ 0, so ∂L/∂e = ∂L/∂h · g'(e) ≈ 0: the "
+    "gradient vanishes and the weights feeding those units barely move. A too large learning "
+    "rate η often throws the weights there; try a smaller η and press reset."
+)
 
 DIVERGENCE_HELP = (
     "The loss became infinite or not-a-number: the steps w ← w − η ∂L/∂w were so large that "
@@ -164,6 +185,23 @@ def _u8(unit: NDArray[Any]) -> str:
 def _finite(value: float | None) -> float | None:
     """JSON has no NaN or infinity: such values travel as ``null``."""
     return value if value is not None and np.isfinite(value) else None
+
+
+def _saturated(layer: Dense) -> int:
+    """Hidden units of ``layer`` whose slope ``g'(e)`` is near 0 on most training points (the
+    layer holds the training points' ``e`` and ``h``): see :data:`SATURATED_SLOPE`."""
+    e, h, name = layer.e, layer.h, layer.activation.name
+    if e is None or h is None or len(e) == 0:
+        return 0
+    if name == "tanh":
+        flat = 1.0 - h * h < SATURATED_SLOPE
+    elif name == "sigmoid":
+        flat = h * (1.0 - h) < 0.25 * SATURATED_SLOPE
+    elif name in ("relu", "leaky_relu"):
+        flat = e <= 0
+    else:  # step units have no slope to lose: they are not counted
+        return 0
+    return int((np.mean(flat, axis=0) >= SATURATED_POINTS).sum())
 
 
 def _matrix(array: NDArray[Any]) -> dict[str, Any]:
@@ -280,6 +318,7 @@ class Session:
                 "activations": self.net.activations,
                 "trainable": self.untrainable_reason is None,
                 "reason": self.untrainable_reason,
+                "stuck_help": STUCK_HELP,
             }
         )
         await self._send(self.frame(maps=True))
@@ -680,6 +719,7 @@ class Session:
                 else None
                 for layer in hidden_layers
             ]
+            saturated = [_saturated(layer) for layer in hidden_layers] if train else None
             hidden_view: dict[str, Any] | None = None
             if view_layer >= 1:
                 layer = hidden_layers[view_layer - 1]
@@ -703,6 +743,8 @@ class Session:
                 "gradients": [_matrix(g) for g in net.gradients],
                 "gradient_norms": [_finite(float(np.linalg.norm(g))) for g in net.gradients],
                 "dead": dead,
+                "saturated": saturated,
+                "stuck": self._stuck(train, saturated),
             }
             if hidden_view is not None:
                 h = hidden_layers[view_layer - 1].h
@@ -712,6 +754,23 @@ class Session:
             if maps:
                 frame["maps"] = [self._activation_map(layer.h) for layer in net.layers]
         return frame
+
+    def _stuck(self, train: dict[str, float | None] | None, saturated: list[int] | None) -> bool:
+        """Whether to show the "stuck" hint: no new best training loss over the last
+        :data:`STUCK_EPOCHS` epochs, training accuracy near chance and most hidden units
+        saturated (see :data:`STUCK_SATURATED`)."""
+        trainer = self.trainer
+        if trainer is None or train is None or saturated is None or not saturated:
+            return False
+        history = trainer.history
+        if len(history) <= STUCK_EPOCHS:
+            return False
+        if min(history[-STUCK_EPOCHS:]) < 0.99 * min(history[:-STUCK_EPOCHS]):
+            return False  # a new best loss lately: it is learning
+        chance = float(np.bincount(self.data.y_train).max() / len(self.data.y_train))
+        accuracy = train["accuracy"]
+        near_chance = accuracy is not None and accuracy <= chance + STUCK_ACCURACY
+        return near_chance and sum(saturated) >= STUCK_SATURATED * sum(self.net.sizes[1:-1])
 
     def _activation_map(self, h: Array | None) -> dict[str, Any]:
         """Each neuron's ``h_j^(l)`` over the coarse grid, scaled to its own range."""

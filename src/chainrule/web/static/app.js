@@ -116,7 +116,10 @@
     if (message.reset) {
       history = []; api.history = history; $("diverged").hidden = true; divergedAt = null;
       $("explain").hidden = true;   // its numbers belong to the old weights or data
+      stuckDismissed = false;       // a new run: the "stuck" hint may come again
+      $("stuck").hidden = true;
     }
+    if (message.stuck_help) $("stuck-text").textContent = message.stuck_help;
     selectedClass = Math.min(selectedClass, message.classes.length - 1);
     writeUrl();
     syncControls();
@@ -141,7 +144,7 @@
       epoch: m.epoch, steps: m.steps, playing: m.playing, train: m.train, test: m.test,
       probabilities: bytes(m.probabilities),
       weights: m.weights.map(matrix), gradients: m.gradients.map(matrix),
-      norms: m.gradient_norms, dead: m.dead,
+      norms: m.gradient_norms, dead: m.dead, saturated: m.saturated || null, stuck: Boolean(m.stuck),
       hidden: m.hidden ? { layer: m.hidden.layer, neurons: m.hidden.neurons, train: f32(m.hidden.train), grid: f32(m.hidden.grid) } : null,
       maps: m.maps ? m.maps.map((layer) => ({ low: layer.low, high: layer.high, data: bytes(layer.data) })) : (frame ? frame.maps : null),
     };
@@ -158,6 +161,7 @@
       if (history.length > 2000) history.splice(0, history.length - 2000);
     }
     drawRegions();
+    showStuck(decoded.stuck);
     countFrame();
     $("epoch").textContent = m.epoch.toLocaleString("en");
     $("steps").textContent = m.steps.toLocaleString("en");
@@ -235,6 +239,7 @@
         rctx.stroke();
       }
     }
+    drawCursor();
   }
 
   function drawAxes(ctx, W, H) {
@@ -286,6 +291,85 @@
     if (hit) { send({ type: "explain", subset: hit.subset, index: hit.index }); return; }
     send({ type: "add_point", x: fromPixel(px, py), label: selectedClass });
   });
+
+  // The plane from the keyboard: Tab focuses it, the arrow keys move a cross (Shift: five
+  // times as far), Enter explains the point nearest the cross, A adds a point of the chosen
+  // class at the cross, Delete or Backspace removes the nearest point, 1-6 pick the class.
+  const CURSOR_STEPS = 50;   // a plain arrow key moves the cross 1/50 of the plane
+  let cursor = null;         // [x1, x2] of the cross, in the plane's coordinates
+  let planeKeys = false;     // the plane was last used from the keyboard (not the mouse)
+  api.plane = () => ({ cursor, focused: document.activeElement === regions && planeKeys });
+  function cursorShown() { return cursor !== null && document.activeElement === regions && planeKeys; }
+  function nearestToCursor() {
+    if (!state || !cursor) return null;
+    const [px, py] = toPixel(cursor[0], cursor[1]);
+    return nearestPoint(px, py, Infinity);
+  }
+  function planeStatus() {
+    const box = $("plane-status");
+    if (!cursorShown()) { box.hidden = true; return; }
+    const near = nearestToCursor();
+    const where = `Cross at (${cursor[0].toFixed(2)}, ${cursor[1].toFixed(2)}).`;
+    const what = near ? ` Nearest: ${near.subset} point ${near.index}, class ${state.classes[state.points[near.subset][near.index][2]]}, at (${near.x1.toFixed(2)}, ${near.x2.toFixed(2)}).` : " No points.";
+    box.textContent = `${where}${what} Enter explains it, A adds a class ${state.classes[selectedClass]} point at the cross, Delete removes it.`;
+    box.hidden = false;
+  }
+  function drawCursor() {
+    if (!cursorShown()) return;
+    const [cx, cy] = toPixel(cursor[0], cursor[1]);
+    const near = nearestToCursor();
+    rctx.save();
+    if (near) {
+      const [qx, qy] = toPixel(near.x1, near.x2);
+      rctx.beginPath(); rctx.arc(qx, qy, 8, 0, 2 * Math.PI);
+      rctx.lineWidth = 2; rctx.strokeStyle = "#1f2933"; rctx.setLineDash([3, 2]); rctx.stroke(); rctx.setLineDash([]);
+    }
+    for (const [width, color] of [[4, "#ffffff"], [2, "#1f2933"]]) {
+      rctx.lineWidth = width; rctx.strokeStyle = color; rctx.beginPath();
+      rctx.moveTo(cx - 11, cy); rctx.lineTo(cx - 3, cy); rctx.moveTo(cx + 3, cy); rctx.lineTo(cx + 11, cy);
+      rctx.moveTo(cx, cy - 11); rctx.lineTo(cx, cy - 3); rctx.moveTo(cx, cy + 3); rctx.lineTo(cx, cy + 11);
+      rctx.stroke();
+    }
+    rctx.restore();
+  }
+  function redrawPlane() { drawRegions(); planeStatus(); }
+  regions.addEventListener("mousedown", () => { if (planeKeys) { planeKeys = false; redrawPlane(); } });
+  regions.addEventListener("focus", () => {
+    if (regions.matches(":focus-visible")) planeKeys = true;
+    if (cursor === null) cursor = [0, 0];
+    redrawPlane();
+  });
+  regions.addEventListener("blur", () => { redrawPlane(); });
+  const ARROWS = { ArrowLeft: [-1, 0], ArrowRight: [1, 0], ArrowUp: [0, 1], ArrowDown: [0, -1] };
+  regions.addEventListener("keydown", (event) => {
+    if (!state || event.ctrlKey || event.metaKey || event.altKey) return;
+    if (cursor === null) cursor = [0, 0];
+    const e = state.extent;
+    const key = event.key;
+    if (ARROWS[key]) {
+      const size = ((2 * e) / CURSOR_STEPS) * (event.shiftKey ? 5 : 1);
+      cursor = cursor.map((v, i) => Math.min(e, Math.max(-e, v + ARROWS[key][i] * size)));
+    } else if (key === "Enter" || key === " ") {
+      const near = nearestToCursor();
+      if (near) { explainReturn = regions; send({ type: "explain", subset: near.subset, index: near.index }); }
+    } else if (key === "a" || key === "A") {
+      send({ type: "add_point", x: [cursor[0], cursor[1]], label: selectedClass });
+    } else if (key === "Delete" || key === "Backspace") {
+      const near = nearestToCursor();
+      if (near) send({ type: "remove_point", x: [near.x1, near.x2], radius: 1e-6 });
+    } else if (/^[1-9]$/.test(key) && Number(key) <= state.classes.length) {
+      selectedClass = Number(key) - 1; syncControls();
+    } else return;
+    event.preventDefault();
+    planeKeys = true;
+    redrawPlane();
+  });
+
+  // The "stuck" hint: the server says when the loss has stopped improving at chance level with
+  // most hidden units saturated; a learner may dismiss it for the rest of the run.
+  let stuckDismissed = false;
+  function showStuck(stuck) { $("stuck").hidden = !stuck || stuckDismissed; }
+  $("stuck-close").onclick = () => { stuckDismissed = true; $("stuck").hidden = true; };
 
   // ---------------------------------------------------------------- diagram
   const diagram = $("diagram");
@@ -627,6 +711,12 @@
     const dead = frame ? frame.dead : [];
     const parts = dead.map((d, i) => (d === null ? null : `layer ${i + 1}: ${d}/${state.sizes[i + 1]}`)).filter(Boolean);
     $("dead").textContent = parts.length ? `Dead ReLU units (e ≤ 0 on every training point): ${parts.join(", ")}` : "Dead ReLU units: no ReLU layer.";
+    const saturated = frame && frame.saturated ? frame.saturated : [];
+    if (saturated.length) {
+      const line = document.createElement("div");
+      line.textContent = `Saturated units (g'(e) ≈ 0 on 90% of training points): ${saturated.map((n, i) => `layer ${i + 1}: ${n}/${state.sizes[i + 1]}`).join(", ")}`;
+      $("dead").appendChild(line);
+    }
   }
 
   function drawCharts() {
@@ -699,9 +789,16 @@
     $("explain").hidden = false;
     $("explain-close").focus({ preventScroll: true });
   }
-  $("explain-close").onclick = () => { $("explain").hidden = true; };
+  let explainReturn = null;   // where focus goes back when the explanation closes
+  function closeExplain() {
+    $("explain").hidden = true;
+    if (explainReturn) explainReturn.focus({ preventScroll: true }); else $("explain-close").blur();
+    explainReturn = null;
+  }
+  $("explain-close").onclick = closeExplain;
+  regions.addEventListener("mousedown", () => { explainReturn = null; });
   document.addEventListener("keydown", (event) => {
-    if (event.key === "Escape" && !$("explain").hidden) { $("explain").hidden = true; $("explain-close").blur(); }
+    if (event.key === "Escape" && !$("explain").hidden) closeExplain();
   });
 
   // ---------------------------------------------------------------- settings, controls, URL
