@@ -12,17 +12,22 @@ import pytest
 EXAMPLES = sorted((Path(__file__).resolve().parents[1] / "examples").glob("*.py"))
 
 
+def python(*args: str, cwd: Path, timeout: float) -> subprocess.CompletedProcess[str]:
+    """This interpreter run with ``args`` in ``cwd``, as a reader's shell would run it."""
+    return subprocess.run(
+        [sys.executable, *args],
+        check=False,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("script", EXAMPLES, ids=[p.name for p in EXAMPLES])
 def test_example_runs(script: Path, tmp_path: Path) -> None:
-    done = subprocess.run(
-        [sys.executable, "-W", "error::RuntimeWarning", str(script)],
-        check=False,
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=180,
-    )
+    done = python("-W", "error::RuntimeWarning", str(script), cwd=tmp_path, timeout=180)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip()
     assert "Traceback" not in done.stderr
@@ -46,14 +51,7 @@ def test_readme_python_block_runs_on_its_own(code: str, tmp_path: Path) -> None:
     """A reader pastes one block of the README into a fresh interpreter: it must run."""
     pytest.importorskip("sklearn")
     pytest.importorskip("onnx")
-    done = subprocess.run(
-        [sys.executable, "-c", code],
-        check=False,
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    done = python("-c", code, cwd=tmp_path, timeout=120)
     assert done.returncode == 0, done.stderr
 
 
