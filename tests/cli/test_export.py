@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 import onnxruntime as ort
-from cli_helpers import chainrule
 
 from chainrule.datasets import Standardizer
 from chainrule.engine import Network
 from chainrule.fit import FittedModel
 from chainrule.serialization import save_model
+from cli_helpers import chainrule
 
 
 def test_export_onnx_runs_like_the_model_file(tmp_path):
