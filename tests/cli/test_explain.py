@@ -42,6 +42,11 @@ def test_table_and_markdown_formats(tmp_path: Path) -> None:
     )
     assert md.returncode == 0, md.stderr
     assert r"$$e_{1}^{(1)} = \sum_k w_{1k}^{(1)} h_k^{(0)} = (1)(1.5) + (0)(1) = 1.5$$" in md.stdout
+    # the lecture's numbering: softmax output neuron j is class j, the hidden layer counts from 1
+    assert "output neuron" not in table.stdout and "output neuron" not in md.stdout
+    assert r"h_{0}^{(2)} = P(Y = 0 | x)" in md.stdout
+    assert r"\left(h_{0}^{(2)} - [y = 0]\right) = (0.0474259 - 1)" in md.stdout
+    assert r"$$h_{2}^{(1)} = \mathrm{ReLU}(e_{2}^{(1)}) = 0$$" in md.stdout
 
 
 @pytest.mark.parametrize(

@@ -35,11 +35,12 @@ def test_text_table_shows_each_neuron_to_six_significant_digits(traced) -> None:
     text = explain.to_text(traced)
     for layer in traced.layers:
         l = layer.l
+        first = 0 if layer.activation == "softmax" else 1
         assert f"layer l = {l} ({layer.activation})" in text
         for j in range(layer.e.shape[1]):
             row = [f"{v:.6g}" for v in (layer.e[0, j], layer.h[0, j])]
             row += [f"{v:.6g}" for v in (layer.dL_dh[0, j], layer.dL_de[0, j])]
-            assert re.search(rf"^\s+{j + 1}\s+" + r"\s+".join(map(re.escape, row)), text, re.M)
+            assert re.search(rf"^\s+{j + first}\s+" + r"\s+".join(map(re.escape, row)), text, re.M)
         for v in layer.W_updated.ravel():
             assert f"{v:.6g}" in text
     assert "layer l = 0" not in text and "layer l = 3" not in text
@@ -56,7 +57,7 @@ def test_markdown_writes_the_lectures_equations_with_numbers(traced) -> None:
     assert expected in md
     out = traced.layers[1]
     p = out.h[0, 1]
-    assert rf"\left(h_{{2}}^{{(2)}} - [y = 1]\right) = ({p:.6g} - 1)" in md
+    assert rf"\left(h_{{1}}^{{(2)}} - [y = 1]\right) = ({p:.6g} - 1)" in md
     assert r"W^{(1)} - \eta" in md and r"\tanh(e_{1}^{(1)})" in md
     # back-propagation runs from layer L down to 1
     assert md.index("### Layer 2\n\n$$\\frac") < md.index("### Layer 1\n\n$$\\frac")
@@ -72,3 +73,49 @@ def test_a_batch_and_a_forward_only_trace_render() -> None:
     assert "forward pass only" in explain.to_text(forward_only)
     assert "forward pass only" in explain.to_markdown(forward_only)
     assert json.loads(explain.to_json(forward_only))["layers"][0]["dL_dW"] is None
+
+
+def test_a_softmax_output_is_numbered_by_class_as_in_the_lecture() -> None:
+    """The lecture: h_0^(2) = P(Y = 0|x), h_1^(2) = P(Y = 1|x), dL/de_y = h_y - 1.
+
+    The hidden layer's neurons still count from 1.
+    """
+    W1 = np.array([[1.0, 0.0], [-1.0, 1.0]])
+    W2 = np.array([[-1.0, 1.0, 0.0], [1.0, -1.0, 0.0]])
+    net = Network.from_weights([W1, W2], ["relu", "softmax"], dtype="float64")
+    for y in (0, 1):
+        traced = trace(net, [[1.5]], [y])
+        p = traced.output[0]
+        md = explain.to_markdown(traced)
+        assert rf"h_{{0}}^{{(2)}} = P(Y = 0 | x) = {p[0]:.6g}" in md
+        assert rf"h_{{1}}^{{(2)}} = P(Y = 1 | x) = {p[1]:.6g}" in md
+        dL_de_y = rf"\frac{{d\mathcal{{L}}}}{{de_{{{y}}}^{{(2)}}}}"
+        target = rf"{dL_de_y} = \left(h_{{{y}}}^{{(2)}} - [y = {y}]\right)"
+        assert rf"{target} = ({p[y]:.6g} - 1)" in md
+        assert rf"\left(h_{{{1 - y}}}^{{(2)}} - [y = {1 - y}]\right) = ({p[1 - y]:.6g} - 0)" in md
+        assert r"h_{2}^{(2)}" not in md and "output neuron" not in md
+        # the hidden layer still counts from 1, and the input's constant 1 is k = 2
+        assert r"$$e_{1}^{(1)} = \sum_k w_{1k}^{(1)} h_k^{(0)} = (1)(1.5) + (0)(1) = 1.5$$" in md
+        assert r"$$h_{2}^{(1)} = \mathrm{ReLU}(e_{2}^{(1)}) = 0$$" in md
+        assert r"h_{0}^{(1)}" not in md
+        text = explain.to_text(traced)
+        assert "output neuron" not in text
+        rows = re.findall(r"^\s+([0-9])\s+(\S+)\s+(\S+)\s+(\S+)\s+(\S+)$", text, re.M)
+        assert [r[0] for r in rows] == ["1", "2", "0", "1"]  # layer 1: j = 1, 2; layer 2: j = 0, 1
+        assert float(rows[2 + y][4]) == pytest.approx(p[y] - 1, rel=1e-5)
+        # w_jk^(2): rows j = 0, 1; columns k = 1, 2 (hidden) and k = 3 (the constant 1)
+        assert "w_jk^(2) (k = 3 is the weight on the constant 1)" in text
+        assert "w_jk^(1) (k = 2 is the weight on the constant 1)" in text
+        assert re.search(r"^\s+j\s+k=1\s+k=2\s+k=3 \(1\)$", text, re.M)
+
+
+def test_the_first_index_rule() -> None:
+    assert explain._first_index("softmax") == 0
+    assert [explain._first_index(a) for a in (None, "relu", "tanh", "sigmoid", "identity")] == [
+        1
+    ] * 5
+    # below a softmax layer the constant 1 is k = n_in (inputs k = 0..n_in - 1)
+    net = Network([2, 3, 2], ["softmax", "tanh"], seed=1, dtype="float64")
+    text = explain.to_text(trace(net, [[0.1, 0.2]]))
+    assert "w_jk^(2) (k = 3 is the weight on the constant 1)" in text
+    assert re.search(r"^\s+j\s+k=0\s+k=1\s+k=2\s+k=3 \(1\)$", text, re.M)

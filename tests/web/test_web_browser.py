@@ -153,6 +153,18 @@ def test_clicking_a_point_shows_the_library_trace(
         assert cells("update", want.l) == want.W_updated.ravel().tolist()
     loss = page.locator("#explain b[data-value]").get_attribute("data-value")
     assert loss is not None and float(loss) == expected.loss
+
+    def row_labels(kind: str, l: int) -> list[str]:
+        selector = f'#explain table[data-kind="{kind}"][data-layer="{l}"] tr th:first-child'
+        return [label for label in page.locator(selector).all_inner_texts() if label]
+
+    # the lecture's numbering, as chainrule.engine.explain writes it: the softmax output's
+    # neurons count from 0 (neuron y is class y), the hidden layers' from 1
+    L = len(expected.layers)
+    n_out = expected.layers[-1].e.shape[1]
+    assert row_labels("backward", L) == [f"j = {j}" for j in range(n_out)]
+    assert row_labels("forward", 1)[0] == "j = 1"
+    assert "output unit" not in page.locator("#explain-body").inner_text()
     page.screenshot(path=artifacts / "explain.png")
     page.click("#explain-close")
     assert not page.locator("#explain").is_visible()
@@ -183,7 +195,8 @@ def test_adding_and_removing_layers_changes_the_diagram(tab: Tab) -> None:
     numbers = re.findall(r"= (\S+)", info)
     assert float(numbers[0]) == pytest.approx(W2[1, 4], rel=1e-3, abs=1e-6)
     assert float(numbers[1]) == pytest.approx(G2[1, 4], rel=1e-3, abs=1e-6)
-    assert "neuron 2 of layer 2" in info and "input 5" in info
+    # the softmax output's neurons count from 0 (the class), the hidden layer's from 1
+    assert "neuron 1 of layer 2" in info and "input 5" in info
     page.locator(".layer-head select.activation").first.select_option("relu")
     tab.wait("window.__chainrule.state.activations[0] === 'relu'")
     assert "hidden=9r" in page.url

@@ -1,8 +1,18 @@
 """Render a :class:`~chainrule.engine.trace.Trace` in the lecture's notation.
 
-Three renderings of the same recorded numbers, with layers numbered ``l = 1..L``, neurons
-``j = 1..n_l`` and inputs ``k = 1..n_{l-1} + 1`` (the last ``k`` is the constant 1, as in the
-lecture's ``h_1^(0) = x, h_2^(0) = 1``):
+Layers are numbered ``l = 1..L`` and neurons as the lecture numbers them (one rule,
+:func:`_first_index`, used everywhere):
+
+* a softmax layer's neurons count from 0, like the classes they stand for: ``h_0^(L) = P(Y = 0|x)``,
+  ``h_1^(L) = P(Y = 1|x)``, so the loss ``L = -ln h_y^(L)`` reads off output neuron ``j = y``;
+* every other layer's neurons (the input ``h^(0) = x`` included) count from 1, ``j = 1..n_l``,
+  and the constant 1 is input ``n + 1``, as in the lecture's ``h_1^(0) = x, h_2^(0) = 1``.
+
+In a weight matrix ``w_jk^(l)``, ``j`` follows layer ``l``'s numbering and ``k`` layer ``l-1``'s:
+the constant-1 column is ``k = n_{l-1} + 1`` below a layer counted from 1 and ``k = n_{l-1}``
+below a softmax layer. :func:`to_dict` and :func:`to_json` keep plain 0-based arrays.
+
+Three renderings of the same recorded numbers:
 
 * :func:`to_text`: a terminal table per layer (``e_j``, ``h_j``, ``dL/dh_j``, ``dL/de_j``, then
   the matrices ``w_jk``, ``dL/dw_jk`` and ``w_jk - eta dL/dw_jk``);
@@ -58,6 +68,24 @@ _LATEX_G = {
 }
 
 
+def _first_index(activation: str | None) -> int:
+    """The number of a layer's first neuron: 0 for softmax (neuron ``j`` is class ``j``), else 1.
+
+    ``activation`` is ``None`` for the input layer ``h^(0) = x``, which counts from 1.
+    """
+    return 0 if activation == "softmax" else 1
+
+
+def _base(layer: LayerTrace) -> int:
+    """:func:`_first_index` of a layer's own neurons ``j``."""
+    return _first_index(layer.activation)
+
+
+def _below_base(trace: Trace, layer: LayerTrace) -> int:
+    """:func:`_first_index` of the layer below, whose neurons are this layer's inputs ``k``."""
+    return _first_index(trace.layers[layer.l - 2].activation if layer.l > 1 else None)
+
+
 def _num(value: float) -> str:
     """A number to 6 significant digits, without a sign on zero."""
     text = f"{float(value):.6g}"
@@ -69,7 +97,7 @@ def _vector(values: Sequence[float] | Array) -> str:
 
 
 def _augmented(layer: LayerTrace, t: int) -> list[float]:
-    """``h^(l-1)`` of token ``t`` with the constant 1 appended (the ``k = n + 1`` input)."""
+    """``h^(l-1)`` of token ``t`` with the constant 1 appended (the last input ``k``)."""
     return [*(float(v) for v in layer.h_prev[t]), 1.0]
 
 
@@ -113,10 +141,11 @@ def _target(trace: Trace, t: int) -> str:
 
 
 def _class_neuron(trace: Trace, t: int) -> str:
-    """For a class target, which output neuron it is: classes count from 0, neurons ``j`` from 1."""
+    """For a class target, which output neuron it is; nothing when that is ``j = y`` (softmax)."""
     if trace.y is None or np.ndim(trace.y[t]) or trace.loss_name != "cross_entropy":
         return ""
-    return f" (output neuron j = {int(trace.y[t]) + 1})"
+    j = int(trace.y[t]) + _base(trace.layers[-1])
+    return "" if j == int(trace.y[t]) else f" (output neuron j = {j})"
 
 
 def _table(header: list[str], rows: list[list[str]], width: int = 13) -> list[str]:
@@ -125,10 +154,11 @@ def _table(header: list[str], rows: list[list[str]], width: int = 13) -> list[st
     return lines
 
 
-def _matrix_lines(title: str, matrix: Array) -> list[str]:
+def _matrix_lines(title: str, matrix: Array, j0: int, k0: int) -> list[str]:
+    """A matrix ``w_jk`` with rows ``j`` numbered from ``j0`` and columns ``k`` from ``k0``."""
     n_in = matrix.shape[1] - 1
-    header = ["j", *(f"k={k + 1}" for k in range(n_in)), f"k={n_in + 1} (1)"]
-    rows = [[str(j + 1), *(_num(v) for v in row)] for j, row in enumerate(matrix)]
+    header = ["j", *(f"k={k + k0}" for k in range(n_in)), f"k={n_in + k0} (1)"]
+    rows = [[str(j + j0), *(_num(v) for v in row)] for j, row in enumerate(matrix)]
     return [f"  {title}", *(f"  {line}" for line in _table(header, rows))]
 
 
@@ -144,6 +174,7 @@ def to_text(trace: Trace) -> str:
     backward = trace.loss is not None
     for layer in trace.layers:
         l = layer.l
+        j0, k0 = _base(layer), _below_base(trace, layer)
         lines += [
             "",
             f"layer l = {l} ({layer.activation}): e^({l}) = W^({l}) [h^({l - 1}); 1],  "
@@ -160,17 +191,22 @@ def to_text(trace: Trace) -> str:
                 if backward:
                     assert layer.dL_dh is not None and layer.dL_de is not None
                     row += [_num(layer.dL_dh[t, j]), _num(layer.dL_de[t, j])]
-                rows.append(([str(t + 1)] if n > 1 else []) + [str(j + 1), *row])
+                rows.append(([str(t + 1)] if n > 1 else []) + [str(j + j0), *row])
         lines += [f"  {line}" for line in _table(header, rows)]
+        one = layer.W.shape[1] - 1 + k0
         lines += _matrix_lines(
-            f"w_jk^({l}) (k = {layer.W.shape[1]} is the weight on the constant 1):", layer.W
+            f"w_jk^({l}) (k = {one} is the weight on the constant 1):", layer.W, j0, k0
         )
         if backward:
             assert layer.dL_dW is not None and layer.W_updated is not None
-            lines += _matrix_lines(f"dL/dw_jk^({l}) = dL/de_j^({l}) h_k^({l - 1}):", layer.dL_dW)
+            lines += _matrix_lines(
+                f"dL/dw_jk^({l}) = dL/de_j^({l}) h_k^({l - 1}):", layer.dL_dW, j0, k0
+            )
             lines += _matrix_lines(
                 f"updated w_jk^({l}) - eta dL/dw_jk^({l}), eta = {_num(trace.learning_rate)}:",
                 layer.W_updated,
+                j0,
+                k0,
             )
     L = len(trace.layers)
     lines += ["", f"output h^({L}) = " + "; ".join(_vector(row) for row in trace.output)]
@@ -211,6 +247,7 @@ def _forward_markdown(trace: Trace) -> list[str]:
     for layer in trace.layers:
         l = layer.l
         g = _LATEX_G.get(layer.activation, rf"\mathrm{{{layer.activation}}}")
+        j0 = _base(layer)
         lines += [f"### Layer {l}: {layer.activation}", ""]
         for t in range(n):
             lines += _token_heading(n, t)
@@ -218,38 +255,38 @@ def _forward_markdown(trace: Trace) -> list[str]:
             for j in range(layer.e.shape[1]):
                 terms = " + ".join(_product(w, h) for w, h in zip(layer.W[j], h_prev, strict=True))
                 lines.append(
-                    f"$$e_{{{j + 1}}}^{{({l})}} = \\sum_k w_{{{j + 1}k}}^{{({l})}} "
+                    f"$$e_{{{j + j0}}}^{{({l})}} = \\sum_k w_{{{j + j0}k}}^{{({l})}} "
                     f"h_k^{{({l - 1})}} = {terms} = {_tex_num(layer.e[t, j])}$$"
                 )
             for j in range(layer.e.shape[1]):
                 if layer.activation == "softmax":  # h_j depends on every e_k
-                    rhs = rf"{g}(e^{{({l})}})_{{{j + 1}}}"
+                    rhs = rf"{g}(e^{{({l})}})_{{{j + j0}}}"
                 else:
-                    rhs = rf"{g}(e_{{{j + 1}}}^{{({l})}})"
-                lines.append(f"$$h_{{{j + 1}}}^{{({l})}} = {rhs} = {_tex_num(layer.h[t, j])}$$")
+                    rhs = rf"{g}(e_{{{j + j0}}}^{{({l})}})"
+                lines.append(f"$$h_{{{j + j0}}}^{{({l})}} = {rhs} = {_tex_num(layer.h[t, j])}$$")
             lines.append("")
     return lines
 
 
 def _output_dL_dh_markdown(trace: Trace, layer: LayerTrace, t: int) -> list[str]:
     assert layer.dL_dh is not None
-    l = layer.l
+    l, j0 = layer.l, _base(layer)
     return [
-        f"$${_d(f'h_{{{j + 1}}}^{{({l})}}')} = {_tex_num(layer.dL_dh[t, j])}$$"
+        f"$${_d(f'h_{{{j + j0}}}^{{({l})}}')} = {_tex_num(layer.dL_dh[t, j])}$$"
         for j in range(layer.e.shape[1])
     ]
 
 
 def _hidden_dL_dh_markdown(layer: LayerTrace, above: LayerTrace, t: int) -> list[str]:
     assert layer.dL_dh is not None and above.dL_de is not None
-    l = layer.l
+    l, j0 = layer.l, _base(layer)
     lines = []
     for j in range(layer.e.shape[1]):
         terms = " + ".join(
             _product(above.W[k, j], above.dL_de[t, k]) for k in range(above.W.shape[0])
         )
         lines.append(
-            f"$${_d(f'h_{{{j + 1}}}^{{({l})}}')} = \\sum_k w_{{k{j + 1}}}^{{({l + 1})}} "
+            f"$${_d(f'h_{{{j + j0}}}^{{({l})}}')} = \\sum_k w_{{k{j + j0}}}^{{({l + 1})}} "
             f"{_d(f'e_k^{{({l + 1})}}')} = {terms} = {_tex_num(layer.dL_dh[t, j])}$$"
         )
     return lines
@@ -257,7 +294,7 @@ def _hidden_dL_dh_markdown(layer: LayerTrace, above: LayerTrace, t: int) -> list
 
 def _dL_de_markdown(trace: Trace, layer: LayerTrace, t: int, is_output: bool) -> list[str]:
     assert layer.dL_dh is not None and layer.dL_de is not None
-    l = layer.l
+    l, j0 = layer.l, _base(layer)
     n = _n_tokens(trace)
     activation = get_activation(layer.activation)
     lines = []
@@ -279,27 +316,27 @@ def _dL_de_markdown(trace: Trace, layer: LayerTrace, t: int, is_output: bool) ->
         "mse": rf"\frac{{2}}{{{n * k}}}",
     }.get(trace.loss_name or "", "")
     for j in range(k):
-        name = _d(f"e_{{{j + 1}}}^{{({l})}}")
+        name = _d(f"e_{{{j + j0}}}^{{({l})}}")
         value = _tex_num(layer.dL_de[t, j])
-        h_j = f"h_{{{j + 1}}}^{{({l})}}"
+        h_j = f"h_{{{j + j0}}}^{{({l})}}"
         if paired:
             assert trace.y is not None
             if trace.loss_name == "cross_entropy":
                 target, target_value = f"[y = {j}]", str(int(int(trace.y[t]) == j))
             else:
-                target, target_value = f"y_{{{j + 1}}}", _tex_num(trace.y[t][j])
+                target, target_value = f"y_{{{j + j0}}}", _tex_num(trace.y[t][j])
             lines.append(
                 f"$${name} = {scale}\\left({h_j} - {target}\\right) = "
                 f"{scale}({_tex_num(layer.h[t, j])} - {target_value}) = {value}$$"
             )
         elif g_prime is not None:
             lines.append(
-                f"$${name} = {_d(f'h_{{{j + 1}}}^{{({l})}}')} g'(e_{{{j + 1}}}^{{({l})}}) = "
+                f"$${name} = {_d(f'h_{{{j + j0}}}^{{({l})}}')} g'(e_{{{j + j0}}}^{{({l})}}) = "
                 f"{_product(layer.dL_dh[t, j], g_prime[j])} = {value}$$"
             )
         else:  # softmax without its paired loss: the Jacobian-vector product
             lines.append(
-                f"$${name} = h_{{{j + 1}}}^{{({l})}}\\left({_d(f'h_{{{j + 1}}}^{{({l})}}')}"
+                f"$${name} = h_{{{j + j0}}}^{{({l})}}\\left({_d(f'h_{{{j + j0}}}^{{({l})}}')}"
                 f" - \\sum_k {_d(f'h_k^{{({l})}}')} h_k^{{({l})}}\\right) = {value}$$"
             )
     return lines
@@ -368,9 +405,10 @@ def to_markdown(trace: Trace) -> str:
     lines += ["## Forward propagation", ""]
     lines += _forward_markdown(trace)
     L = len(trace.layers)
+    j0 = _base(trace.layers[-1])
     output = "; ".join(
         ", ".join(
-            f"h_{{{k + 1}}}^{{({L})}} = P(Y = {k} | x) = {_tex_num(p)}" for k, p in enumerate(row)
+            f"h_{{{k + j0}}}^{{({L})}} = P(Y = {k} | x) = {_tex_num(p)}" for k, p in enumerate(row)
         )
         for row in trace.output
     )

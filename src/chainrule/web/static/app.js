@@ -8,6 +8,9 @@
   const L2_VALUES = [0, 0.0001, 0.001, 0.003, 0.01, 0.03, 0.1];
   const ACTIVATIONS = ["sigmoid", "tanh", "relu", "leaky_relu", "step"];
   const SHORT = { sigmoid: "sigmoid", tanh: "tanh", relu: "ReLU", leaky_relu: "leaky ReLU", step: "step" };
+  // The lecture's (and chainrule.engine.explain's) neuron numbering: a softmax layer's neurons
+  // count from 0, like the classes they stand for (h_y = P(Y = y | x)); every other layer's from 1.
+  const firstIndex = (activation) => (activation === "softmax" ? 0 : 1);
   const MAX_LAYERS = 6, MAX_UNITS = 32, MAX_UPLOAD = 512000;
 
   const $ = (id) => document.getElementById(id);
@@ -533,8 +536,10 @@
   }
   function edgeText(edge) {
     const { w, g } = edgeValues(edge);
-    const name = `<sub>${edge.j + 1}${edge.k + 1}</sub><sup>(${edge.l})</sup>`;
-    return `w${name} = <b>${num(w)}</b> &nbsp; ∂L/∂w${name} = <b>${num(g)}</b> <span class="label">(neuron ${edge.j + 1} of layer ${edge.l} ← input ${edge.k + 1})</span>`;
+    const j = edge.j + firstIndex(state.activations[edge.l - 1]);
+    const k = edge.k + firstIndex(edge.l > 1 ? state.activations[edge.l - 2] : "input");
+    const name = `<sub>${j}${k}</sub><sup>(${edge.l})</sup>`;
+    return `w${name} = <b>${num(w)}</b> &nbsp; ∂L/∂w${name} = <b>${num(g)}</b> <span class="label">(neuron ${j} of layer ${edge.l} ← input ${k})</span>`;
   }
   function edgeInfo() { if (pinnedEdge && frame) $("edge-info").innerHTML = edgeText(pinnedEdge); }
   const tooltip = $("tooltip");
@@ -553,7 +558,8 @@
     const bias = W ? W.data[j * W.cols + W.cols - 1] : null;
     const map = frame && frame.maps && frame.maps[l - 1];
     const range = map ? ` &nbsp; h over the plane: ${num(map.low[j], 3)} … ${num(map.high[j], 3)}` : "";
-    tip(event, `h<sub>${j + 1}</sub><sup>(${l})</sup> = ${SHORT[activation] || activation}(e<sub>${j + 1}</sub><sup>(${l})</sup>) &nbsp; bias weight ${num(bias)}${range}`);
+    const n = j + firstIndex(activation);
+    tip(event, `h<sub>${n}</sub><sup>(${l})</sup> = ${SHORT[activation] || activation}(e<sub>${n}</sub><sup>(${l})</sup>) &nbsp; bias weight ${num(bias)}${range}`);
   }
 
   // ---------------------------------------------------------------- hidden-layer view
@@ -748,18 +754,20 @@
     api.lastTrace = message;
     const L = t.layers.length;
     const parts = [];
-    parts.push(`<p>Token x = (${t.x.map((v) => num(v)).join(", ")}) from the ${message.subset} set, index ${message.index}${t.y === null ? "" : `, target class y = ${t.y} (output unit j = ${t.y + 1})`}.
+    const base = (i) => firstIndex(i >= 0 ? t.layers[i].activation : "input");   // layer i + 1's first j
+    const outputUnit = t.y === null ? null : t.y + base(L - 1);
+    parts.push(`<p>Token x = (${t.x.map((v) => num(v)).join(", ")}) from the ${message.subset} set, index ${message.index}${t.y === null ? "" : `, target class y = ${t.y}${outputUnit === t.y ? "" : ` (output unit j = ${outputUnit})`}`}.
       Every number below was recorded from chainrule's own forward and backward pass (<code>chainrule.trace</code>).</p>`);
     parts.push("<h3>Forward pass</h3>");
-    t.layers.forEach((layer) => {
-      const l = layer.l;
+    t.layers.forEach((layer, i) => {
+      const l = layer.l, j0 = base(i);
       parts.push(`<p><b>Layer ${l}</b> (${SHORT[layer.activation] || layer.activation}): e${sub("j", l)} = Σ<sub>k</sub> w${sub("jk", l)} h${sub("k", l - 1)} + w${sub("j,bias", l)}, &nbsp; h${sub("j", l)} = g(e${sub("j", l)})</p>`);
       const rows = layer.e.map((e, j) => {
         const W = layer.W[j];
         const terms = layer.h_prev.length <= 4
           ? `${layer.h_prev.map((h, k) => `(${num(W[k], 4)})(${num(h, 4)})`).join(" + ")} + (${num(W[W.length - 1], 4)})`
           : `${layer.h_prev.length} terms + bias`;
-        return `<tr><th>j = ${j + 1}</th><td class="note">${terms}</td>${cell(e)}${cell(layer.h[j])}</tr>`;
+        return `<tr><th>j = ${j + j0}</th><td class="note">${terms}</td>${cell(e)}${cell(layer.h[j])}</tr>`;
       }).join("");
       parts.push(`<table data-layer="${l}" data-kind="forward"><tr><th></th><th>Σ w h</th><th>e${sub("j", l)}</th><th>h${sub("j", l)}</th></tr>${rows}</table>`);
     });
@@ -769,16 +777,16 @@
       parts.push(`<h3>Loss</h3><p>L = −ln h${sub("y", L)} = −ln ${num(t.layers[L - 1].h[t.y], 6)} = <b data-value="${t.loss}">${num(t.loss, 6)}</b> (${t.loss_name.replace("_", "-")})</p>`);
       parts.push("<h3>Backward pass</h3>");
       for (let i = L - 1; i >= 0; i--) {
-        const layer = t.layers[i], l = layer.l;
+        const layer = t.layers[i], l = layer.l, j0 = base(i), k0 = base(i - 1);
         const fused = l === L && layer.activation === "softmax";
         parts.push(`<p><b>Layer ${l}</b>: ${fused ? `with softmax and cross-entropy, ∂L/∂e${sub("j", l)} = h${sub("j", l)} − [j = y]` : `∂L/∂e${sub("j", l)} = ∂L/∂h${sub("j", l)} · g'(e${sub("j", l)})`}${l < L ? `, where ∂L/∂h${sub("k", l)} = Σ<sub>j</sub> w${sub("jk", l + 1)} ∂L/∂e${sub("j", l + 1)}` : ""}</p>`);
-        const rows = layer.e.map((_, j) => `<tr><th>j = ${j + 1}</th>${cell(layer.dL_dh ? layer.dL_dh[j] : null)}${cell(layer.dL_de[j])}</tr>`).join("");
+        const rows = layer.e.map((_, j) => `<tr><th>j = ${j + j0}</th>${cell(layer.dL_dh ? layer.dL_dh[j] : null)}${cell(layer.dL_de[j])}</tr>`).join("");
         parts.push(`<table data-layer="${l}" data-kind="backward"><tr><th></th><th>∂L/∂h${sub("j", l)}</th><th>∂L/∂e${sub("j", l)}</th></tr>${rows}</table>`);
-        const head = layer.h_prev.map((_, k) => `<th>k = ${k + 1}</th>`).join("") + "<th>bias</th>";
-        const grad = layer.dL_dW.map((row, j) => `<tr><th>j = ${j + 1}</th>${row.map((v) => cell(v)).join("")}</tr>`).join("");
+        const head = layer.h_prev.map((_, k) => `<th>k = ${k + k0}</th>`).join("") + "<th>bias</th>";
+        const grad = layer.dL_dW.map((row, j) => `<tr><th>j = ${j + j0}</th>${row.map((v) => cell(v)).join("")}</tr>`).join("");
         parts.push(`<p>∂L/∂w${sub("jk", l)} = ∂L/∂e${sub("j", l)} · h${sub("k", l - 1)} (the bias column sees h = 1):</p>`);
         parts.push(`<table data-layer="${l}" data-kind="gradient"><tr><th></th>${head}</tr>${grad}</table>`);
-        const update = layer.W_updated.map((row, j) => `<tr><th>j = ${j + 1}</th>${row.map((v, k) => `<td data-value="${v}" title="${num(layer.W[j][k], 6)} − ${num(t.learning_rate)} × ${num(layer.dL_dW[j][k], 6)}">${num(v, 5)}</td>`).join("")}</tr>`).join("");
+        const update = layer.W_updated.map((row, j) => `<tr><th>j = ${j + j0}</th>${row.map((v, k) => `<td data-value="${v}" title="${num(layer.W[j][k], 6)} − ${num(t.learning_rate)} × ${num(layer.dL_dW[j][k], 6)}">${num(v, 5)}</td>`).join("")}</tr>`).join("");
         parts.push(`<p>Update with η = ${t.learning_rate}: w${sub("jk", l)} ← w${sub("jk", l)} − η ∂L/∂w${sub("jk", l)} (hover a cell for the sum):</p>`);
         parts.push(`<table data-layer="${l}" data-kind="update"><tr><th></th>${head}</tr>${update}</table>`);
       }
