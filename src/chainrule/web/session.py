@@ -187,20 +187,22 @@ def _finite(value: float | None) -> float | None:
     return value if value is not None and np.isfinite(value) else None
 
 
+_PEAK_SLOPE = {"sigmoid": 0.25}
+"""The largest value of ``g'`` where it is not 1 (tanh, ReLU, leaky ReLU and identity peak at 1)."""
+
+
 def _saturated(layer: Dense) -> int:
-    """Hidden units of ``layer`` whose slope ``g'(e)`` is near 0 on most training points (the
-    layer holds the training points' ``e`` and ``h``): see :data:`SATURATED_SLOPE`."""
-    e, h, name = layer.e, layer.h, layer.activation.name
-    if e is None or h is None or len(e) == 0:
+    """Hidden units of ``layer`` whose slope ``g'(e)`` (the engine's own) is near 0 on most
+    training points (the layer holds the training points' ``e`` and ``h``): see
+    :data:`SATURATED_SLOPE`. Step units have no slope to lose and softmax no elementwise one:
+    they are not counted."""
+    e, h, activation = layer.e, layer.h, layer.activation
+    if e is None or h is None or len(e) == 0 or not activation.elementwise:
         return 0
-    if name == "tanh":
-        flat = 1.0 - h * h < SATURATED_SLOPE
-    elif name == "sigmoid":
-        flat = h * (1.0 - h) < 0.25 * SATURATED_SLOPE
-    elif name in ("relu", "leaky_relu"):
-        flat = e <= 0
-    else:  # step units have no slope to lose: they are not counted
+    if activation.name == "step":
         return 0
+    slope = activation.g_prime(e, h)
+    flat = slope < SATURATED_SLOPE * _PEAK_SLOPE.get(activation.name, 1.0)
     return int((np.mean(flat, axis=0) >= SATURATED_POINTS).sum())
 
 
