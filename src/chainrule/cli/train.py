@@ -238,15 +238,6 @@ def _shown(value: Any) -> str:
     return str(value)
 
 
-def final_scores(history: Any) -> dict[str, float]:
-    """The scores of the weights that are kept: after early stopping restored the best epoch's
-    weights, that epoch's record (not the last epoch's), else the last record."""
-    for record in history.epochs:
-        if history.best_epoch is not None and record["epoch"] == history.best_epoch:
-            return dict(record)
-    return dict(history.last)
-
-
 def summary_lines(model: Any, data_name: str, output: str | None) -> list[str]:
     """The human-readable summary of a finished run."""
     history = model.history
@@ -256,7 +247,7 @@ def summary_lines(model: Any, data_name: str, output: str | None) -> list[str]:
     ]
     if history.message:
         lines.append(f"  {history.message}")
-    final = final_scores(history)
+    final = history.kept
     if final:
         shown = {k: v for k, v in final.items() if k not in ("epoch", "learning_rate")}
         scores = "  ".join(f"{k} {v:.4f}" for k, v in shown.items())
@@ -344,7 +335,7 @@ def run(args: argparse.Namespace) -> int:
                 "stopped": model.history.stopped,
                 "message": model.history.message,
                 "seconds": model.seconds,
-                "final": final_scores(model.history),
+                "final": model.history.kept,
                 "best_epoch": model.history.best_epoch,
                 "history": model.history.epochs,
                 "config": model.config.to_dict(),

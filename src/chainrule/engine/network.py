@@ -286,7 +286,7 @@ class Network:
         """A copy or a pickle keeps the layers; :meth:`__setstate__` lays out their weight vector
         again (copied separately, the vector would no longer be what the layers view)."""
         state = self.__dict__.copy()
-        for derived in ("_weight_vector", "_gradient_vector", "_packed", "_inputs"):
+        for derived in ("_weight_vector", "_gradient_vector", "_packed"):
             state.pop(derived, None)
         return state
 

@@ -120,6 +120,15 @@ class History:
         """The last epoch's record (empty before the first epoch ends)."""
         return dict(self.epochs[-1]) if self.epochs else {}
 
+    @property
+    def kept(self) -> dict[str, float]:
+        """The record of the weights training kept: the best epoch's after early stopping
+        restored it, else the last epoch's (empty before the first epoch ends)."""
+        for record in self.epochs:
+            if self.best_epoch is not None and record["epoch"] == self.best_epoch:
+                return dict(record)
+        return self.last
+
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready copy."""
         return asdict(self)
@@ -250,13 +259,12 @@ class Trainer:
         self._y_epoch = np.empty_like(self.y)
         self._position = len(self.X)  # no epoch in progress
         self._abandoned_epoch = False  # Ctrl-C dropped an unfinished epoch: no exact resume
-        self._good_weights = [W.copy(order="K") for W in net.weights]  # W's layout: fast copyto
-        # What the optimizer had learnt by then (momentum, Adam's moments), the step count
-        # (schedules follow it) and the shuffling generator: a divergence restores them with the
-        # weights, so that training on continues as if the diverging epoch had never started.
-        self._good_optimizer = self.optimizer.state_dict()
-        self._good_steps = self.steps
-        self._good_rng = self.rng.bit_generator.state
+        # The last good epoch's weights (in W's layout: a fast copyto), and what the optimizer
+        # had learnt by then (momentum, Adam's moments), the step count (schedules follow it) and
+        # the shuffling generator: a divergence restores them all, so that training on continues
+        # as if the diverging epoch had never started.
+        self._good_weights = [W.copy(order="K") for W in net.weights]
+        self._keep_as_good()
         # Sums over the epoch's minibatches: loss * batch size, correct answers or squared errors.
         self._epoch_loss_sum = 0.0
         self._epoch_hits = 0.0
