@@ -148,7 +148,7 @@ def _known_names(model: FittedModel) -> list[str] | None:
     names = model.feature_names
     if names is None or len(names) != model.n_features:
         return None
-    if names == [f"x{j + 1}" for j in range(len(names))]:
+    if names == default_column_names(len(names), target=False):
         return None
     return names
 

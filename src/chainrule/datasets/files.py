@@ -582,7 +582,7 @@ def _read_csv(
     if names:
         feature_names = [names[j] for j in feature_cols]
     else:
-        feature_names = [f"x{i + 1}" for i in range(len(feature_cols))]
+        feature_names = default_column_names(len(feature_cols), target=False)
     if t is None:
         return Features(X=X, feature_names=feature_names, name=name)
 
@@ -779,7 +779,9 @@ def save_csv(
     if not np.all(np.isfinite(X)):
         raise ValidationError("X must be finite; it contains nan or inf")
     names = (
-        [f"x{j + 1}" for j in range(X.shape[1])] if feature_names is None else list(feature_names)
+        default_column_names(X.shape[1], target=False)
+        if feature_names is None
+        else list(feature_names)
     )
     if len(names) != X.shape[1]:
         raise ValidationError(f"feature_names has {len(names)} names for {X.shape[1]} columns of X")
@@ -941,7 +943,7 @@ def load_npz(
     feature_names = (
         [str(v) for v in arrays["feature_names"].reshape(-1)]
         if "feature_names" in arrays
-        else [f"x{j + 1}" for j in range(X.shape[1])]
+        else default_column_names(X.shape[1], target=False)
     )
     if len(feature_names) != X.shape[1]:
         raise DataError(
