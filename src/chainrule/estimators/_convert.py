@@ -42,6 +42,9 @@ _FITTED = (
 )
 """Fitted attributes both libraries share (copied when present), besides the weights."""
 
+_SKLEARN_ACTIVATIONS = {engine: name for name, engine in HIDDEN_ACTIVATIONS.items()}
+"""The engine's hidden activation -> scikit-learn's name (plus 'leaky_relu')."""
+
 
 def _copy_fitted(source: Any, target: Any) -> None:
     for name in _FITTED:
@@ -125,6 +128,9 @@ def to_sklearn(estimator: _MLP) -> Any:
     check_is_fitted(estimator)
     params = estimator.get_params(deep=False)
     del params["dtype"]
+    hidden = estimator.network_.activations[:-1]
+    if hidden:  # the fitted network's: set_params(activation=...) after fit does not change it
+        params["activation"] = _SKLEARN_ACTIVATIONS[hidden[0]]
     if params["activation"] == "leaky_relu":
         raise ValidationError(
             "scikit-learn's MLP has no 'leaky_relu' activation (it has 'identity', 'logistic', "

@@ -97,7 +97,13 @@ def _check_choice(name: str, value: object, options: Sequence[str], hint: str = 
 
 
 def _check_real(
-    name: str, value: object, low: float, high: float = math.inf, *, closed: str = "left"
+    name: str,
+    value: object,
+    low: float,
+    high: float = math.inf,
+    *,
+    closed: str = "left",
+    hint: str = "",
 ) -> None:
     """``value`` a real number in the interval; ``closed`` is 'left', 'right', 'both', 'neither'."""
     ok = isinstance(value, numbers.Real) and not isinstance(value, bool)
@@ -109,7 +115,7 @@ def _check_real(
     if not ok:
         left = "[" if closed in ("left", "both") else "("
         right = "]" if closed in ("right", "both") else ")"
-        raise _fail(name, f"a real number in {left}{low}, {high}{right}", value)
+        raise _fail(name, f"a real number in {left}{low}, {high}{right}{hint}", value)
 
 
 def _check_int(name: str, value: object, low: int = 1) -> None:
@@ -120,6 +126,19 @@ def _check_int(name: str, value: object, low: int = 1) -> None:
 def _check_bool(name: str, value: object) -> None:
     if not isinstance(value, bool | np.bool_):
         raise _fail(name, "True or False", value)
+
+
+def _check_random_state(value: object) -> None:
+    """``None``, a seed numpy takes (an integer in [0, 2**32 - 1]) or a ``RandomState``, as
+    scikit-learn's ``check_random_state``, whose own error does not name ``random_state``."""
+    if value is None or isinstance(value, np.random.RandomState):
+        return
+    if not isinstance(value, numbers.Integral) or not 0 <= int(value) <= 2**32 - 1:
+        raise _fail(
+            "random_state",
+            "None, an integer in [0, 2**32 - 1] or a numpy.random.RandomState",
+            value,
+        )
 
 
 def _finite_as(values: NDArray[Any], dtype: np.dtype[Any], name: str) -> Array:
@@ -137,6 +156,16 @@ def _finite_as(values: NDArray[Any], dtype: np.dtype[Any], name: str) -> Array:
     return converted
 
 
+def _as_rows(x: Any) -> Any:
+    """``x`` as rows of samples: 2-D input as it is (a DataFrame keeps its column names, which
+    are checked against ``feature_names_in_``), one sample (1-D, a pandas Series) as one row."""
+    if getattr(x, "ndim", None) == 2:  # an array, a DataFrame, a sparse matrix
+        return x
+    if hasattr(x, "to_frame"):  # a Series: one row whose columns are its index
+        return x.to_frame().T
+    return np.atleast_2d(np.asarray(x))
+
+
 def _copy_into(name: str, views: list[Array], values: Sequence[ArrayLike]) -> None:
     """Copy ``values`` into the network's ``views`` (the whole list: shapes checked first)."""
     arrays = [np.asarray(v) for v in values]
@@ -145,8 +174,9 @@ def _copy_into(name: str, views: list[Array], values: Sequence[ArrayLike]) -> No
     for l, (view, array) in enumerate(zip(views, arrays, strict=True)):
         if array.shape != view.shape:
             raise ValidationError(f"{name}[{l}] must have shape {view.shape}; got {array.shape}")
-        if not np.issubdtype(array.dtype, np.number) or not np.isfinite(array).all():
-            raise ValidationError(f"{name}[{l}] must hold finite numbers")
+        real = np.issubdtype(array.dtype, np.number) and not np.iscomplexobj(array)
+        if not real or not np.isfinite(array).all():
+            raise ValidationError(f"{name}[{l}] must hold finite real numbers; got {array.dtype}")
     for view, array in zip(views, arrays, strict=True):
         np.copyto(view, array, casting="same_kind")
 
@@ -215,6 +245,8 @@ class _MLP(BaseEstimator):  # type: ignore[misc]
         """Check every hyper-parameter (scikit-learn checks them in ``fit``); return the widths."""
         sizes: Any = self.hidden_layer_sizes
         try:
+            if isinstance(sizes, str | bytes):  # iterable, but its characters are no widths
+                raise TypeError(sizes)
             widths: list[Any] = [sizes] if isinstance(sizes, numbers.Integral) else list(sizes)
         except TypeError:
             raise _fail(
@@ -247,7 +279,17 @@ class _MLP(BaseEstimator):  # type: ignore[misc]
             _check_bool(flag, getattr(self, flag))
         _check_real("tol", self.tol, 0.0)
         _check_real("momentum", self.momentum, 0.0, 1.0, closed="both")  # as scikit-learn
-        _check_real("validation_fraction", self.validation_fraction, 0.0, 1.0)
+        if self.early_stopping:  # a validation set must hold at least one sample
+            _check_real(
+                "validation_fraction",
+                self.validation_fraction,
+                0.0,
+                1.0,
+                closed="neither",
+                hint=" with early_stopping=True",
+            )
+        else:
+            _check_real("validation_fraction", self.validation_fraction, 0.0, 1.0)
         _check_real("beta_1", self.beta_1, 0.0, 1.0)
         _check_real("beta_2", self.beta_2, 0.0, 1.0)
         _check_real("epsilon", self.epsilon, 0.0, closed="neither")
@@ -259,6 +301,7 @@ class _MLP(BaseEstimator):  # type: ignore[misc]
             raise _fail("n_iter_no_change", "an integer >= 1 or numpy.inf", self.n_iter_no_change)
         _check_int("max_fun", self.max_fun)
         _check_choice("dtype", self.dtype, _DTYPES)
+        _check_random_state(self.random_state)
         return [int(w) for w in widths]
 
     def _make_optimizer(self) -> Optimizer:
@@ -307,6 +350,14 @@ class _MLP(BaseEstimator):  # type: ignore[misc]
     def _target_matrix(self, y: NDArray[Any], incremental: bool) -> NDArray[Any]:
         raise NotImplementedError
 
+    def _known_targets(self, y: NDArray[Any]) -> NDArray[Any]:
+        """``y`` as the fitted model's ``(n, k)`` target matrix, fitting nothing."""
+        raise NotImplementedError
+
+    def _multi_output(self) -> bool:
+        """Whether a sample's target is a row of ``k`` values (multi-output, multilabel)."""
+        raise NotImplementedError
+
     def _engine_targets(self, Y: NDArray[Any]) -> NDArray[Any]:
         """Targets in the form the output layer's loss takes: class indices for softmax."""
         if self.out_activation_ == "softmax":
@@ -351,6 +402,11 @@ class _MLP(BaseEstimator):  # type: ignore[misc]
         self._loss = SampleWeightedLoss(get_loss(_LOSSES[self.out_activation_]), self.n_outputs_)
         self._best_weights = [W.copy(order="K") for W in self.network_.weights]
         self.loss_curve_: list[float] = []
+        self._reset_stopping_state()
+
+    def _reset_stopping_state(self) -> None:
+        """The record of the stopping rule in force: validation scores with ``early_stopping``,
+        the best training loss without (scikit-learn's attributes for each)."""
         self._no_improvement_count = 0
         if self.early_stopping:
             self.validation_scores_: list[float] | None = []
@@ -371,6 +427,8 @@ class _MLP(BaseEstimator):  # type: ignore[misc]
             raise ValidationError("partial_fit does not support early_stopping=True")
         first_pass = not hasattr(self, "network_") or (not self.warm_start and not incremental)
         X_checked, Y = self._validate_input(X, y, incremental, reset=first_pass)
+        if not first_pass:
+            self._check_continuation(Y)
         weights = (
             None
             if sample_weight is None
@@ -395,6 +453,20 @@ class _MLP(BaseEstimator):  # type: ignore[misc]
                 raise
             raise self._divergence(str(err)) from None
         return self
+
+    def _check_continuation(self, Y: NDArray[Any]) -> None:
+        """Before training on from the fitted weights (``warm_start``, ``partial_fit``): ``Y``
+        must have the fitted number of outputs (a mismatch would broadcast in the loss, not
+        fail), and the stopping record is begun afresh where ``early_stopping`` was switched."""
+        if Y.shape[1] != self.n_outputs_:
+            raise ValidationError(
+                f"y has {Y.shape[1]} output column(s); the fitted network has "
+                f"n_outputs_={self.n_outputs_}; to change the outputs, call fit with "
+                "warm_start=False"
+            )
+        if (self.validation_scores_ is not None) != self.early_stopping:
+            self._best_weights = [W.copy(order="K") for W in self.network_.weights]
+            self._reset_stopping_state()
 
     def _divergence(self, what: str) -> DivergenceError:
         return DivergenceError(
@@ -611,11 +683,13 @@ class _MLP(BaseEstimator):  # type: ignore[misc]
         ``chainrule.engine.explain.to_text(trace)`` renders it.
         """
         check_is_fitted(self)
-        x_checked = self._validate_X(np.atleast_2d(np.asarray(x)), reset=False)
+        x_checked = self._validate_X(_as_rows(x), reset=False)
         targets = None
         if y is not None:
-            Y = self._target_matrix(np.atleast_1d(np.asarray(y)), incremental=True)
-            targets = self._engine_targets(Y)
+            y_array = np.atleast_1d(np.asarray(y))
+            if y_array.ndim == 1 and self._multi_output():  # one sample's k targets
+                y_array = y_array[None, :]
+            targets = self._engine_targets(self._known_targets(y_array))
         return trace(
             self.network_, x_checked, targets, learning_rate=float(self.learning_rate_init)
         )
@@ -671,8 +745,8 @@ class _MLP(BaseEstimator):  # type: ignore[misc]
         activations = state.pop("_network_activations", None)
         super().__setstate__(state)
         if weights is not None:
-            self.network_ = Network.from_weights(
-                weights, activations, dtype=self.dtype, loss=_LOSSES[self.out_activation_]
+            self.network_ = Network.from_weights(  # the fitted dtype, not a later set_params'
+                weights, activations, dtype=weights[0].dtype, loss=_LOSSES[self.out_activation_]
             )
             if hasattr(self, "_optimizer"):
                 self._optimizer.load_state_dict(self._optimizer.state_dict())
@@ -714,20 +788,29 @@ class MLPClassifier(ClassifierMixin, _MLP):  # type: ignore[misc]
             self._label_binarizer = LabelBinarizer()
             self._label_binarizer.fit(y)
             self.classes_ = self._label_binarizer.classes_
-        else:
+        elif self.warm_start:
             classes = unique_labels(y)
-            if self.warm_start:
-                if set(classes) != set(self.classes_):
-                    raise ValidationError(
-                        "warm_start can only be used where y has the same classes as in the "
-                        f"previous call to fit; previously got {self.classes_}, y has {classes}"
-                    )
-            elif len(np.setdiff1d(classes, self.classes_, assume_unique=True)):
+            if set(classes) != set(self.classes_):
                 raise ValidationError(
-                    f"y has classes not in classes_: classes_ is {self.classes_}, y has {classes}"
+                    "warm_start can only be used where y has the same classes as in the "
+                    f"previous call to fit; previously got {self.classes_}, y has {classes}"
                 )
+        return self._known_targets(y)
+
+    def _known_targets(self, y: NDArray[Any]) -> NDArray[Any]:
+        """``y`` binarised by the fitted :attr:`classes_`; a label not among them is refused
+        (the binariser would make it a row of zeros, silently class 0 for softmax)."""
+        check_classification_targets(y)
+        classes = unique_labels(y)
+        if len(np.setdiff1d(classes, self.classes_, assume_unique=True)):
+            raise ValidationError(
+                f"y has classes not in classes_: classes_ is {self.classes_}, y has {classes}"
+            )
         binarized: NDArray[Any] = self._label_binarizer.transform(y).astype(bool)
         return binarized
+
+    def _multi_output(self) -> bool:
+        return bool(self._label_binarizer.y_type_.startswith("multilabel"))
 
     def _output_activation(self) -> str:
         return "softmax" if self._label_binarizer.y_type_ == "multiclass" else "logistic"
@@ -885,6 +968,12 @@ class MLPRegressor(RegressorMixin, _MLP):  # type: ignore[misc]
 
     def _target_matrix(self, y: NDArray[Any], incremental: bool) -> NDArray[Any]:
         return y.reshape(len(y), -1)
+
+    def _known_targets(self, y: NDArray[Any]) -> NDArray[Any]:
+        return self._target_matrix(y, incremental=True)
+
+    def _multi_output(self) -> bool:
+        return self.n_outputs_ > 1
 
     def _output_activation(self) -> str:
         return "identity"
