@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -30,7 +31,7 @@ from chainrule.errors import DataError, ValidationError
 if TYPE_CHECKING:
     from chainrule.fit import FittedModel
 
-__all__ = ["read_dataset", "read_for_model"]
+__all__ = ["read_dataset", "read_for_model", "read_like"]
 
 
 def _is_csv(path: Path) -> bool:
@@ -113,6 +114,60 @@ def read_dataset(
     if task not in ("auto", data.task):
         raise DataError(f"{text} has a {data.task} target, not a {task} one")
     return data
+
+
+def read_like(
+    training: Dataset,
+    source: str | os.PathLike[str],
+    *,
+    target: int | str | None = None,
+    delimiter: str | None = None,
+) -> Dataset:
+    """More data of ``training``'s kind (validation data): its task, and its features in
+    ``training``'s order, matched by name when both sides name their columns, as
+    :func:`read_for_model` matches a model's.
+
+    Read by position, a file with the same columns in another order would swap features
+    without a word. Without ``target``, a CSV header that holds the training target's name
+    picks that column; else the target is found as :func:`read_dataset` finds it. Columns
+    count by position when either side has no names (a file without a header).
+
+    Raises
+    ------
+    DataError
+        What :func:`read_dataset` raises, and a header whose features are not the training
+        data's (the message names those missing and those added).
+    """
+    names = _named(training.feature_names)
+    path = Path(os.fspath(source))
+    if target is None and names is not None and _is_csv(path) and path.is_file():
+        columns, _ = first_csv_row(path, delimiter=delimiter)
+        if training.target_name in columns:
+            target = training.target_name
+    data = read_dataset(source, target=target, task=training.task, delimiter=delimiter)
+    have = _named(data.feature_names)
+    if names is None or have is None or have == names:
+        return data
+    missing = [n for n in names if n not in have]
+    added = [n for n in have if n not in names]
+    if missing or added:
+        lacks = f"lacks {_quoted(missing)}" if missing else ""
+        adds = f"adds {_quoted(added)}" if added else ""
+        raise DataError(
+            f"{data.name}: its feature columns are not the training data's: it "
+            f"{' and '.join(filter(None, (lacks, adds)))} (the training features: "
+            f"{_quoted(names)})"
+        )
+    return replace(data, X=_reorder(data.X, have, names), feature_names=list(names))
+
+
+def _named(names: list[str]) -> list[str] | None:
+    """``names``, or ``None`` for the ``x1, x2, ...`` of data without a header."""
+    return None if names == default_column_names(len(names), target=False) else names
+
+
+def _quoted(names: Sequence[str]) -> str:
+    return ", ".join(map(repr, names))
 
 
 def _codes_for(data: Dataset, classes: Sequence[str]) -> NDArray[np.int64]:

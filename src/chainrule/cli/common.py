@@ -11,6 +11,7 @@ import argparse
 import json
 import math
 import os
+import stat
 import tempfile
 import zipfile
 import zlib
@@ -277,11 +278,34 @@ def _check_writable(folder: Path, what: str) -> None:
         ) from None
 
 
-def check_output_path(path: str | os.PathLike[str] | None, what: str) -> None:
+def is_stream(path: str | os.PathLike[str]) -> bool:
+    """Whether ``path`` is an existing file that is neither a regular file nor a folder: a
+    device (``/dev/null``), a pipe or a terminal, also behind a symbolic link
+    (``/dev/stdout``). Such a file must be written in place: an atomic write renames a new
+    file onto the path, which would replace the device or the link itself (``/dev/null``,
+    for root) instead of writing to it."""
+    try:
+        mode = os.stat(path).st_mode
+    except (OSError, ValueError):
+        return False
+    return not (stat.S_ISREG(mode) or stat.S_ISDIR(mode))
+
+
+def check_output_path(
+    path: str | os.PathLike[str] | None, what: str, *, stream_ok: bool = False
+) -> None:
     """Fail before any work when a file could not be written at ``path``: its folder is
-    missing or not writable, or ``path`` is a folder."""
+    missing or not writable, or ``path`` is a folder, or (unless ``stream_ok``: the caller
+    writes text there in place) a device or pipe, which a file written atomically would
+    replace (see :func:`is_stream`)."""
     if path is None:
         return
+    if is_stream(path):
+        if stream_ok:
+            return
+        raise ValidationError(
+            f"{what}: {os.fspath(path)!r} is a device or pipe, not a regular file; give a file name"
+        )
     target = Path(path)
     folder = target.parent
     if not folder.is_dir():

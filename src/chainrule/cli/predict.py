@@ -2,7 +2,9 @@
 
 DATA holds the model's feature columns, with or without the target column. The output has a
 ``prediction`` column and, with ``--proba``, one ``p_<class>`` column per class; it goes to
-stdout or, with ``-o``, to a file written atomically (nothing is written on an error).
+stdout or, with ``-o``, to a file written atomically (nothing is written on an error), or
+written to in place when ``-o`` names a device or pipe (``/dev/stdout``), which renaming a
+file onto would replace.
 """
 
 from __future__ import annotations
@@ -63,12 +65,12 @@ def predictions_csv(
 def run(args: argparse.Namespace) -> int:
     """Write the predictions."""
     from chainrule._atomic import atomic_path
-    from chainrule.cli.common import check_output_path
+    from chainrule.cli.common import check_output_path, is_stream
     from chainrule.cli.train import parse_target
     from chainrule.errors import DataError
     from chainrule.fit import FittedModel
 
-    check_output_path(args.output, "--output")
+    check_output_path(args.output, "--output", stream_ok=True)
     model = FittedModel.load(args.model)
     target = parse_target(args.target)
     text = predictions_csv(model, args.data, target, args.proba, args.delimiter)
@@ -76,8 +78,14 @@ def run(args: argparse.Namespace) -> int:
         sys.stdout.write(text)
         return 0
     try:
+        if is_stream(args.output):  # /dev/stdout, a pipe: written to, never replaced
+            with open(args.output, "w", encoding="utf-8") as stream:
+                stream.write(text)
+            return 0
         with atomic_path(args.output) as tmp:
             tmp.write_text(text, encoding="utf-8")
+    except BrokenPipeError:  # -o /dev/stdout into `| head`: as for stdout, not an error
+        raise
     except OSError as err:  # read-only folder, full disk: one line, the old file kept
         raise DataError(f"cannot write {args.output}: {err.strerror or err}") from None
     return 0

@@ -8,6 +8,7 @@ the model and exits 130. Bad input exits 2 with one line, before anything is wri
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import sys
 from typing import Any
@@ -238,6 +239,14 @@ def _shown(value: Any) -> str:
     return str(value)
 
 
+def format_score(value: float) -> str:
+    """A score to four decimals, or to four significant digits where decimals would hide it:
+    an RMSE is in the target's units, so 1e-9 would read 0.0000 and 1e9 run to 14 digits."""
+    if value != 0 and math.isfinite(value) and not 1e-3 <= abs(value) < 1e6:
+        return f"{value:.4g}"
+    return f"{value:.4f}"
+
+
 def summary_lines(model: Any, data_name: str, output: str | None) -> list[str]:
     """The human-readable summary of a finished run."""
     history = model.history
@@ -250,7 +259,7 @@ def summary_lines(model: Any, data_name: str, output: str | None) -> list[str]:
     final = history.kept
     if final:
         shown = {k: v for k, v in final.items() if k not in ("epoch", "learning_rate")}
-        scores = "  ".join(f"{k} {v:.4f}" for k, v in shown.items())
+        scores = "  ".join(f"{k} {format_score(v)}" for k, v in shown.items())
         if history.best_epoch is not None:
             scores = f"epoch {history.best_epoch} (kept): {scores}"
         lines.append(f"  {scores}")
@@ -261,13 +270,14 @@ def summary_lines(model: Any, data_name: str, output: str | None) -> list[str]:
 def read_validation(
     source: str, target: int | str | None, data: Any, delimiter: str | None = None
 ) -> Any:
-    """``--validation-data``, read as a target of the training data's task; any problem is
-    reported as one of ``--validation-data``, with both tasks when they differ."""
+    """``--validation-data``, read as a target of the training data's task with the features
+    matched by name (see :func:`~chainrule.sources.read_like`); any problem is reported as one
+    of ``--validation-data``, with both tasks when they differ."""
     from chainrule.errors import DataError
-    from chainrule.fit import read_dataset
+    from chainrule.sources import read_like
 
     try:
-        validation = read_dataset(source, target=target, task=data.task, delimiter=delimiter)
+        validation = read_like(data, source, target=target, delimiter=delimiter)
     except DataError as err:
         raise DataError(
             f"--validation-data: {err} (the training data {data.name} are for {data.task})"

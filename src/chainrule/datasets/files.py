@@ -373,12 +373,43 @@ def _with_text(path: PathLike, read: Callable[[TextIO, str], T]) -> T:
         with fh:
             return read(fh, label)
     except UnicodeDecodeError as exc:
-        raise DataError(
-            f"{label} is not UTF-8 text (byte {exc.start} of a chunk cannot be decoded: "
-            f"{exc.reason}); save it as UTF-8"
-        ) from exc
+        raise DataError(_not_utf8(path, label)) from exc
     except OSError as exc:
         raise DataError(f"cannot read {label}: {exc.strerror or exc}") from exc
+
+
+#: Openings of files that are text in another encoding, or no text, and what each is.
+_NOT_UTF8_MAGIC = {
+    b"\xff\xfe": "UTF-16 text",
+    b"\xfe\xff": "UTF-16 text",
+    b"\x1f\x8b": "gzip-compressed",
+    b"PK\x03\x04": "a zip archive (an .xlsx workbook?)",
+}
+
+
+def _not_utf8(path: PathLike, label: str) -> str:
+    """Why ``path`` cannot be read as UTF-8, for a message: what it is when its first bytes
+    say so, else the line and byte that do not decode (the decoder reports only an offset
+    into the chunk it was reading, which says nothing to the file's owner)."""
+    try:
+        with open(path, "rb") as fh:
+            start = fh.read(4)
+            kind = next((k for m, k in _NOT_UTF8_MAGIC.items() if start.startswith(m)), None)
+            if kind is not None:
+                return f"{label} is not UTF-8 text: it is {kind}; save it as UTF-8 CSV"
+            fh.seek(0)
+            for number, line in enumerate(fh, start=1):
+                try:
+                    line.decode("utf-8")
+                except UnicodeDecodeError as exc:
+                    return (
+                        f"{label} is not UTF-8 text: line {number}, byte {exc.start + 1} of the "
+                        f"line ({line[exc.start]:#04x}) cannot be decoded ({exc.reason}); save "
+                        "the file as UTF-8"
+                    )
+    except OSError as exc:
+        return f"cannot read {label}: {exc.strerror or exc}"
+    return f"{label} is not UTF-8 text; save it as UTF-8"  # pragma: no cover  (it decoded)
 
 
 def _csv_rows(
@@ -400,7 +431,48 @@ def _csv_rows(
         except csv.Error as exc:
             raise DataError(f"{label}, line {reader.line_num}: malformed CSV ({exc})") from exc
 
-    return chosen, sniffed, records()
+    return chosen, sniffed, _without_trailing_delimiter(records(), label)
+
+
+def _without_trailing_delimiter(
+    records: Iterator[tuple[int, list[str]]], label: str
+) -> Iterator[tuple[int, list[str]]]:
+    """``records`` without the empty last field of lines that end with the delimiter
+    (``a,b,label,``), as spreadsheets and some exporters write them. That field is no column:
+    counted as one it would be the default target, empty everywhere, and the real target a
+    feature. The first record says whether lines end so (its last of 2 or more fields is
+    blank) when the second agrees (it ends blank too, or lacks that field); a later value
+    in that field is an error naming its line rather than a column quietly dropped."""
+    first = next(records, None)
+    if first is None:
+        return
+    second = next(records, None)
+    head = [first] if second is None else [first, second]
+    line1, fields = first
+    width = len(fields)
+    trailing = (
+        width >= 2
+        and not fields[-1].strip()
+        and (
+            second is None
+            or len(second[1]) == width - 1
+            or (len(second[1]) == width and not second[1][-1].strip())
+        )
+    )
+    if not trailing:
+        yield from itertools.chain(head, records)
+        return
+    for line, record in itertools.chain(head, records):
+        if len(record) == width:
+            if record[-1].strip():
+                raise DataError(
+                    f"{label}, line {line}, {_position(width - 1)}: got {record[-1].strip()!r} "
+                    f"where line {line1} ends with an empty field, taken for a delimiter at "
+                    "the end of each line; fill in that column on every line or remove the "
+                    "trailing delimiters"
+                )
+            record = record[:-1]
+        yield line, record
 
 
 @dataclass(frozen=True)
@@ -941,7 +1013,7 @@ def load_npz(
         r, c = (int(v) for v in np.argwhere(~np.isfinite(X))[0])
         raise DataError(f"{label}: X[{r}, {c}] is not finite ({X[r, c]})")
     feature_names = (
-        [str(v) for v in arrays["feature_names"].reshape(-1)]
+        _npz_names(arrays["feature_names"], label, "feature_names")
         if "feature_names" in arrays
         else default_column_names(X.shape[1], target=False)
     )
@@ -957,7 +1029,14 @@ def load_npz(
         raise DataError(
             f"{label}: {target} must have shape ({X.shape[0]},) to match X; got {y.shape}"
         )
-    target_name = str(arrays["target_name"].reshape(-1)[0]) if "target_name" in arrays else target
+    target_name = target
+    if "target_name" in arrays:
+        stored = arrays["target_name"].reshape(-1)
+        if stored.size != 1:
+            raise DataError(
+                f"{label}: target_name must hold one name; it holds {stored.size} values"
+            )
+        target_name = str(stored[0])
 
     y_out: np.ndarray
     classes: list[str] | None
@@ -998,7 +1077,7 @@ def load_npz(
         ):
             # y already holds codes into the stored class names.
             y_out = yf.astype(np.int64)
-            classes = [str(c) for c in arrays["classes"].reshape(-1)]
+            classes = _npz_names(arrays["classes"], label, "classes")
         else:  # integers as they are: float64 would merge labels beyond 2**53
             y_out, classes = encode_labels(y if y.dtype.kind in "iub" else yf)
     else:
@@ -1013,6 +1092,22 @@ def load_npz(
         task=final_task,
         name=name or Path(label).name,
     )
+
+
+def _npz_names(array: np.ndarray, label: str, key: str) -> list[str]:
+    """The names an NPZ file's array ``key`` holds (``feature_names``, ``classes``), checked
+    unique: two columns or classes of one name would be told apart by position alone, and a
+    model matches columns by name."""
+    names = [str(v) for v in array.reshape(-1)]
+    first: dict[str, int] = {}
+    for i, item in enumerate(names):
+        if item in first:
+            raise DataError(
+                f"{label}: {key} has {item!r} twice (entries {first[item]} and {i}); "
+                "names must be unique"
+            )
+        first[item] = i
+    return names
 
 
 def _check_npz_member(archive: np.lib.npyio.NpzFile, key: str, label: str, max_bytes: int) -> None:

@@ -1,0 +1,128 @@
+"""CSV and NPZ files as other tools write them: lines that end with the delimiter, NPZ name
+arrays that repeat a name or hold none."""
+
+from __future__ import annotations
+
+import gzip
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from chainrule.datasets import load_csv, load_npz
+from chainrule.datasets.files import first_csv_row
+from chainrule.errors import DataError
+
+# ---------------------------------------------------------------------------- trailing delimiter
+
+
+@pytest.mark.parametrize("delimiter", [",", ";", "\t"])
+def test_a_delimiter_at_the_end_of_each_line_adds_no_column(tmp_path: Path, delimiter: str) -> None:
+    """``a;b;label;`` (spreadsheet exports): the empty last field is no column, so the last
+    real column stays the target; reading the file without it gives the same data."""
+    rows = [["a", "b", "label"], ["1.5", "2", "yes"], ["3", "4.5", "no"], ["5", "6", "yes"]]
+    plain = tmp_path / "plain.csv"
+    plain.write_text("".join(delimiter.join(r) + "\n" for r in rows))
+    trailing = tmp_path / "trailing.csv"
+    trailing.write_text("".join(delimiter.join(r) + delimiter + "\r\n" for r in rows))
+    want, got = load_csv(plain), load_csv(trailing)
+    assert got.feature_names == want.feature_names and got.target_name == want.target_name
+    assert np.array_equal(got.X, want.X) and np.array_equal(got.y, want.y)
+    assert got.classes == want.classes
+    assert first_csv_row(trailing) == first_csv_row(plain)
+
+
+def test_a_trailing_delimiter_without_a_header(tmp_path: Path) -> None:
+    """Without a header, a text label in the last real column stays the target, not a
+    feature that makes line 1 look like a header."""
+    lines = ["1,2,a,", "3,4,b,", "5,6,a,"]
+    path = tmp_path / "d.csv"
+    path.write_text("\n".join(lines) + "\n")
+    ds = load_csv(path)
+    assert ds.X.tolist() == [[1, 2], [3, 4], [5, 6]] and ds.classes == ["a", "b"]
+    assert ds.feature_names == ["x1", "x2"]
+
+
+def test_a_value_after_a_trailing_delimiter_names_its_line(tmp_path: Path) -> None:
+    path = tmp_path / "d.csv"
+    path.write_text("a,b,label,\n1,2,yes,\n3,4,no,\n5,6,yes,oops\n")
+    with pytest.raises(DataError) as info:
+        load_csv(path)
+    message = str(info.value)
+    assert message.startswith(f"{path}, line 4, column 4 (index 3): got 'oops'")
+    assert "line 1 ends with an empty field" in message
+
+
+def test_a_missing_last_value_on_line_1_is_still_reported(tmp_path: Path) -> None:
+    """An empty last cell on line 1 alone is a missing target, not a trailing delimiter."""
+    path = tmp_path / "d.csv"
+    path.write_text("1,2,\n3,4,1\n5,6,0\n")
+    with pytest.raises(DataError, match=r"line 1, column 3 \(index 2\): expected a number"):
+        load_csv(path)
+
+
+# ---------------------------------------------------------------------------- NPZ names
+
+
+def test_npz_feature_names_must_be_unique(tmp_path: Path) -> None:
+    """Columns of one name would be matched by name to the same column later."""
+    path = tmp_path / "d.npz"
+    np.savez(path, X=np.eye(3), y=np.array([0, 1, 0]), feature_names=np.array(["a", "a", "c"]))
+    with pytest.raises(DataError) as info:
+        load_npz(path)
+    assert str(info.value) == (
+        f"{path}: feature_names has 'a' twice (entries 0 and 1); names must be unique"
+    )
+    with pytest.raises(DataError, match="feature_names has 'a' twice"):
+        load_npz(path, target=None)
+
+
+def test_npz_classes_must_be_unique(tmp_path: Path) -> None:
+    path = tmp_path / "d.npz"
+    np.savez(path, X=np.eye(3), y=np.array([0, 1, 0]), classes=np.array(["yes", "yes"]))
+    with pytest.raises(DataError, match=r"d\.npz: classes has 'yes' twice \(entries 0 and 1\)"):
+        load_npz(path)
+
+
+@pytest.mark.parametrize("stored", [np.array([], dtype=str), np.array(["t", "u"])])
+def test_npz_target_name_must_hold_one_name(tmp_path: Path, stored: np.ndarray) -> None:
+    path = tmp_path / "d.npz"
+    np.savez(path, X=np.eye(3), y=np.array([0, 1, 0]), target_name=stored)
+    with pytest.raises(DataError) as info:
+        load_npz(path)
+    assert str(info.value) == (
+        f"{path}: target_name must hold one name; it holds {stored.size} values"
+    )
+
+
+# ---------------------------------------------------------------------------- encodings
+
+
+def test_latin1_text_is_located_by_line_and_byte(tmp_path: Path) -> None:
+    """The decoder's offset is into its read chunk; the message counts in the file's lines."""
+    lines = ["a,b,label", *(f"{i},{i % 3},yes" for i in range(3000)), "1,2,caf\u00e9"]
+    path = tmp_path / "latin1.csv"
+    path.write_bytes("\n".join(lines).encode("latin-1"))
+    with pytest.raises(DataError) as info:
+        load_csv(path)
+    line = len(lines)
+    column = lines[-1].index("\u00e9") + 1
+    assert str(info.value) == (
+        f"{path} is not UTF-8 text: line {line}, byte {column} of the line (0xe9) cannot be "
+        "decoded (unexpected end of data); save the file as UTF-8"
+    )
+
+
+@pytest.mark.parametrize(
+    ("content", "kind"),
+    [
+        ("a,b\n1,2\n".encode("utf-16"), "UTF-16 text"),
+        (gzip.compress(b"a,b\n1,2\n"), "gzip-compressed"),
+    ],
+)
+def test_a_file_of_another_kind_is_named(tmp_path: Path, content: bytes, kind: str) -> None:
+    path = tmp_path / "data.csv"
+    path.write_bytes(content)
+    with pytest.raises(DataError) as info:
+        load_csv(path)
+    assert str(info.value) == f"{path} is not UTF-8 text: it is {kind}; save it as UTF-8 CSV"
