@@ -33,6 +33,24 @@ def test_new_content_replaces_the_old_with_its_permissions(tmp_path: Path) -> No
     assert [p.name for p in tmp_path.iterdir()] == ["model.safetensors"]
 
 
+def test_a_symbolic_link_stays_a_link_and_the_file_it_names_is_written(tmp_path: Path) -> None:
+    (tmp_path / "real").mkdir()
+    real = tmp_path / "real" / "model.safetensors"
+    real.write_text("old")
+    link = tmp_path / "link.safetensors"
+    link.symlink_to(real)
+    with atomic_path(link) as tmp:
+        assert tmp.parent == real.parent  # the rename stays on the real file's file system
+        tmp.write_text("new")
+    assert link.is_symlink() and os.readlink(link) == str(real)
+    assert real.read_text() == "new"
+    dangling = tmp_path / "dangling.csv"
+    dangling.symlink_to(tmp_path / "real" / "new.csv")
+    with atomic_path(dangling) as tmp:
+        tmp.write_text("made")
+    assert dangling.is_symlink() and (tmp_path / "real" / "new.csv").read_text() == "made"
+
+
 def test_a_failing_block_keeps_the_old_file_and_leaves_nothing(tmp_path: Path) -> None:
     target = tmp_path / "model.safetensors"
     target.write_text("old")

@@ -92,7 +92,8 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
 
     Write the whole file to the yielded path inside the block. On an exception (or Ctrl-C) the
     temporary file is removed and ``path`` is left as it was. The new file gets the permissions
-    the old one had (or those of a plain ``open``). ``OSError`` (read-only folder, full disk)
+    the old one had (or those of a plain ``open``). A symbolic link at ``path`` is followed: the
+    file it names gets the new content. ``OSError`` (read-only folder, full disk)
     propagates for the caller to word.
 
     Examples
@@ -104,7 +105,9 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     >>> target.read_text()
     'hello'
     """
-    target = Path(os.path.abspath(os.fspath(path)))
+    # Through symbolic links: a link stays a link and the file it names is replaced, as a plain
+    # open(path, "w") would write that file (a rename onto the link would replace the link).
+    target = Path(os.path.realpath(os.fspath(path)))
     remove_stale_temporaries(target)
     mode = default_file_mode(target)
     fd, name = tempfile.mkstemp(prefix=_temporary_prefix(target), suffix=".tmp", dir=target.parent)
