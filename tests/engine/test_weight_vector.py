@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 from chainrule.engine import SGD, Adam, Momentum, Network, Trainer
+from chainrule.engine.layers import with_constant_1
 from chainrule.errors import ValidationError
 
 
@@ -82,11 +83,13 @@ def test_training_through_the_vector_matches_updating_layer_by_layer(optimizer, 
     trainer = Trainer(trained, X, y, optimizer=optimizer(), batch_size=8, shuffle=False)
     trainer.fit(5)
     by_layer = optimizer()
-    checked = plain.check_inputs(X)
+    # as the trainer's copy of X, with the constant 1 as its last column (same rounding)
+    checked = with_constant_1(np.empty((len(X), X.shape[1] + 1), dtype=dtype))
+    checked[:, :-1] = X
     with np.errstate(under="ignore"):
         for _ in range(5):
             for start in range(0, len(X), 8):
-                plain.propagate(checked[start : start + 8])
+                plain.propagate(checked[start : start + 8], augmented=True)
                 plain.back_propagate(y[start : start + 8], plain.loss)
                 by_layer.step(plain.weights, plain.gradients)
     for W_trained, W_plain in zip(trained.weights, plain.weights, strict=True):

@@ -153,6 +153,53 @@ def test_replacing_W_rebuilds_the_views():
     assert layer.dL_dW.shape == (2, 3)
 
 
+@pytest.mark.parametrize("activation", ["tanh", "relu", "softmax"])
+def test_a_layer_given_its_input_with_the_constant_1_computes_the_same_numbers(activation):
+    """``[h_prev, 1]`` (one product, bias inside) against ``h_prev`` (views of W and a separate
+    bias pass), and both against the lecture's formulas written here."""
+    rng = np.random.default_rng(6)
+    W = rng.standard_normal((6, 5))
+    h_prev = rng.standard_normal((9, 4))
+    h_prev_and_1 = np.column_stack([h_prev, np.ones(9)])
+    dL_dh = rng.standard_normal((9, 6))
+    passes = []
+    for given, augmented in ((h_prev, False), (h_prev_and_1, True)):
+        layer = Dense(W, activation)
+        layer.forward(given, augmented=augmented)
+        assert layer.h_prev.shape == (9, 4)
+        np.testing.assert_array_equal(layer.h_prev, h_prev)
+        dL_dh_prev = layer.backward(dL_dh.copy())
+        passes.append([a.copy() for a in (layer.e, layer.h, layer.dL_dW, dL_dh_prev)])
+    e = h_prev_and_1 @ W.T
+    g = Dense(W, activation).activation
+    dL_de = g.chain(dL_dh, e, g.g(e.copy()), np.empty_like(e), np.empty_like(e))
+    want = [e, g.g(e.copy()), dL_de.T @ h_prev_and_1, dL_de @ W[:, :-1]]
+    for got in passes:
+        for a, b in zip(got, want, strict=True):
+            np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-14)
+
+
+def test_h_augmented_is_h_and_a_column_of_ones_through_training():
+    """The constant 1 that carries each bias stays 1 however long training runs, in every
+    layer's buffer and in the trainer's copy of the data, and ``h`` is a view of it."""
+    rng = np.random.default_rng(7)
+    X = rng.standard_normal((50, 3))
+    net = Network([3, 8, 8, 2], ["relu", "tanh", "softmax"], seed=0, dtype="float64")
+    trainer = Trainer(net, X, rng.integers(0, 2, 50), learning_rate=0.5, batch_size=16)
+    trainer.fit(5)
+    assert np.all(trainer._X_epoch[:, -1] == 1)
+    np.testing.assert_array_equal(trainer._X_epoch[:, :-1], trainer.X[trainer._order])
+    for layer in net.layers:
+        assert layer.h_augmented is not None and layer.h is not None
+        assert np.all(layer.h_augmented[:, -1] == 1)
+        assert np.shares_memory(layer.h, layer.h_augmented)
+        np.testing.assert_array_equal(layer.h_augmented[:, :-1], layer.h)
+    # the next layer reads exactly that array: its e is [h, 1] W^T
+    net.propagate(trainer._X_epoch[:16], augmented=True)
+    for previous, layer in zip(net.layers, net.layers[1:]):
+        np.testing.assert_allclose(layer.e, previous.h_augmented @ layer.W.T, rtol=1e-12)
+
+
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 def test_cross_entropy_read_off_the_softmax_equals_the_log_sum_exp(dtype):
     rng = np.random.default_rng(2)
@@ -205,18 +252,20 @@ def test_chain_through_g_matches_dL_dh_times_g_prime(name, in_place):
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
-@pytest.mark.parametrize("shape", [(7,), (1, 3), (5, 40), (3, 2, 9)])
-def test_relu_against_a_row_of_zeros_is_max_e_0_bit_for_bit(dtype, shape):
-    """ReLU compares ``e`` with a cached row of zeros, not the scalar 0 (numpy's faster loop):
-    the same bits for every value, -0.0, inf and nan included, and the cached row stays zero."""
+@pytest.mark.parametrize("shape", [(7,), (1, 3), (5, 40), (40, 5), (3, 2, 9)])
+@pytest.mark.parametrize("order", ["C", "F"])
+def test_relu_against_zeros_is_max_e_0_bit_for_bit(dtype, shape, order):
+    """ReLU compares ``e`` with cached zeros laid along its contiguous axis, not with the scalar
+    0 (numpy's faster loop): the same bits for every value, -0.0, inf and nan included, in
+    either memory order, and the cached zeros stay zero."""
     from chainrule.engine.activations import get_activation
 
     rng = np.random.default_rng(5)
-    e = rng.standard_normal(shape).astype(dtype)
+    e = np.asarray(rng.standard_normal(shape), dtype=dtype, order=order)
     specials = np.array([-0.0, 0.0, np.inf, -np.inf, np.nan, 1e-45], dtype=dtype)
-    e.reshape(-1)[: specials.size] = specials[: e.size]
+    e.reshape(-1, order="A")[: specials.size] = specials[: e.size]
     relu = get_activation("relu")
-    for out in (None, np.full(shape, 7, dtype=dtype)):
+    for out in (None, np.full(shape, 7, dtype=dtype, order=order)):
         got = relu.g(e, out=out)
         want = np.maximum(e, 0)
         assert got.dtype == want.dtype and got.shape == want.shape

@@ -399,11 +399,17 @@ class Network:
 
     # -- the computation -----------------------------------------------------------------
 
-    def propagate(self, h0: Array) -> Array:
-        """Forward-propagate a checked batch; returns ``h^(L)`` (a reused buffer, not a copy)."""
-        h = h0
-        for layer in self.layers:
-            h = layer.forward(h)
+    def propagate(self, h0: Array, *, augmented: bool = False) -> Array:
+        """Forward-propagate a checked batch; returns ``h^(L)`` (a reused buffer, not a copy).
+
+        ``augmented=True``: ``h0`` carries the constant 1 as its last column (a trainer's copy of
+        the data does); every later layer's input is the previous layer's ``h_augmented``.
+        """
+        h_prev = h0
+        for l, layer in enumerate(self.layers):
+            h = layer.forward(h_prev, augmented=augmented or l > 0)
+            assert layer.h_augmented is not None
+            h_prev = layer.h_augmented  # [h^(l), 1]: the next layer's input, with its constant 1
         return h
 
     def back_propagate(self, y: NDArray[Any], loss: Loss) -> None:
@@ -446,8 +452,10 @@ class Network:
         with one network at once, and a large batch leaves no buffers behind.
         """
         h = h0
-        for layer in self.layers:
-            h = layer.infer(h)
+        last = len(self.layers) - 1
+        for l, layer in enumerate(self.layers):
+            # a hidden layer's h comes out as [h, 1], the next layer's input with its constant 1
+            h = layer.infer(h, augmented=l > 0, augment=l < last)
         return h
 
     def forward(self, X: ArrayLike) -> Array:

@@ -40,6 +40,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from chainrule.engine.callbacks import Callback
 from chainrule.engine.init import Seed, as_generator
+from chainrule.engine.layers import with_constant_1
 from chainrule.engine.losses import Loss
 from chainrule.engine.metrics import accuracy, r2_from_sums, r2_score, rmse
 from chainrule.engine.network import Network
@@ -255,7 +256,9 @@ class Trainer:
         self.record = History(task=self.task)
         self.stop_reason: str | None = None
         self._order: NDArray[np.intp] = np.arange(len(self.X))
-        self._X_epoch = np.empty_like(self.X)
+        # The epoch's shuffled copy of X carries the constant 1 as its last column, so the first
+        # layer's bias enters its matrix product like every other weight (see Dense)
+        self._X_epoch = with_constant_1(np.empty((len(self.X), self.X.shape[1] + 1), self.X.dtype))
         self._y_epoch = np.empty_like(self.y)
         self._position = len(self.X)  # no epoch in progress
         self._abandoned_epoch = False  # Ctrl-C dropped an unfinished epoch: no exact resume
@@ -276,10 +279,14 @@ class Trainer:
 
     # -- one step ------------------------------------------------------------------------
 
-    def step(self, X_batch: Array, y_batch: NDArray[Any]) -> float:
-        """One gradient step on an already checked batch; returns its loss (before the update)."""
+    def step(self, X_batch: Array, y_batch: NDArray[Any], *, augmented: bool = False) -> float:
+        """One gradient step on an already checked batch; returns its loss (before the update).
+
+        ``augmented``: ``X_batch`` carries the constant 1 as its last column (see
+        :meth:`Network.propagate`).
+        """
         net = self.net
-        net.propagate(X_batch)
+        net.propagate(X_batch, augmented=augmented)
         loss = net.output_loss(y_batch, self.loss)
         if not math.isfinite(loss):
             return loss  # the caller restores the last good weights; nothing is updated
@@ -326,7 +333,7 @@ class Trainer:
     def _start_epoch(self) -> None:
         n = len(self.X)
         self._order = self.rng.permutation(n) if self.shuffle else np.arange(n)
-        np.take(self.X, self._order, axis=0, out=self._X_epoch)
+        np.take(self.X, self._order, axis=0, out=self._X_epoch[:, :-1])
         np.take(self.y, self._order, axis=0, out=self._y_epoch)
         self._position = 0
         self._epoch_loss_sum = 0.0
@@ -370,7 +377,7 @@ class Trainer:
         y_batch = self._y_epoch[start:stop]
         self._set_learning_rate()
         try:
-            loss = self.step(self._X_epoch[start:stop], y_batch)
+            loss = self.step(self._X_epoch[start:stop], y_batch, augmented=True)
             if math.isfinite(loss):
                 h = self.net.layers[-1].h
                 assert h is not None
