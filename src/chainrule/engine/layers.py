@@ -30,7 +30,9 @@ column-major: each neuron's values over the batch are contiguous, the lecture's 
 up to twice as slow), and OpenBLAS computes these products at least as fast in this
 orientation, faster for some shapes (batch 128 through 256 x 256 weights, 2 threads: 124 us
 against 143-172 us). ``W`` is column-major too, so its bias column is a contiguous vector.
-Any order computes the same numbers; :func:`product` writes a product into either.
+Prediction (:meth:`Dense.infer`), which keeps no buffers, multiplies row-major arrays instead,
+faster there. Either order gives the same numbers up to rounding; :func:`product` writes a
+product into either.
 
 All intermediate arrays live in buffers reused from step to step (one set per batch size seen
 recently), so the steady state of training allocates nothing.
@@ -197,21 +199,17 @@ class Dense:
         self.e, self.h, self.h_augmented = buffers.e, buffers.h, buffers.h_augmented
         return buffers.h
 
-    def infer(self, h_prev: Array, *, augmented: bool = False, augment: bool = False) -> Array:
-        """``h^(l)`` for a batch ``h_prev``, in new arrays, keeping nothing.
+    def infer(self, h_prev: Array) -> Array:
+        """``h^(l)`` for a batch ``h_prev`` of shape ``(n, n_in)``, in new arrays, keeping nothing.
 
         For prediction: several threads may call it at once on one layer (the buffers of
-        :meth:`forward` are shared), and a large batch leaves no buffers behind. ``augmented``
-        is :meth:`forward`'s; ``augment=True`` returns ``[h^(l), 1]``, the next layer's input.
+        :meth:`forward` are shared), and a large batch leaves no buffers behind. Row-major
+        arrays and the bias added on its own: for prediction that is faster than training's
+        column-major ``[h, 1]`` (by about 10% at batch 1 and at batch 1024 through
+        784-256-256-10, measured side by side). The numbers are the same up to rounding.
         """
-        n, dtype = len(h_prev), self._W.dtype
-        # in the memory order of forward's buffers: the same products, so the same bits
-        e = self._excite(h_prev, np.empty((n, self.n_out), dtype=dtype, order="F"), augmented)
-        if not augment:  # the network's output: returned row-major, as a user expects it
-            return np.ascontiguousarray(self.activation.g(e, out=np.empty_like(e)))
-        h_augmented = with_constant_1(np.empty((n, self.n_out + 1), dtype=dtype, order="F"))
-        self.activation.g(e, out=h_augmented[:, :-1])
-        return h_augmented
+        e = self._excite(h_prev, np.empty((len(h_prev), self.n_out), dtype=self._W.dtype), False)
+        return self.activation.g(e, out=np.empty_like(e))
 
     def _excite(self, h_prev: Array, e: Array, augmented: bool) -> Array:
         """Fill ``e`` with the excitations of the batch ``h_prev``; return it."""

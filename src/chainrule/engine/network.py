@@ -452,10 +452,8 @@ class Network:
         with one network at once, and a large batch leaves no buffers behind.
         """
         h = h0
-        last = len(self.layers) - 1
-        for l, layer in enumerate(self.layers):
-            # a hidden layer's h comes out as [h, 1], the next layer's input with its constant 1
-            h = layer.infer(h, augmented=l > 0, augment=l < last)
+        for layer in self.layers:
+            h = layer.infer(h)
         return h
 
     def forward(self, X: ArrayLike) -> Array:
