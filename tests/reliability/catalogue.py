@@ -886,7 +886,7 @@ CASES: tuple[Case, ...] = (
         "model",
         _file("garbage.safetensors", b"hello, world"),
         ModelFileError,
-        r"header claims \d+ bytes",
+        r"text file .*not a safetensors file",
     ),
     Case(
         "model-header-claims-1e12",
@@ -941,7 +941,7 @@ CASES: tuple[Case, ...] = (
         "model",
         _file("model.csv", xor_csv_text()),
         ModelFileError,
-        r"header claims \d+ bytes|not valid JSON|invalid safetensors",
+        r"text file \(a CSV\?\).*not a safetensors file",
     ),
     # weight files -----------------------------------------------------------------------------
     Case(

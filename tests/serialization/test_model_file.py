@@ -62,7 +62,10 @@ def rewrite(
     if edit_doc is not None:
         edit_doc(doc)
         if reseal_header and isinstance(doc, dict) and "header_sha256" in doc:
-            doc["header_sha256"] = _header_digest(doc)
+            try:
+                doc["header_sha256"] = _header_digest(doc)
+            except ValueError:  # inf or NaN: no valid JSON, so no digest; the file stays unsealed
+                pass
     if edit_tensors is not None:
         edit_tensors(tensors)
     write_safetensors(path, tensors, {"chainrule": json.dumps(doc)})
@@ -548,4 +551,18 @@ def test_an_edited_description_is_refused(tmp_path: Path, edit: Any) -> None:
     save_simple(path)
     rewrite(path, edit, reseal_header=False)
     with pytest.raises(ModelFileError, match="description does not match its checksum"):
+        load_model(path)
+
+
+@pytest.mark.parametrize("number", ["1e400", "-1e400", "1" + "0" * 400 + ".5"])
+def test_a_number_beyond_float_range_is_refused_not_a_crash(tmp_path: Path, number: str) -> None:
+    """1e400 is valid JSON that Python reads as inf, which the description's checksum (strict
+    JSON) cannot encode: a ModelFileError naming the number, not a ValueError traceback."""
+    path = tmp_path / "m.safetensors"
+    save_simple(path, training={"seconds": 1.5})
+    tensors, metadata = read_safetensors(path)
+    text = metadata["chainrule"]
+    assert text.count('"seconds": 1.5') == 1
+    write_safetensors(path, tensors, {"chainrule": text.replace("1.5", number, 1)})
+    with pytest.raises(ModelFileError, match=f"contains the number {number[:40]}, too large"):
         load_model(path)

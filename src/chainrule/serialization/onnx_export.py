@@ -30,6 +30,7 @@ from chainrule.datasets import Standardizer
 from chainrule.engine.activations import Activation, LeakyReLU
 from chainrule.engine.network import Network
 from chainrule.errors import ValidationError
+from chainrule.serialization.model_file import _chainrule_version, load_model
 from chainrule.serialization.safetensors_io import PathLike, atomic_write
 from onnx import TensorProto, helper, numpy_helper
 
@@ -50,6 +51,7 @@ class _Exportable:
     classes: list[Any] | None
     standardizer: Standardizer | None
     target_scaler: Standardizer | None
+    feature_names: list[str] | None = None  # the input's columns, in order, when known
 
 
 def _resolve(model: Any, standardizer: Standardizer | None) -> _Exportable:
@@ -57,8 +59,13 @@ def _resolve(model: Any, standardizer: Standardizer | None) -> _Exportable:
     a FittedModel or a model-file path."""
     from chainrule.fit import FittedModel
 
+    labels: list[Any] | None = None
     if isinstance(model, str | os.PathLike):
-        model = FittedModel.load(model)
+        stored = load_model(model)
+        # The file's own labels: FittedModel spells them as text (the command line's labels),
+        # which would turn a file's integer classes 0, 1, 2 into "0", "1", "2" in the metadata.
+        labels = None if stored.classes is None else list(stored.classes)
+        model = FittedModel.from_file(stored)
     if isinstance(model, FittedModel):
         if standardizer is not None and model.standardizer is not None:
             raise ValidationError(
@@ -68,14 +75,16 @@ def _resolve(model: Any, standardizer: Standardizer | None) -> _Exportable:
         return _Exportable(
             model.net,
             model.task,
-            model.classes,
+            model.classes if labels is None else labels,
             model.standardizer or standardizer,
             model.target_scaler,
+            model.feature_names,
         )
     if isinstance(model, Network):
         output = model.activations[-1]
         task = "classification" if output in ("softmax", "sigmoid") else "regression"
         return _Exportable(model, task, None, standardizer, None)
+    names = _feature_names(model)
     if hasattr(model, "steps"):  # a scikit-learn Pipeline
         scaler, model = _unpack_pipeline(model)
         if standardizer is not None and scaler is not None:
@@ -89,12 +98,32 @@ def _resolve(model: Any, standardizer: Standardizer | None) -> _Exportable:
         classes = getattr(model, "classes_", None)
         task = "classification" if classes is not None else "regression"
         labels = None if classes is None else np.asarray(classes).tolist()
-        return _Exportable(network, task, labels, standardizer, None)
+        return _Exportable(network, task, labels, standardizer, None, names)
     raise ValidationError(
         "export_onnx needs a Network, a fitted chainrule estimator, a FittedModel or a model "
-        f"file path; got {type(model).__name__}"
-        + (" (not fitted yet: call fit first)" if hasattr(model, "get_params") else "")
+        f"file path; got {_describe(model)}"
     )
+
+
+def _describe(model: Any) -> str:
+    """What ``model`` is, for the message that refuses it: an unfitted chainrule estimator needs
+    ``fit``, another library's estimator (fitted or not) needs that library's converter."""
+    kind = type(model)
+    if not hasattr(model, "get_params"):
+        return kind.__name__
+    if kind.__module__.split(".")[0] == "chainrule":
+        return f"{kind.__name__} (not fitted yet: call fit first)"
+    return (
+        f"{kind.__module__}.{kind.__qualname__}, not a chainrule estimator (fit "
+        "chainrule.MLPClassifier or MLPRegressor instead, or convert this one with its own "
+        "library's exporter, e.g. skl2onnx)"
+    )
+
+
+def _feature_names(estimator: Any) -> list[str] | None:
+    """The column names a scikit-learn estimator or Pipeline was fitted on (a DataFrame's)."""
+    names = getattr(estimator, "feature_names_in_", None)
+    return None if names is None else [str(name) for name in names]
 
 
 def _unpack_pipeline(pipeline: Any) -> tuple[Standardizer | None, Any]:
@@ -221,14 +250,33 @@ def build_onnx(model: Any, *, standardizer: Standardizer | None = None) -> onnx.
         onnx_graph,
         opset_imports=[helper.make_opsetid("", OPSET)],
         producer_name="chainrule",
+        producer_version=_chainrule_version(),
         ir_version=8,
     )
     metadata = {"task": spec.task, "activations": json.dumps(net.activations)}
     if spec.classes is not None:
         metadata["classes"] = json.dumps(spec.classes)
+    if spec.feature_names is not None:  # the model file's names: which column goes where
+        metadata["feature_names"] = json.dumps(spec.feature_names)
     helper.set_model_props(onnx_model, metadata)
     onnx.checker.check_model(onnx_model, full_check=True)
     return onnx_model
+
+
+def _refuse_overwriting_the_model(model: Any, path: PathLike) -> None:
+    """A model file exported onto itself would be replaced by the ONNX graph: the weights, the
+    training history and everything else the ONNX file does not hold would be lost."""
+    if not isinstance(model, str | os.PathLike) or not os.path.exists(path):
+        return
+    try:
+        same = os.path.samefile(model, path)
+    except OSError:  # the model file is missing: loading it says so
+        return
+    if same:
+        raise ValidationError(
+            f"the output {os.fspath(path)!r} is the model file itself; writing the ONNX graph "
+            "there would destroy the model: give another output path (e.g. model.onnx)"
+        )
 
 
 def export_onnx(
@@ -255,7 +303,8 @@ def export_onnx(
     onnx.ModelProto
         The model written. Its output is ``"probabilities"`` ``(N, n_classes)`` for a classifier
         (or a network with a softmax or sigmoid output) and ``"values"`` ``(N, n_outputs)``
-        otherwise; metadata ``task``, ``activations`` and ``classes`` (JSON).
+        otherwise; metadata ``task``, ``activations``, ``classes`` and ``feature_names`` (the
+        input's columns in order, from a model file or an estimator fitted on a DataFrame), JSON.
 
     Raises
     ------
@@ -265,6 +314,7 @@ def export_onnx(
     ModelFileError
         If the model file is not a valid chainrule model, or ``path`` cannot be written.
     """
+    _refuse_overwriting_the_model(model, path)
     onnx_model = build_onnx(model, standardizer=standardizer)
     atomic_write(path, [onnx_model.SerializeToString()])
     return onnx_model

@@ -23,6 +23,7 @@ is renamed onto the target, so a crash leaves either the old file or the new one
 from __future__ import annotations
 
 import json
+import math
 import os
 import struct
 import sys
@@ -255,8 +256,9 @@ def is_json_int(value: object) -> bool:
 def parse_json_object(text: str, what: str) -> dict[str, Any]:
     """Parse ``text`` as strict JSON that must be an object; ``what`` names it in errors.
 
-    Stricter than :func:`json.loads`: a key given twice, ``NaN``/``Infinity``, nesting deep enough
-    to exhaust the recursion limit and integers past Python's digit limit are all refused.
+    Stricter than :func:`json.loads`: a key given twice, ``NaN``/``Infinity``, numbers beyond a
+    float's range (``1e400``), nesting deep enough to exhaust the recursion limit and integers past
+    Python's digit limit are all refused.
     """
 
     def unique_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
@@ -270,8 +272,20 @@ def parse_json_object(text: str, what: str) -> dict[str, Any]:
     def reject_constant(token: str) -> NoReturn:
         invalid(f"{what} contains {token}, which is not valid JSON")
 
+    def finite_float(token: str) -> float:
+        # Valid JSON, but 1e400 becomes inf, which no later json.dumps (a checksum) accepts.
+        value = float(token)
+        if not math.isfinite(value):
+            invalid(f"{what} contains the number {token[:40]}, too large for a float")
+        return value
+
     try:
-        document = json.loads(text, object_pairs_hook=unique_pairs, parse_constant=reject_constant)
+        document = json.loads(
+            text,
+            object_pairs_hook=unique_pairs,
+            parse_constant=reject_constant,
+            parse_float=finite_float,
+        )
     except InvalidFile:
         raise
     except RecursionError:
@@ -335,11 +349,57 @@ def _parse_entry(name: str, info: object) -> tuple[np.dtype[Any], tuple[int, ...
     return _ST_TO_NP[st], tuple(shape), begin, end
 
 
+# Leading bytes of files that are often handed over instead of a model file, and what they are.
+_KNOWN_STARTS: tuple[tuple[bytes, str], ...] = (
+    (b"PK\x03\x04", "a ZIP archive (an .npz, a PyTorch .pt or a zipped file)"),
+    (b"\x93NUMPY", "a numpy .npy file"),
+    (b"\x1f\x8b", "a gzip-compressed file (decompress it first)"),
+    (b"version https://git-lfs", "a Git LFS pointer, not the file itself (run 'git lfs pull')"),
+    (b"\x89HDF", "an HDF5 file (a Keras .h5?)"),
+    (b"\x89PNG", "a PNG image"),
+    (b"%PDF", "a PDF document"),
+)
+_EXPECTED = "not a safetensors file (an 8-byte header length, then a JSON header starting with '{')"
+
+
+def _what_it_is(data: bytes) -> str:
+    """A guess, in a user's words, at what a file that is not a safetensors file holds."""
+    for start, description in _KNOWN_STARTS:
+        if data.startswith(start):
+            return description
+    if data[:1] == b"\x80" and data[1:2] in (b"\x02", b"\x03", b"\x04", b"\x05"):
+        return "a Python pickle (chainrule model files never use pickle)"
+    if data.startswith((b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")):
+        return "a text file (it starts with a byte-order mark)"
+    head = data[:200]
+    try:
+        text = head.decode("utf-8")
+    except UnicodeDecodeError as exc:  # a character cut at byte 200 is still text
+        text = head[: exc.start].decode("utf-8") if exc.start > len(head) - 4 else ""
+    if text and all(c.isprintable() or c in "\t\r\n" for c in text):
+        first_line = text.splitlines()[0] if text.strip() else ""
+        kind = {"<": "an HTML or XML page", "{": "a JSON file", "[": "a JSON file"}.get(
+            text.lstrip()[:1], "a text file (a CSV?)"
+        )
+        return f"{kind} beginning {first_line[:60]!r}" if first_line else kind
+    return "binary data of some other format"
+
+
 def _decode(data: bytes) -> tuple[dict[str, Array], dict[str, str]]:
     size = len(data)
+    if size == 0:
+        invalid(f"the file is empty (0 bytes, too short for a header), {_EXPECTED}")
     if size < 8:
-        invalid(f"the file is {size} bytes, too short for the 8-byte header length")
+        invalid(
+            f"the file is {size} bytes, too short for the 8-byte header length: it is "
+            f"{_what_it_is(data)}, {_EXPECTED}"
+        )
     (header_len,) = struct.unpack_from("<Q", data, 0)
+    implausible = header_len > MAX_HEADER_BYTES or (header_len > size - 8 and size > 8)
+    if implausible and data[8:9] != b"{":
+        # The first 8 bytes are no plausible length and no header follows: another kind of file,
+        # which a "header length" of trillions of bytes would only obscure.
+        invalid(f"it is {_what_it_is(data)}, {_EXPECTED}")
     if header_len > MAX_HEADER_BYTES:
         invalid(
             f"the header claims {header_len} bytes, more than the {MAX_HEADER_BYTES} allowed; "
@@ -347,8 +407,8 @@ def _decode(data: bytes) -> tuple[dict[str, Array], dict[str, str]]:
         )
     if header_len > size - 8:
         invalid(
-            f"the header claims {header_len} bytes but only {size - 8} follow the length; "
-            "the file is truncated or not a safetensors file"
+            f"the file is truncated: its header should be {header_len} bytes but only "
+            f"{size - 8} follow the length; it was cut short (an interrupted copy or download?)"
         )
     header = _parse_header(data[8 : 8 + header_len])
     metadata = _parse_metadata(header.pop(_METADATA_KEY, {}))
