@@ -110,8 +110,8 @@ def test_a_softmax_output_is_numbered_by_class_as_in_the_lecture() -> None:
 
 
 def test_the_first_index_rule() -> None:
-    assert explain._first_index("softmax") == 0
-    assert [explain._first_index(a) for a in (None, "relu", "tanh", "sigmoid", "identity")] == [
+    assert explain.first_index("softmax") == 0
+    assert [explain.first_index(a) for a in (None, "relu", "tanh", "sigmoid", "identity")] == [
         1
     ] * 5
     # below a softmax layer the constant 1 is k = n_in (inputs k = 0..n_in - 1)

@@ -68,12 +68,7 @@ def run(args: argparse.Namespace) -> int:
     if args.y is not None:
         loss = network_loss(net)
         if loss.name == "cross_entropy":
-            if len(args.y) != 1:
-                raise ValidationError(
-                    f"--y must be one class index for cross_entropy; got {len(args.y)} values"
-                )
-            (label,) = args.y
-            y = [int(label) if label.is_integer() else label]
+            y = [_class_index(args.y, net.sizes[-1])]
         elif loaded.target_scaler is not None and len(args.y) == 1:
             y = [loaded.target_scaler.transform(np.array([args.y]))[0].tolist()]
         else:
@@ -87,11 +82,43 @@ def run(args: argparse.Namespace) -> int:
         document["standardization"] = {"raw_x": list(args.x), "x": x, "y": y}
         print(json.dumps(document, indent=2))
     else:
-        print(f"x standardised with the model's stored statistics: {args.x} -> {x}")
+        # to the 6 significant digits of the trace below, which shows the same numbers
+        print(
+            "x standardised with the model's stored statistics: "
+            f"{explain.format_vector(args.x)} -> {explain.format_vector(x)}"
+        )
         if y is not None and loaded.target_scaler is not None:
-            print(f"y standardised likewise: {args.y} -> {y[0]}")
+            print(
+                f"y standardised likewise: {explain.format_vector(args.y)} -> "
+                f"{explain.format_vector(y[0])}"
+            )
         print(rendered)
     return 0
+
+
+def _class_index(values: list[float], n_classes: int) -> int:
+    """``--y`` for cross-entropy: one class index ``y`` in ``0..n_classes - 1``, or raise.
+
+    Checked here, where the message can name the option and the value as typed: a fraction
+    (``0.5``) or a huge whole number (``1e30``) would reach the engine as an array of the wrong
+    dtype, and its message would name the dtype instead of the value.
+    """
+    units = f"(the output layer has {n_classes} units)"
+    if len(values) != 1:
+        raise ValidationError(
+            f"--y must be one class index for cross_entropy {units}; got {len(values)} values"
+        )
+    (label,) = values
+    if not label.is_integer():
+        raise ValidationError(
+            f"--y must be a class index in 0..{n_classes - 1} for cross_entropy {units}; "
+            f"got {label:g}"
+        )
+    if not 0 <= label < n_classes:  # the engine's words for a label out of range
+        raise ValidationError(
+            f"y[0] = {label:g} is not a class index in 0..{n_classes - 1} {units}"
+        )
+    return int(label)
 
 
 def _check_width(x: list[float], n_inputs: int) -> None:

@@ -1,7 +1,7 @@
 """Render a :class:`~chainrule.engine.trace.Trace` in the lecture's notation.
 
 Layers are numbered ``l = 1..L`` and neurons as the lecture numbers them (one rule,
-:func:`_first_index`, used everywhere):
+:func:`first_index`, used everywhere, :mod:`~chainrule.engine.gradcheck`'s report included):
 
 * a softmax layer's neurons count from 0, like the classes they stand for: ``h_0^(L) = P(Y = 0|x)``,
   ``h_1^(L) = P(Y = 1|x)``, so the loss ``L = -ln h_y^(L)`` reads off output neuron ``j = y``;
@@ -68,7 +68,7 @@ _LATEX_G = {
 }
 
 
-def _first_index(activation: str | None) -> int:
+def first_index(activation: str | None) -> int:
     """The number of a layer's first neuron: 0 for softmax (neuron ``j`` is class ``j``), else 1.
 
     ``activation`` is ``None`` for the input layer ``h^(0) = x``, which counts from 1.
@@ -77,13 +77,13 @@ def _first_index(activation: str | None) -> int:
 
 
 def _base(layer: LayerTrace) -> int:
-    """:func:`_first_index` of a layer's own neurons ``j``."""
-    return _first_index(layer.activation)
+    """:func:`first_index` of a layer's own neurons ``j``."""
+    return first_index(layer.activation)
 
 
 def _below_base(trace: Trace, layer: LayerTrace) -> int:
-    """:func:`_first_index` of the layer below, whose neurons are this layer's inputs ``k``."""
-    return _first_index(trace.layers[layer.l - 2].activation if layer.l > 1 else None)
+    """:func:`first_index` of the layer below, whose neurons are this layer's inputs ``k``."""
+    return first_index(trace.layers[layer.l - 2].activation if layer.l > 1 else None)
 
 
 def _num(value: float) -> str:
@@ -92,7 +92,8 @@ def _num(value: float) -> str:
     return "0" if text in ("-0", "0") else text
 
 
-def _vector(values: Sequence[float] | Array) -> str:
+def format_vector(values: Sequence[float] | Array) -> str:
+    """``[v_1, ..., v_n]`` with each number as the renderings write it (6 significant digits)."""
     return "[" + ", ".join(_num(v) for v in np.asarray(values).ravel()) + "]"
 
 
@@ -124,8 +125,8 @@ def _header_lines(trace: Trace) -> list[str]:
             else ""
         )
         lines.append(
-            f"{prefix}x = h^(0) = {_vector(trace.x[t])}   "
-            f"(with the constant 1: {_vector([*trace.x[t], 1.0])}){target}"
+            f"{prefix}x = h^(0) = {format_vector(trace.x[t])}   "
+            f"(with the constant 1: {format_vector([*trace.x[t], 1.0])}){target}"
         )
     if trace.loss is not None:
         lines.append(f"L = {_num(trace.loss)}" + (f" (mean over {n} tokens)" if n > 1 else ""))
@@ -137,7 +138,7 @@ def _header_lines(trace: Trace) -> list[str]:
 def _target(trace: Trace, t: int) -> str:
     assert trace.y is not None
     value = trace.y[t]
-    return _vector(value) if np.ndim(value) else str(int(value))
+    return format_vector(value) if np.ndim(value) else str(int(value))
 
 
 def _class_neuron(trace: Trace, t: int) -> str:
@@ -209,7 +210,7 @@ def to_text(trace: Trace) -> str:
                 k0,
             )
     L = len(trace.layers)
-    lines += ["", f"output h^({L}) = " + "; ".join(_vector(row) for row in trace.output)]
+    lines += ["", f"output h^({L}) = " + "; ".join(format_vector(row) for row in trace.output)]
     return "\n".join(lines)
 
 

@@ -17,6 +17,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 from numpy.typing import ArrayLike
 
+from chainrule.engine.explain import first_index
 from chainrule.engine.init import Seed, as_generator
 from chainrule.engine.losses import Loss
 from chainrule.engine.network import Network
@@ -33,7 +34,13 @@ class LayerCheck:
     max_abs_error: float
     max_rel_error: float
     worst_entry: tuple[int, int]
+    """``(j, k)`` of the entry with the largest absolute error, 0-based row and column."""
     passed: bool
+    first_j: int = 1
+    """The number of ``W^(l)``'s first row ``j`` in the lecture's notation, as
+    :mod:`~chainrule.engine.explain` numbers it: 0 for a softmax layer, else 1."""
+    first_k: int = 1
+    """The number of its first column ``k``: 0 below a softmax layer, else 1."""
 
 
 @dataclass(frozen=True)
@@ -75,11 +82,17 @@ class GradcheckReport:
             lines.append(
                 f"{c.layer:>5}  {f'{c.shape[0]}x{c.shape[1]}':>10}  {c.checked:>7}  "
                 f"{c.max_abs_error:>11.3e}  {c.max_rel_error:>11.3e}  "
-                f"{f'({c.worst_entry[0] + 1},{c.worst_entry[1] + 1})':>10}  "
+                f"{f'({c.worst_entry[0] + c.first_j},{c.worst_entry[1] + c.first_k})':>10}  "
                 f"{'ok' if c.passed else 'FAIL'}"
             )
+        verdict, test = ("PASSED", "every") if self.passed else ("FAILED", "not every")
         lines.append(
-            f"{'PASSED' if self.passed else 'FAILED'} (rtol={self.rtol:g}, atol={self.atol:g})"
+            f"{verdict} (rtol={self.rtol:g}, atol={self.atol:g}): {test} weight has "
+            "|backprop - numeric| <= atol + rtol |numeric| + rounding"
+        )
+        lines.append(
+            "(w_jk numbered as in chainrule explain: j from 1, a softmax layer's from 0 like "
+            "its classes; the last k is the constant 1)"
         )
         return "\n".join(lines)
 
@@ -128,6 +141,7 @@ def gradcheck(
             return net64.output_loss(targets, loss_fn)
 
     checks = []
+    names: list[str | None] = [None, *net64.activations]  # h^(0) = x, then layers 1..L
     for l, (W, dL_dW) in enumerate(zip(net64.weights, analytic, strict=True), start=1):
         flat = np.arange(W.size)
         if max_checks_per_layer is not None and W.size > max_checks_per_layer:
@@ -158,6 +172,8 @@ def gradcheck(
                 worst_rel,
                 worst_at,
                 bool(passed),
+                first_index(names[l]),
+                first_index(names[l - 1]),
             )
         )
     return GradcheckReport(loss_fn.name, eps, rtol, atol, checks)

@@ -101,6 +101,8 @@ class Neuron:
             if coefficient == 0:
                 continue
             magnitude = "" if name and abs(coefficient) == 1 else f"{abs(coefficient):g}"
+            if name and "e" in magnitude:  # "1e-11 x1", not "1e-11x1" (which reads as e - 11 x1)
+                magnitude += " "
             if text:
                 text += f" {'-' if coefficient < 0 else '+'} {magnitude}{name}"
             else:
@@ -120,6 +122,11 @@ GATES: dict[str, Neuron] = {
 def gate(name: str) -> Neuron:
     """The unit computing gate ``name`` (OR, AND, NOT, NAND; any case)."""
     key = name.upper() if isinstance(name, str) else name
+    if key == "XOR":
+        raise ValidationError(
+            "XOR is not a gate of one threshold unit: no weights compute it "
+            "(separability(XOR_TABLE) proves it); hand_wired_xor() is the lecture's two-layer net"
+        )
     if key not in GATES:
         raise ValidationError(f"unknown gate {name!r}; expected one of {', '.join(GATES)}")
     return GATES[key]
@@ -140,13 +147,27 @@ def truth_table(unit: Neuron | Network) -> TruthTable:
     if isinstance(unit, Neuron):
         inputs = binary_inputs(unit.n_inputs)
         outputs = [unit(x) for x in inputs]
-    else:
+    elif isinstance(unit, Network):
         if unit.sizes[-1] != 1:
             raise ValidationError(
                 f"a truth table needs a network with one output unit; got {unit.sizes[-1]}"
             )
         inputs = binary_inputs(unit.sizes[0])
-        outputs = [int(v) for v in unit.forward(inputs).ravel()]
+        values = unit.forward(inputs).ravel()
+        # Only 0 and 1 are truth values: rounding a sigmoid's 0.8 down to 0 would be a wrong row.
+        for x, v in zip(inputs, values, strict=True):
+            if v not in (0, 1):
+                raise ValidationError(
+                    f"a truth table needs outputs 0 or 1 (a step output unit); the network's "
+                    f"{unit.activations[-1]} output is {float(v):.6g} at x = "
+                    f"{tuple(int(x_k) for x_k in x)}"
+                )
+        outputs = [int(v) for v in values]
+    else:
+        raise ValidationError(
+            f"truth_table takes a Neuron or a Network; got {type(unit).__name__} "
+            "(a dict is already a truth table: format it with format_truth_table)"
+        )
     return {tuple(int(v) for v in x): y for x, y in zip(inputs, outputs, strict=True)}
 
 
@@ -160,7 +181,11 @@ def format_truth_table(table: TruthTable, output: str = "y") -> str:
      1 | 0
     """
     n = len(next(iter(table)))
-    header = " ".join(f"x{i + 1}" for i in range(n)) + f" | {output}"
-    rows = [" ".join(f"{v:>2}" for v in x) + f" | {y}" for x, y in table.items()]
-    rule = "-" * (3 * n - 1 + 1) + "+" + "-" * (len(output) + 1)
+    names = [f"x{i + 1}" for i in range(n)]  # x10 is wider than a digit: right-align under it
+    header = " ".join(names) + f" | {output}"
+    rows = [
+        " ".join(f"{v:>{len(name)}}" for v, name in zip(x, names, strict=True)) + f" | {y}"
+        for x, y in table.items()
+    ]
+    rule = "-" * (len(header) - len(output) - 2) + "+" + "-" * (len(output) + 1)
     return "\n".join([header, rule, *rows])

@@ -12,8 +12,11 @@ The lecture leaves the weights open; we use small round numbers (columns: inputs
     W^(1) = [[ 1, 0],        h_1^(1) = ReLU(x)        fires for x > 0
              [-1, 1]]        h_2^(1) = ReLU(1 - x)    fires for x < 1
 
-    W^(2) = [[-1,  1, 0],    e_1^(2) = h_2^(1) - h_1^(1)   (class Y = 0)
-             [ 1, -1, 0]]    e_2^(2) = h_1^(1) - h_2^(1)   (class Y = 1)
+    W^(2) = [[-1,  1, 0],    e_0^(2) = h_2^(1) - h_1^(1)   (class Y = 0)
+             [ 1, -1, 0]]    e_1^(2) = h_1^(1) - h_2^(1)   (class Y = 1)
+
+(the softmax layer's neurons count from 0, like the classes and the lecture's
+``h_0^(2) = P(Y = 0 | x)``; the hidden ones from 1, as :mod:`chainrule.engine.explain` numbers them)
 
 so ``P(Y = 1 | x) = sigma(2 (h_1 - h_2))`` grows with ``x``. The token is ``x = 1.5`` with target
 ``y = 0``, a token this network gets wrong (``P(Y = 0 | x) = 1 / (1 + e^3) ~ 0.047``), so one step
@@ -34,7 +37,7 @@ W1 = ((1.0, 0.0), (-1.0, 1.0))
 """``W^(1)``: two ReLU units, ``ReLU(x)`` and ``ReLU(1 - x)``."""
 
 W2 = ((-1.0, 1.0, 0.0), (1.0, -1.0, 0.0))
-"""``W^(2)``: the softmax layer's excitations ``h_2 - h_1`` (Y = 0) and ``h_1 - h_2`` (Y = 1)."""
+"""``W^(2)``: softmax excitations ``e_0 = h_2 - h_1`` (Y = 0) and ``e_1 = h_1 - h_2`` (Y = 1)."""
 
 
 @dataclass(frozen=True)

@@ -136,7 +136,8 @@ def softmax_decision_unit(net: Network) -> Neuron:
     """The threshold unit that makes the same decisions as a network with no hidden layer.
 
     A one-layer, two-class softmax network predicts class 1 exactly when
-    ``e_2^(1) > e_1^(1)`` (ties go to class 0), i.e. when ``u(w . x + b) = 1`` for
+    ``e_1^(1) > e_0^(1)`` (softmax neurons count from 0, like the classes; ties go to class 0),
+    i.e. when ``u(w . x + b) = 1`` for
     ``w = W[1, :-1] - W[0, :-1]`` and ``b = W[1, -1] - W[0, -1]``: its decision is a single
     McCulloch-Pitts unit, so it inherits that unit's limits (no XOR).
     """
