@@ -9,6 +9,7 @@ Back-propagation starts from the loss at the output and applies each layer's cha
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
 from typing import Any
 
@@ -349,17 +350,27 @@ class Network:
             raise ValidationError(f"y is not a rectangular array: {err}") from None
         n_out = self.sizes[-1]
         if array.shape[:1] != (n,):
-            raise ValidationError(f"y has {len(array) if array.ndim else 0} rows; X has {n}")
+            rows = len(array) if array.ndim else 0
+            raise ValidationError(f"y has {rows} row{'' if rows == 1 else 's'}; X has {n}")
         if loss.name == "cross_entropy":
             if array.ndim != 1:
                 raise ValidationError(
                     f"cross_entropy needs y as class indices of shape ({n},); got {array.shape}"
                 )
+            if array.dtype == object:  # Python ints beyond int64 (10**30): compare as floats
+                with contextlib.suppress(TypeError, ValueError, OverflowError):
+                    array = array.astype(np.float64)
             integral = np.issubdtype(array.dtype, np.integer) or array.dtype == bool
-            whole_floats = np.issubdtype(array.dtype, np.floating) and bool(
-                np.all(np.isfinite(array) & (array == np.round(array)))
+            whole = np.issubdtype(array.dtype, np.floating) and np.isfinite(array) & (
+                array == np.round(array)
             )
-            if not (integral or whole_floats):
+            if np.issubdtype(array.dtype, np.floating) and not np.all(whole):
+                i = int(np.argmin(whole))
+                raise ValidationError(
+                    f"y[{i}] = {array[i].item()!r} is not a class index: cross_entropy needs "
+                    f"whole numbers in 0..{n_out - 1}"
+                )
+            if not (integral or np.issubdtype(array.dtype, np.floating)):
                 raise ValidationError(
                     f"cross_entropy needs integer class indices in 0..{n_out - 1}; "
                     f"got values of dtype {array.dtype.name}"
