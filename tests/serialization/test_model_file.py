@@ -566,3 +566,25 @@ def test_a_number_beyond_float_range_is_refused_not_a_crash(tmp_path: Path, numb
     write_safetensors(path, tensors, {"chainrule": text.replace("1.5", number, 1)})
     with pytest.raises(ModelFileError, match=f"contains the number {number[:40]}, too large"):
         load_model(path)
+
+
+def test_activation_objects_are_saved_by_name_and_a_non_default_slope_is_refused(
+    tmp_path: Path,
+) -> None:
+    """``net.activation_functions`` may be passed: the default objects save as their names, and
+    a leaky ReLU of slope 0.3 is refused (its name would load as slope 0.01)."""
+    from chainrule.engine import Network
+    from chainrule.engine.activations import LeakyReLU, get_activation
+
+    net = Network([3, 4, 2], ["leaky_relu", "softmax"], seed=0)
+    path = tmp_path / "m.safetensors"
+    save_model(
+        path, weights=net.weights, activations=net.activation_functions, loss="cross_entropy"
+    )
+    assert list(load_model(path).activations) == ["leaky_relu", "softmax"]
+    steep = [LeakyReLU(0.3), get_activation("softmax")]
+    with pytest.raises(ValidationError, match="leaky_relu"):
+        save_model(
+            tmp_path / "x.safetensors", weights=net.weights, activations=steep, loss="cross_entropy"
+        )
+    assert not (tmp_path / "x.safetensors").exists()

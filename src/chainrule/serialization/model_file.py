@@ -48,7 +48,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from chainrule.engine.activations import ACTIVATIONS
+from chainrule.engine.activations import ACTIVATIONS, Activation, names_of
 from chainrule.engine.losses import LOSSES
 from chainrule.errors import ModelFileError, ValidationError
 from chainrule.serialization.safetensors_io import (
@@ -304,7 +304,7 @@ def save_model(
     path: PathLike,
     *,
     weights: Sequence[Array],
-    activations: Sequence[str],
+    activations: Sequence[str] | Sequence[Activation],
     loss: str,
     classes: Sequence[ClassLabel] | Array | None = None,
     task: str | None = None,
@@ -323,7 +323,10 @@ def save_model(
         ``[W1, ..., WL]``, ``W^(l)`` of shape ``(n_l, n_{l-1} + 1)``, all float32 or all float64,
         all finite.
     activations:
-        One activation name per layer.
+        One activation name per layer, or the layers' activation objects
+        (``net.activation_functions``): the file records names, so an object whose parameters
+        differ from its name's (``LeakyReLU(0.3)``; the name means slope 0.01) is refused
+        rather than saved as a different network.
     loss:
         The loss name.
     classes:
@@ -361,24 +364,27 @@ def save_model(
     n_layers = len(weights)
     if isinstance(activations, str) or not isinstance(activations, Sequence):
         raise ValidationError("activations must be a list of activation names, one per layer")
-    if len(activations) != n_layers:
+    names: list[Any] = list(activations)
+    if names and all(isinstance(a, Activation) for a in names):
+        names = names_of(names)
+    if len(names) != n_layers:
         raise ValidationError(
-            f"activations has {len(activations)} names but there are {n_layers} weight "
+            f"activations has {len(names)} names but there are {n_layers} weight "
             f"matrices; expected one activation per layer"
         )
-    for i, name in enumerate(activations):
+    for i, name in enumerate(names):
         if not isinstance(name, str) or not name:
             raise ValidationError(f"activations[{i}] must be a non-empty string; got {name!r}")
     if not isinstance(loss, str) or not loss:
         raise ValidationError(f"loss must be a non-empty string; got {loss!r}")
-    _check_names(activations, loss)
+    _check_names(names, loss)
     if kind not in KINDS:
         raise ValidationError(f"kind must be one of {KINDS}; got {kind!r}")
     if task is None:
         task = "classification" if classes is not None else "regression"
     if task not in TASKS:
         raise ValidationError(f"task must be one of {TASKS}; got {task!r}")
-    _check_task(task, classes, activations[-1])
+    _check_task(task, classes, names[-1])
     labels = _check_classes(classes, sizes[-1])
     if extra_tensors is not None and not isinstance(extra_tensors, Mapping):
         raise ValidationError(
@@ -403,7 +409,7 @@ def save_model(
         "kind": kind,
         "chainrule_version": _chainrule_version(),
         "sizes": sizes,
-        "activations": list(activations),
+        "activations": list(names),
         "loss": loss,
         "dtype": dtype,
         "classes": labels,

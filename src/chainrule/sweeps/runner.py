@@ -294,7 +294,7 @@ def save_best_model(data: SweepData, best: TrialResult, spec: TrialSpec, path: P
     save_model(
         path,
         weights=net.weights,
-        activations=net.activations,
+        activations=net.activation_functions,
         loss=net.loss.name,
         classes=data.classes,
         task=data.task,

@@ -521,7 +521,7 @@ class Session:
             save_model(
                 path,
                 weights=net.weights,
-                activations=net.activations,
+                activations=net.activation_functions,
                 loss=net.loss.name if net.loss is not None else "mse",
                 classes=self.data.classes,
                 task="classification",
