@@ -250,6 +250,25 @@ def test_load_mnist_and_fashion_from_mirror(tmp_path, file_server, mnist_like) -
         load("mnist", split="valid", cache_dir=tmp_path)
 
 
+def test_a_split_downloads_only_its_own_two_files(tmp_path, file_server, mnist_like) -> None:
+    """The test split needs the t10k files only: the 50 MB of training images stay where they
+    are. The train split then fetches its two and finds nothing more to download."""
+    server = file_server(mnist_like)
+    sums = {name: sha(data) for name, data in mnist_like.items()}
+    options = {"cache_dir": tmp_path, "base_url": server.url, "checksums": sums, "timeout": 5}
+    test = load("mnist", split="test", **options)
+    assert test.y.tolist() == [3, 1, 4, 1, 5]
+    assert sorted(name for name, _ in server.requests) == sorted(FILES[2:])
+    assert sorted(p.name for p in (tmp_path / "mnist").iterdir()) == sorted(FILES[2:])
+    load("mnist", split="train", **options)
+    load("mnist", split="test", **options)
+    assert sorted(name for name, _ in server.requests) == sorted(FILES)
+    only = fetch("mnist", tmp_path, server.url, checksums=sums, timeout=5, files=FILES[3])
+    assert list(only) == [FILES[3]]
+    with pytest.raises(ValidationError, match=r"files names files that mnist does not have"):
+        fetch("mnist", tmp_path, server.url, files=["t10k-images.gz"])
+
+
 def test_load_mnist_rejects_mismatched_labels(tmp_path, file_server, mnist_like) -> None:
     files = dict(mnist_like)
     files[FILES[1]] = idx_gz(np.zeros(7, dtype=np.uint8), tmp_path, "short")

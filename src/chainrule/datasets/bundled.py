@@ -291,12 +291,18 @@ def _load_mnist(
     if split not in ("train", "test"):
         raise ValidationError(f"{name}: the split must be 'train' or 'test'; got {split!r}")
     limit = None if max_samples is None else check_int(max_samples, "max_samples", low=1)
-    paths = fetch(
-        name, cache_dir, base_url, checksums=checksums, timeout=timeout, progress=progress
-    )
     prefix = "train" if split == "train" else "t10k"
-    images_path = paths[f"{prefix}-images-idx3-ubyte.gz"]
-    labels_path = paths[f"{prefix}-labels-idx1-ubyte.gz"]
+    images_file, labels_file = f"{prefix}-images-idx3-ubyte.gz", f"{prefix}-labels-idx1-ubyte.gz"
+    paths = fetch(  # this split's two files only
+        name,
+        cache_dir,
+        base_url,
+        checksums=checksums,
+        timeout=timeout,
+        progress=progress,
+        files=(images_file, labels_file),
+    )
+    images_path, labels_path = paths[images_file], paths[labels_file]
     images = read_idx(images_path)
     labels = read_idx(labels_path)
     if images.ndim != 3 or images.dtype != np.uint8:

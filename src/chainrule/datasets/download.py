@@ -15,7 +15,7 @@ import re
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from http.client import HTTPException, HTTPResponse
 from pathlib import Path
@@ -155,8 +155,9 @@ def fetch(
     checksums: Mapping[str, str] | None = None,
     timeout: float = 60.0,
     progress: Progress | None = None,
+    files: Collection[str] | None = None,
 ) -> dict[str, Path]:
-    """Download (or find in the cache) the four IDX files of ``"mnist"`` or ``"fashion_mnist"``.
+    """Download (or find in the cache) the IDX files of ``"mnist"`` or ``"fashion_mnist"``.
 
     A file already in the cache is used when its SHA-256 matches, and fetched again when it
     does not.
@@ -175,13 +176,16 @@ def fetch(
         Seconds to wait for the server on each connection and read.
     progress : callable or None
         Called as ``progress(filename, bytes_so_far, total_or_None)`` while downloading.
+    files : collection of file names, optional
+        Only these of the data set's files (the test split needs only ``t10k-*``, a sixth of
+        the download); default all four.
 
     Returns
     -------
     dict
         File name -> local path, for ``train-images-idx3-ubyte.gz``,
         ``train-labels-idx1-ubyte.gz``, ``t10k-images-idx3-ubyte.gz``,
-        ``t10k-labels-idx1-ubyte.gz``.
+        ``t10k-labels-idx1-ubyte.gz`` (those of ``files``).
 
     Raises
     ------
@@ -199,12 +203,15 @@ def fetch(
     if not base.endswith("/"):
         base += "/"
     overrides = dict(checksums or {})
-    unknown = set(overrides) - {f.filename for f in remote.files}
-    if unknown:
-        raise ValidationError(
-            f"checksums names files that {name} does not have: {sorted(unknown)}; "
-            f"its files are {[f.filename for f in remote.files]}"
-        )
+    if isinstance(files, str):
+        files = [files]  # one name, not its characters
+    for what, names in (("checksums", overrides), ("files", files or ())):
+        unknown = set(names) - {f.filename for f in remote.files}
+        if unknown:
+            raise ValidationError(
+                f"{what} names files that {name} does not have: {sorted(unknown)}; "
+                f"its files are {[f.filename for f in remote.files]}"
+            )
     folder = Path(cache_dir).expanduser() if cache_dir is not None else default_cache_dir()
     folder = folder / name
     try:
@@ -214,6 +221,8 @@ def fetch(
 
     paths: dict[str, Path] = {}
     for spec in remote.files:
+        if files is not None and spec.filename not in files:
+            continue
         expected = _check_sha(overrides.get(spec.filename, spec.sha256), spec.filename)
         # The published size only bounds the download when the published checksum is used.
         max_bytes = spec.size if spec.filename not in overrides else MAX_DOWNLOAD_BYTES
