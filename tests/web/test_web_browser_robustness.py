@@ -7,6 +7,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
+import numpy as np
 import pytest
 from test_web_browser import click_plane, step
 from web_helpers import Tab, start_server, stop_server
@@ -128,6 +129,42 @@ def test_the_page_reconnects_after_the_server_restarts(browser: Any) -> None:
         assert state["settings"]["seed"] == 3 and state["settings"]["dataset"] == "moons"
         again = sorted(map(tuple, state["points"]["train"] + state["points"]["test"]))
         assert again == sorted(map(tuple, points["train"] + points["test"]))
+        assert not page.locator("#error").is_visible()
+        step(tab, "minibatch")
+        assert [e for e in tab.errors if "ERR_CONNECTION_REFUSED" not in e] == []
+    finally:
+        tab.close()
+        stop_server(server)
+
+
+def test_an_uploaded_files_split_and_class_names_survive_a_server_restart(browser: Any) -> None:
+    """After a reconnect the new session gets the page's data back as it was: the same points
+    in training and in test (splitting anew with the seed would not give them) and the file's
+    class names, not 0, 1, 2."""
+    server = start_server()
+    port = server.url.rstrip("/").rsplit(":", 1)[1]
+    tab = Tab(browser, server.url)
+    upload = b"x1,x2,animal\n" + b"".join(
+        f"{np.cos(a):.3f},{np.sin(a):.3f},{['cat', 'dog', 'eel'][i % 3]}\n".encode()
+        for i, a in enumerate(np.linspace(0, 6, 45))
+    )
+    try:
+        page = tab.open("#train=0.6&seed=5")
+        tab.wait("window.__chainrule.state !== undefined")
+        page.set_input_files(
+            "#upload", files=[{"name": "zoo.csv", "mimeType": "text/csv", "buffer": upload}]
+        )
+        tab.wait("window.__chainrule.state.classes.join() === 'cat,dog,eel'")
+        before = tab.js("window.__chainrule.state.points")
+        assert len(before["test"]) > 0
+        stop_server(server)
+        tab.wait("!window.__chainrule.connected")
+        server = start_server("--port", port)
+        tab.wait("window.__chainrule.reconnected === 1", timeout_s=20)
+        tab.wait("window.__chainrule.state.classes.join() === 'cat,dog,eel'")
+        state = tab.js("window.__chainrule.state")
+        assert state["points"] == before
+        assert state["source"] == "custom" and state["sizes"][-1] == 3
         assert not page.locator("#error").is_visible()
         step(tab, "minibatch")
         assert [e for e in tab.errors if "ERR_CONNECTION_REFUSED" not in e] == []

@@ -376,3 +376,26 @@ def test_a_saturated_run_at_chance_is_flagged_stuck_and_a_learning_one_is_not(
     relu = talk.config(hidden=[{"units": 4, "activation": "relu"}])
     assert relu["saturated"] == relu["dead"]
     assert talk.config(hidden=[])["saturated"] == []
+
+
+def test_restored_data_keeps_its_split_and_class_names(talk: Conversation) -> None:
+    """What a page sends back after a reconnect: its train/test points as they were and the
+    class names of an uploaded file; inconsistent data is refused and changes nothing."""
+    train = [[0.1, 0.2, 0], [0.5, -0.4, 1], [-0.3, 0.9, 2]]
+    test = [[0.7, 0.7, 1]]
+    talk.request("restore_data", "state", train=train, test=test, classes=["cat", "dog", "eel"])
+    assert talk.state["points"] == {"train": train, "test": test}
+    assert talk.state["classes"] == ["cat", "dog", "eel"] and talk.state["sizes"][-1] == 3
+    refused = [
+        ({"classes": ["a", "b"]}, "label 2 has no class name (there are 2)"),
+        ({"classes": ["a", "a", "b"]}, "the class names must differ"),
+        ({"train": train[:2], "test": []}, "4 to 5,000 points; got 2"),
+    ]
+    for change, words in refused:
+        fields = {"train": train, "test": test, "classes": ["x", "y", "z"], **change}
+        talk.send("restore_data", **fields)
+        talk.receive("error")
+        assert words in talk.errors[-1]
+    assert talk.state["classes"] == ["cat", "dog", "eel"]
+    frame = talk.request("step", "frame", unit="epoch")
+    assert frame["train"] is not None

@@ -184,6 +184,11 @@ MESSAGES: dict[str, Mapping[str, Validator]] = {
     "add_point": {"x": _point, "label": _label},
     "remove_point": {"x": _point, "radius": _number(0.0, 10.0)},
     "points": {"points": _list(_labelled_point, MIN_POINTS, MAX_POINTS, "points")},
+    "restore_data": {
+        "train": _list(_labelled_point, 1, MAX_POINTS, "points"),
+        "test": _list(_labelled_point, 0, MAX_POINTS, "points"),
+        "classes": _list(_text(200), MIN_CLASSES, MAX_CLASSES, "class names"),
+    },
     "upload_csv": {"name": _text(200), "text": _text(MAX_UPLOAD_BYTES)},
     "explain": {"subset": _choice("train", "test"), "index": _integer(0, MAX_POINTS - 1)},
     "export": {},

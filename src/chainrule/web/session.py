@@ -463,12 +463,37 @@ class Session:
             )
         await self._replace_data(dataset.X, dataset.y, [str(c) for c in dataset.classes])
 
+    async def _on_restore_data(self, message: dict[str, Any]) -> None:
+        """The page's own data again, after a reconnect: its train/test split and class names
+        as they were (an uploaded file's names; a split that splitting anew would not give)."""
+        classes = list(message["classes"])
+        if len(set(classes)) != len(classes):
+            raise ProtocolError(f"the class names must differ; got {classes}")
+        train = np.asarray(message["train"], dtype=np.float64).reshape(-1, 3)
+        test = np.asarray(message["test"], dtype=np.float64).reshape(-1, 3)
+        if not MIN_POINTS <= len(train) + len(test) <= MAX_POINTS:
+            raise ProtocolError(
+                f"the data must hold {MIN_POINTS} to {MAX_POINTS:,} points; "
+                f"got {len(train) + len(test):,}"
+            )
+        label = int(max(train[:, 2].max(), test[:, 2].max(initial=0)))
+        if label >= len(classes):
+            raise ProtocolError(f"label {label} has no class name (there are {len(classes)})")
+        X_train, y_train = train[:, :2], train[:, 2].astype(np.int64)
+        X_test, y_test = test[:, :2], test[:, 2].astype(np.int64)
+        await self._use_data(Data(X_train, y_train, X_test, y_test, classes, "custom"))
+
     async def _replace_data(self, X: Array, y: Labels, classes: list[str]) -> None:
+        await self._use_data(
+            split(X, y, self.settings["train_ratio"], self.settings["seed"], classes)
+        )
+
+    async def _use_data(self, data: Data) -> None:
+        """Train on ``data`` from now on, with a network rebuilt for its classes."""
         await self.pause()
-        data = split(X, y, self.settings["train_ratio"], self.settings["seed"], classes)
         self.data = data
         if self.settings["output"] == "softmax":
-            self.settings["n_classes"] = len(classes)
+            self.settings["n_classes"] = len(data.classes)
         self._data_changed(rebuild_network=True)
         await self._send_state(reset=True)
 

@@ -31,10 +31,11 @@
 
   // ---------------------------------------------------------------- connection
   // A closed connection (the server restarted, the laptop slept) is retried every few seconds;
-  // the new session is given the run in the URL (and any clicked or uploaded points) again.
+  // the new session is given the run in the URL, and any clicked or uploaded points again with
+  // their train/test split and class names.
   const RECONNECT_MS = [500, 1000, 2000, 4000];
   let reconnects = 0;
-  let lostPoints = null;
+  let lostData = null;
   const CONNECTION_LOST = "The connection to the playground server closed; reconnecting…";
   function connect() {
     socket = new WebSocket(`ws://${location.host}/ws`);
@@ -52,8 +53,9 @@
       api.connected = false;
       pendingConfigs = 0;
       if (wasConnected && state) {
-        const points = [...state.points.train, ...state.points.test];
-        lostPoints = state.source === "custom" && points.length >= 4 ? points : null;
+        const { train, test } = state.points;
+        lostData = state.source === "custom" && train.length >= 1 && train.length + test.length >= 4
+          ? { train, test, classes: state.classes } : null;
       }
       if (frame && frame.playing) { frame.playing = false; $("play").textContent = "▶"; $("play").setAttribute("aria-label", "play"); }
       if (event.code !== 1013) showError(CONNECTION_LOST, true);   // 1013: the server said why
@@ -106,12 +108,12 @@
       defaults = structuredClone(message.settings);
       const fromUrl = readUrl(message.settings);
       settings = fromUrl.settings;
-      const points = lostPoints;
-      lostPoints = null;
+      const data = lostData;
+      lostData = null;
       if (fromUrl.lesson) { startLesson(fromUrl.lesson, false); return; }
       if (JSON.stringify(settings) !== JSON.stringify(message.settings)) sendConfig();
-      if (points) send({ type: "points", points: points.slice(0, 5000) });
-      if (pendingConfigs > 0 || points) return;
+      if (data) send({ type: "restore_data", ...data });
+      if (pendingConfigs > 0 || data) return;
     }
     // While more changes are on their way, the controls keep what the user set last: an
     // earlier answer must not undo a later click (the last answer brings them in line).
