@@ -106,9 +106,20 @@ def test_file_pickers_and_the_explanation_work_from_the_keyboard(tab: Tab) -> No
     assert tab.errors == []
 
 
+def restart_server(tab: Tab, server: Any) -> Any:
+    """Stop ``server``, see the page lose it and say so, start a new one on the same port, and
+    wait until the page has reconnected to it; return the new server."""
+    port = server.url.rstrip("/").rsplit(":", 1)[1]
+    stop_server(server)
+    tab.wait("!window.__chainrule.connected")
+    assert "reconnecting" in tab.page.locator("#error-text").inner_text()
+    server = start_server("--port", port)
+    tab.wait("window.__chainrule.reconnected === 1", timeout_s=20)
+    return server
+
+
 def test_the_page_reconnects_after_the_server_restarts(browser: Any) -> None:
     server = start_server()
-    port = server.url.rstrip("/").rsplit(":", 1)[1]
     tab = Tab(browser, server.url)
     try:
         page = tab.open("#data=moons&hidden=5t&seed=3")
@@ -116,11 +127,7 @@ def test_the_page_reconnects_after_the_server_restarts(browser: Any) -> None:
         click_plane(tab, 0.0, 1.4)  # a clicked point: custom data
         tab.wait("window.__chainrule.state.source === 'custom'")
         points = tab.js("window.__chainrule.state.points")
-        stop_server(server)
-        tab.wait("!window.__chainrule.connected")
-        assert "reconnecting" in page.locator("#error-text").inner_text()
-        server = start_server("--port", port)
-        tab.wait("window.__chainrule.reconnected === 1", timeout_s=20)
+        server = restart_server(tab, server)
         tab.wait(
             "window.__chainrule.state.source === 'custom' && "
             "window.__chainrule.state.sizes.join() === '2,5,2'"
@@ -142,7 +149,6 @@ def test_an_uploaded_files_split_and_class_names_survive_a_server_restart(browse
     in training and in test (splitting anew with the seed would not give them) and the file's
     class names, not 0, 1, 2."""
     server = start_server()
-    port = server.url.rstrip("/").rsplit(":", 1)[1]
     tab = Tab(browser, server.url)
     upload = b"x1,x2,animal\n" + b"".join(
         f"{np.cos(a):.3f},{np.sin(a):.3f},{['cat', 'dog', 'eel'][i % 3]}\n".encode()
@@ -157,10 +163,7 @@ def test_an_uploaded_files_split_and_class_names_survive_a_server_restart(browse
         tab.wait("window.__chainrule.state.classes.join() === 'cat,dog,eel'")
         before = tab.js("window.__chainrule.state.points")
         assert len(before["test"]) > 0
-        stop_server(server)
-        tab.wait("!window.__chainrule.connected")
-        server = start_server("--port", port)
-        tab.wait("window.__chainrule.reconnected === 1", timeout_s=20)
+        server = restart_server(tab, server)
         tab.wait("window.__chainrule.state.classes.join() === 'cat,dog,eel'")
         state = tab.js("window.__chainrule.state")
         assert state["points"] == before
