@@ -85,6 +85,11 @@ VALID: dict[str, dict[str, Any]] = {
     "add_point": {"x": [0.1, 0.2], "label": 1},
     "remove_point": {"x": [0.0, 0.0], "radius": 0.5},
     "points": {"points": [[i / 4, (i % 3) / 3, i % 2] for i in range(8)]},
+    "restore_data": {
+        "train": [[i / 4, (i % 3) / 3, i % 3] for i in range(6)],
+        "test": [[0.5, -0.5, 1]],
+        "classes": ["a", "b", "c"],
+    },
     "upload_csv": {"name": "a.csv", "text": "x1,x2,y\n0,0,a\n0,1,b\n1,0,b\n1,1,a\n"},
     "explain": {"subset": "train", "index": 0},
     "export": {},
