@@ -167,6 +167,7 @@ def _named(names: list[str]) -> list[str] | None:
 
 
 def _quoted(names: Sequence[str]) -> str:
+    """``'a', 'b'``: column names as messages quote them."""
     return ", ".join(map(repr, names))
 
 
@@ -203,9 +204,7 @@ def _known_names(model: FittedModel) -> list[str] | None:
     names = model.feature_names
     if names is None or len(names) != model.n_features:
         return None
-    if names == default_column_names(len(names), target=False):
-        return None
-    return names
+    return _named(names)
 
 
 def _reorder(X: NDArray[np.float64], have: Sequence[str], want: Sequence[str]) -> NDArray[Any]:
@@ -248,7 +247,7 @@ def _csv_by_name(
         return features.X, None
     if target is None and len(extra) > 1:
         raise DataError(
-            f"{path} has columns {', '.join(map(repr, extra))} besides the model's features; "
+            f"{path} has columns {_quoted(extra)} besides the model's features; "
             "at most one, the target, may be added"
         )
     if target is None and not extra:
@@ -301,8 +300,8 @@ def _csv_for_model(
         if sum(not is_number(f) for f in columns if f) >= min(2, len(columns)):
             missing = [n for n in names if n not in columns]  # a header without them
             raise DataError(
-                f"{path} has no column {', '.join(map(repr, missing))}; the model was "
-                f"trained on columns {', '.join(map(repr, names))}"
+                f"{path} has no column {_quoted(missing)}; the model was "
+                f"trained on columns {_quoted(names)}"
             )
     if not need_target:
         return _csv_features_by_position(model, path, delimiter, columns, target), None

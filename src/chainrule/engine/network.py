@@ -360,17 +360,15 @@ class Network:
             if array.dtype == object:  # Python ints beyond int64 (10**30): compare as floats
                 with contextlib.suppress(TypeError, ValueError, OverflowError):
                     array = array.astype(np.float64)
-            integral = np.issubdtype(array.dtype, np.integer) or array.dtype == bool
-            whole = np.issubdtype(array.dtype, np.floating) and np.isfinite(array) & (
-                array == np.round(array)
-            )
-            if np.issubdtype(array.dtype, np.floating) and not np.all(whole):
-                i = int(np.argmin(whole))
-                raise ValidationError(
-                    f"y[{i}] = {array[i].item()!r} is not a class index: cross_entropy needs "
-                    f"whole numbers in 0..{n_out - 1}"
-                )
-            if not (integral or np.issubdtype(array.dtype, np.floating)):
+            if np.issubdtype(array.dtype, np.floating):
+                whole = np.isfinite(array) & (array == np.round(array))
+                if not whole.all():
+                    i = int(np.argmin(whole))
+                    raise ValidationError(
+                        f"y[{i}] = {array[i].item()!r} is not a class index: cross_entropy "
+                        f"needs whole numbers in 0..{n_out - 1}"
+                    )
+            elif not (np.issubdtype(array.dtype, np.integer) or array.dtype == bool):
                 raise ValidationError(
                     f"cross_entropy needs integer class indices in 0..{n_out - 1}; "
                     f"got values of dtype {array.dtype.name}"

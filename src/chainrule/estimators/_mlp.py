@@ -400,13 +400,14 @@ class _MLP(BaseEstimator):  # type: ignore[misc]
 
     def _reset_training_state(self) -> None:
         self._loss = SampleWeightedLoss(get_loss(_LOSSES[self.out_activation_]), self.n_outputs_)
-        self._best_weights = [W.copy(order="K") for W in self.network_.weights]
         self.loss_curve_: list[float] = []
         self._reset_stopping_state()
 
     def _reset_stopping_state(self) -> None:
-        """The record of the stopping rule in force: validation scores with ``early_stopping``,
-        the best training loss without (scikit-learn's attributes for each)."""
+        """The record of the stopping rule in force, begun from the current weights: validation
+        scores with ``early_stopping``, the best training loss without (scikit-learn's
+        attributes for each), and the best weights so far."""
+        self._best_weights = [W.copy(order="K") for W in self.network_.weights]
         self._no_improvement_count = 0
         if self.early_stopping:
             self.validation_scores_: list[float] | None = []
@@ -465,7 +466,6 @@ class _MLP(BaseEstimator):  # type: ignore[misc]
                 "warm_start=False"
             )
         if (self.validation_scores_ is not None) != self.early_stopping:
-            self._best_weights = [W.copy(order="K") for W in self.network_.weights]
             self._reset_stopping_state()
 
     def _divergence(self, what: str) -> DivergenceError:
