@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
+from chainrule._version import __version__
 from chainrule.engine import (
     ACTIVATIONS,
     LOSSES,
@@ -31,8 +32,6 @@ from chainrule.errors import (
     ValidationError,
 )
 from chainrule.serialization import load_model, save_model
-
-__version__ = "0.1.0"
 
 _LAZY = {
     "MLPClassifier": "chainrule.estimators",

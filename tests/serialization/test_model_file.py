@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import importlib.metadata
 import itertools
 import json
 import random
@@ -15,6 +16,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+import chainrule
 from chainrule.errors import ModelFileError, ValidationError
 from chainrule.serialization import (
     ModelFile,
@@ -112,7 +114,9 @@ def test_round_trip(tmp_path: Path, dtype: Any, sizes: list[int]) -> None:
     assert model.training == training
     assert model.kind == "model"
     assert model.format_version == FORMAT_VERSION == 2
-    assert isinstance(model.chainrule_version, str) and model.chainrule_version
+    # the version that wrote the file: the package's own, which its installed metadata reads too
+    installed = importlib.metadata.version("chainrule")
+    assert model.chainrule_version == chainrule.__version__ == installed
     assert set(model.extra_tensors) == set(extra)
     for name, array in extra.items():
         np.testing.assert_array_equal(model.extra_tensors[name], array)

@@ -35,7 +35,6 @@ A checkpoint is the same file with ``kind="checkpoint"``: optimizer state arrays
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import json
 import math
@@ -48,6 +47,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from chainrule._version import __version__
 from chainrule.engine.activations import ACTIVATIONS, Activation, names_of
 from chainrule.engine.losses import LOSSES
 from chainrule.errors import ModelFileError, ValidationError
@@ -130,16 +130,6 @@ class ModelFile:
     def n_layers(self) -> int:
         """``L``, the number of weight layers."""
         return len(self.weights)
-
-
-@functools.cache  # the lookup scans every installed distribution: tens of milliseconds
-def _chainrule_version() -> str:
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version("chainrule")
-    except PackageNotFoundError:
-        return "0+unknown"
 
 
 def _le_bytes(array: Array) -> memoryview:
@@ -407,7 +397,7 @@ def save_model(
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
         "kind": kind,
-        "chainrule_version": _chainrule_version(),
+        "chainrule_version": __version__,
         "sizes": sizes,
         "activations": list(names),
         "loss": loss,

@@ -26,11 +26,12 @@ import numpy as np
 from numpy.typing import NDArray
 
 import onnx
+from chainrule._version import __version__
 from chainrule.datasets import Standardizer
 from chainrule.engine.activations import Activation, LeakyReLU
 from chainrule.engine.network import Network
 from chainrule.errors import ValidationError
-from chainrule.serialization.model_file import _chainrule_version, load_model
+from chainrule.serialization.model_file import load_model
 from chainrule.serialization.safetensors_io import PathLike, atomic_write
 from onnx import TensorProto, helper, numpy_helper
 
@@ -250,7 +251,7 @@ def build_onnx(model: Any, *, standardizer: Standardizer | None = None) -> onnx.
         onnx_graph,
         opset_imports=[helper.make_opsetid("", OPSET)],
         producer_name="chainrule",
-        producer_version=_chainrule_version(),
+        producer_version=__version__,
         ir_version=8,
     )
     metadata = {"task": spec.task, "activations": json.dumps(net.activations)}
