@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from chainrule.engine import Network, explain, trace
+from chainrule.engine.activations import Activation, LeakyReLU
 
 FIELDS = ("W", "h_prev", "e", "h", "dL_dh", "dL_de", "dL_dW", "W_updated")
 
@@ -119,3 +120,36 @@ def test_the_first_index_rule() -> None:
     text = explain.to_text(trace(net, [[0.1, 0.2]]))
     assert "w_jk^(2) (k = 3 is the weight on the constant 1)" in text
     assert re.search(r"^\s+j\s+k=0\s+k=1\s+k=2\s+k=3 \(1\)$", text, re.M)
+
+
+class _Softplus(Activation):
+    """An activation of the user's own: ln(1 + e^e), g' = sigma(e)."""
+
+    name = "softplus"
+
+    def g(self, e, out=None):
+        return np.logaddexp(0, e, out=out)
+
+    def g_prime(self, e, h, out=None):
+        return np.divide(1, 1 + np.exp(-e), out=out)
+
+
+@pytest.mark.parametrize(
+    "hidden", [LeakyReLU(0.3), _Softplus()], ids=["leaky_relu(0.3)", "custom softplus"]
+)
+def test_markdown_shows_the_traced_layers_own_g_prime(hidden) -> None:
+    """The chain rule's g'(e) came from the registry by name: slope 0.01 for a LeakyReLU(0.3),
+    so the line read (-3.2)(0.01) = -0.96; an activation of the user's own failed to render."""
+    net = Network.from_weights([[[2.0, 0.0]], [[1.0, 0.0]]], [hidden, "identity"], loss="mse")
+    traced = trace(net, [[-1.0]], [[1.0]])
+    e = -2.0  # e^(1) = 2 * -1, by hand
+    g_prime = 0.3 if isinstance(hidden, LeakyReLU) else 1 / (1 + np.exp(-e))
+    layer = traced.layers[0]
+    # dL/de = dL/dh g'(e), the recorded numbers against the hand-computed derivative
+    np.testing.assert_allclose(layer.dL_de, layer.dL_dh * g_prime, rtol=1e-14)
+    line = next(
+        line for line in explain.to_markdown(traced).splitlines() if "g'(e_{1}^{(1)})" in line
+    )
+    shown = [float(x) for x in re.findall(r"\(([-0-9.e+]+)\)", line.split("=")[-2])]
+    assert shown[1] == pytest.approx(g_prime, rel=1e-5)
+    assert float(line.split("=")[-1].rstrip("$")) == pytest.approx(layer.dL_de[0, 0], rel=1e-5)

@@ -65,3 +65,35 @@ def test_gradcheck_still_fails_a_wrong_gradient_of_a_large_loss() -> None:
     wrong = cr.Network.from_weights(net.weights, [OffByOnePercent(), "identity"])
     assert cr.gradcheck(cr.Network.from_weights(net.weights, ["sigmoid", "identity"]), X, y).passed
     assert not cr.gradcheck(wrong, X, y).passed
+
+
+_TORCH_G = {
+    "identity": lambda e: e,
+    "sigmoid": torch.sigmoid,
+    "tanh": torch.tanh,
+    "relu": torch.relu,
+    "leaky_relu": lambda e: torch.nn.functional.leaky_relu(e, 0.01),
+    "softmax": lambda e: torch.softmax(e, dim=-1),
+}
+
+
+@pytest.mark.parametrize("name", sorted(_TORCH_G))
+def test_g_and_g_prime_may_write_over_their_own_inputs(name) -> None:
+    """``out=e`` (g) and ``out=h`` (g'): the leaky ReLU's g in place gave slope * e everywhere,
+    the sigmoid's g' in place (1 - h)^2. References: torch's g and autograd's g'."""
+    activation = ACTIVATIONS[name]
+    e = np.array([[-3.0, -0.5, 0.25, 2.0], [1.5, -1.0, 0.0, 4.0]])
+    torch_e = torch.from_numpy(e.copy()).requires_grad_()
+    torch_h = _TORCH_G[name](torch_e)
+    want_h = torch_h.detach().numpy()
+    in_place = e.copy()
+    assert activation.g(in_place, out=in_place) is in_place
+    np.testing.assert_allclose(in_place, want_h, rtol=1e-15, atol=0)
+    if not activation.elementwise:
+        return
+    want_g_prime = torch.autograd.grad(torch_h.sum(), torch_e)[0].numpy()
+    for over in ("e", "h"):
+        e_copy, h = e.copy(), want_h.copy()
+        out = e_copy if over == "e" else h
+        got = activation.g_prime(e_copy, h, out=out)
+        np.testing.assert_allclose(got, want_g_prime, rtol=1e-12, atol=0, err_msg=over)

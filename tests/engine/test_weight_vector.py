@@ -147,3 +147,24 @@ def test_a_copied_network_trains_like_the_original_and_apart_from_it(duplicate) 
         np.testing.assert_array_equal(W_dup, W_ref)
         assert not np.array_equal(W_dup, W_before)
         np.testing.assert_array_equal(W_net, W_before)  # the original is untouched
+
+
+def test_a_float64_W_given_to_a_float32_layer_keeps_the_network_float32() -> None:
+    """Layer 1 given float64 once turned the whole network (vector, every layer) float64 at the
+    next step, and a trainer made before, whose copy of the data is float32, then failed with
+    numpy's "output array is not acceptable". The layer keeps its dtype: the matrix is cast."""
+    X, y = _data()
+    net = _net("float32")
+    trainer = Trainer(net, X, y, optimizer=Adam(0.01), batch_size=5, seed=0)
+    W1 = np.random.default_rng(4).standard_normal((5, 4))  # float64
+    net.layers[0].W = W1
+    trainer.fit(2)
+    assert net.dtype == np.float32 and net.weight_vector.dtype == np.float32
+    assert all(W.dtype == np.float32 for W in net.weights)
+    # the same as a float32 network built with the cast matrix and trained alike
+    reference = Network.from_weights(
+        [W1.astype(np.float32), *_net("float32").weights[1:]], net.activations
+    )
+    Trainer(reference, X, y, optimizer=Adam(0.01), batch_size=5, seed=0).fit(2)
+    for got, want in zip(net.weights, reference.weights, strict=True):
+        np.testing.assert_array_equal(got, want)

@@ -149,3 +149,55 @@ def test_read_for_model_uses_the_models_task_and_labels(tmp_path):
     labelled.write_text("a,b,c,y\n1,2,3,yes\n1,2,3,no\n")
     X, y = read_for_model(classifier, labelled, need_target=True)
     assert y.tolist() == [1, 0]  # codes of the model's classes ['no', 'yes']
+
+
+def test_wrong_kinds_of_arguments_are_named_not_attribute_errors():
+    data = imbalanced()
+    with pytest.raises(ValidationError, match=r"data must be a chainrule.datasets.Dataset.*tuple"):
+        fit((data.X, data.y), TrainConfig(epochs=1))
+    with pytest.raises(ValidationError, match=r"data must be .*MLPClassifier.*got ndarray"):
+        fit(data.X)
+    with pytest.raises(ValidationError, match=r"config must be a TrainConfig.*got dict"):
+        fit(data, {"epochs": 1})  # type: ignore[arg-type]
+
+
+def test_train_config_checks_hidden_and_activation_at_once():
+    assert TrainConfig(hidden=16).hidden == (16,)  # one hidden layer, as in a sweep config
+    assert TrainConfig(hidden=[8, 4]).hidden == (8, 4)
+    with pytest.raises(ValidationError, match=r"hidden must be a sequence .*got '64'"):
+        TrainConfig(hidden="64")  # type: ignore[arg-type]
+    with pytest.raises(ValidationError, match=r"activation must be one of .*tanh; got 'tahn'"):
+        TrainConfig(activation="tahn")
+
+
+class InterruptAt(Callback):
+    """Ctrl-C at the end of epoch ``epoch``."""
+
+    def __init__(self, epoch):
+        self.epoch = epoch
+
+    def on_epoch_end(self, trainer, record):
+        if trainer.epoch == self.epoch:
+            raise KeyboardInterrupt
+
+
+def test_resume_without_a_config_continues_to_the_interrupted_runs_end(tmp_path):
+    data = imbalanced()
+    config = TrainConfig(epochs=7, hidden=(3,), dtype="float64", seed=1)
+    cut = fit(data, config, callbacks=[InterruptAt(3)], checkpoint=tmp_path / "c")
+    assert cut.history.stopped == "interrupted" and len(cut.history.epochs) == 3
+    resumed = fit(data, resume=tmp_path / "c")  # not to TrainConfig's default of 30 epochs
+    straight = fit(data, config)
+    assert resumed.config == config
+    assert len(resumed.history.epochs) == 7 and resumed.history.stopped == "completed"
+    for W, expected in zip(resumed.net.weights, straight.net.weights, strict=True):
+        assert W.tobytes() == expected.tobytes()
+
+
+def test_a_validation_split_that_leaves_one_training_class_is_refused():
+    tiny = Dataset(np.array([[1.0], [2.0]]), np.array([0, 1]), ["a"], "y", ["x", "y"],
+                   "classification", "tiny")  # fmt: skip
+    with pytest.raises(DataError, match=r"training rows hold one class only.*fraction = 0"):
+        fit(tiny, TrainConfig(epochs=1, hidden=(2,)))
+    model = fit(tiny, TrainConfig(epochs=1, hidden=(2,), validation_fraction=0.0))
+    assert model.classes == ["x", "y"]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 
@@ -39,3 +41,90 @@ def test_regression_gets_loss_curves_with_r2():
 def test_an_empty_history_cannot_be_plotted():
     with pytest.raises(ValidationError, match="no epochs"):
         loss_curves_figure(History())
+
+
+def _drawn(figure):
+    """Lay the figure out as saving it would, so text has its final size and place."""
+    figure.canvas.draw()
+    return figure.canvas.get_renderer()
+
+
+def test_a_single_epoch_is_drawn_and_epochs_are_whole_numbers():
+    data = load("xor", n_samples=40, seed=0)
+    one = fit(data, TrainConfig(epochs=1, hidden=(4,)))
+    figure = loss_curves_figure(one.history)
+    _drawn(figure)
+    for axes in figure.axes:
+        lines = axes.get_lines()
+        assert len(lines) == 2  # training and validation
+        # one point makes no line segment: without a marker nothing at all would be drawn
+        assert all(line.get_marker() not in (None, "None", "", " ") for line in lines)
+        assert list(axes.get_xticks()) == [1.0]
+    five = fit(data, TrainConfig(epochs=5, hidden=(4,)))
+    figure = loss_curves_figure(five.history)
+    _drawn(figure)
+    for axes in figure.axes:
+        low, high = axes.get_xlim()
+        ticks = [t for t in axes.get_xticks() if low <= t <= high]
+        assert ticks and all(float(t).is_integer() for t in ticks), ticks
+
+
+def _overlap(a, b) -> bool:
+    return a.x0 < b.x1 and b.x0 < a.x1 and a.y0 < b.y1 and b.y0 < a.y1
+
+
+def test_long_class_names_do_not_run_into_each_other_under_the_confusion_matrix():
+    from chainrule.plots import confusion_matrix_figure
+
+    classes = ["Iris-setosa-with-a-long-name", "versicolor (garden)", "virginica", "x"]
+    y = np.arange(8) % 4
+    figure = confusion_matrix_figure(y, y, classes)
+    renderer = _drawn(figure)
+    boxes = [label.get_window_extent(renderer) for label in figure.axes[0].get_xticklabels()]
+    assert len(boxes) == 4
+    for i in range(4):
+        for j in range(i + 1, 4):
+            assert not _overlap(boxes[i], boxes[j]), (classes[i], classes[j])
+
+
+def test_the_decision_region_legend_hides_no_data():
+    data = load("gaussian", n_classes=4, n_samples=80, seed=0)
+    model = fit(data, TrainConfig(epochs=1, hidden=(4,)))
+    figure = decision_regions_figure(model, data.X, data.y, resolution=20)
+    renderer = _drawn(figure)
+    axes = figure.axes[0]
+    legend = axes.get_legend()
+    assert [t.get_text() for t in legend.get_texts()] == model.classes
+    assert not _overlap(legend.get_window_extent(renderer), axes.get_window_extent(renderer))
+    assert figure.bbox.contains(*legend.get_window_extent(renderer).p1)  # not cut off
+
+
+def test_the_labels_of_a_hundred_classes_do_not_overprint():
+    from chainrule.plots import confusion_matrix_figure
+
+    k = 100
+    classes = [f"class_{i}" for i in range(k)]
+    y = np.arange(2 * k) % k
+    figure = confusion_matrix_figure(y, y, classes)
+    renderer = _drawn(figure)
+    axes = figure.axes[0]
+    for labels in (axes.get_xticklabels(), axes.get_yticklabels()):
+        boxes = [label.get_window_extent(renderer) for label in labels if label.get_text()]
+        assert len(boxes) >= 20  # thinned perhaps, but still named along the axis
+        assert not any(_overlap(a, b) for a, b in itertools.pairwise(boxes))
+
+
+def test_the_loss_axis_is_logarithmic_only_over_decades():
+    data = load("xor", n_samples=40, seed=0)
+    short = fit(data, TrainConfig(epochs=2, hidden=(4,)))
+    losses = short.history.series("loss") + short.history.series("val_loss")
+    assert max(losses) < 10 * min(losses)
+    figure = loss_curves_figure(short.history)
+    assert figure.axes[0].get_yscale() == "linear"  # no tick labels like 1.45 x 10^0
+    _drawn(figure)
+    assert not any("times" in t.get_text() for t in figure.axes[0].get_yticklabels())
+    history = History(
+        epochs=[{"epoch": e, "loss": 10.0**-e, "accuracy": 0.5} for e in (1, 2, 3)],
+        task="classification",
+    )
+    assert loss_curves_figure(history).axes[0].get_yscale() == "log"

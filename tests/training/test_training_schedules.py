@@ -143,3 +143,29 @@ def test_trainer_sets_eta_t_before_each_step():
     trainer.fit(2)
     assert seen == [schedule(t, 0.4) for t in range(8)]
     assert trainer.record.series("learning_rate") == [seen[3], seen[7]]
+
+
+def test_numpy_scalars_are_numbers_for_schedules_and_stopping():
+    """A step count computed with numpy (``np.int64``) was refused as "not an integer >= 1"."""
+    import json
+
+    from chainrule.engine.callbacks import EarlyStopping
+
+    total = np.int64(40) * np.int64(3) // np.int64(4)  # 30 steps, as np.int64
+    cosine = Cosine(total_steps=total, eta_min=np.float32(0.0))
+    want = _torch_rates(
+        lambda o: torch.optim.lr_scheduler.CosineAnnealingLR(o, T_max=30, eta_min=0.0), 0.1, 31
+    )
+    got = [cosine(np.int64(t), 0.1) for t in range(31)]  # torch's rises again after T_max
+    np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-15)
+    step = StepDecay(step_size=np.int32(4), gamma=np.float32(0.5))
+    want = _torch_rates(lambda o: torch.optim.lr_scheduler.StepLR(o, 4, gamma=0.5), 1.0, 12)
+    assert [step(t, 1.0) for t in range(12)] == pytest.approx(want, rel=1e-15)
+    # what a checkpoint writes stays plain JSON
+    for schedule in (cosine, step, InverseScaling(power_t=np.float32(0.25))):
+        assert schedule_from_dict(json.loads(json.dumps(schedule.to_dict()))) == schedule
+    assert ReduceOnPlateau(np.float32(0.5), np.int64(2)).patience == 2
+    assert EarlyStopping(patience=np.int64(3), min_delta=np.float64(0.01)).patience == 3
+    for bad in (True, 0, 2.0):
+        with pytest.raises(ValidationError, match="total_steps must be an integer >= 1"):
+            Cosine(total_steps=bad)

@@ -43,11 +43,12 @@ class Activation:
     elementwise: bool = True
 
     def g(self, e: Array, out: Array | None = None) -> Array:
-        """Return ``h = g(e)``, written into ``out`` when given."""
+        """Return ``h = g(e)``, written into ``out`` when given (``out`` may be ``e`` itself)."""
         raise NotImplementedError
 
     def g_prime(self, e: Array, h: Array, out: Array | None = None) -> Array:
-        """Return ``g'(e)`` elementwise (``h`` is ``g(e)``, for formulas written in terms of it)."""
+        """Return ``g'(e)`` elementwise (``h`` is ``g(e)``, for formulas written in terms of it),
+        written into ``out`` when given (``out`` may be ``e`` or ``h`` itself)."""
         raise NotImplementedError
 
     def chain(self, dL_dh: Array, e: Array, h: Array, out: Array, scratch: Array) -> Array:
@@ -128,6 +129,8 @@ class Sigmoid(Activation):
         return np.reciprocal(h, out=h)  # 1 / (1 + exp(-e))
 
     def g_prime(self, e: Array, h: Array, out: Array | None = None) -> Array:
+        if out is h:  # in place: 1 - h written over h would leave (1 - h)^2
+            return np.multiply(h, 1 - h, out=h)
         d = np.subtract(1, h, out=out)
         d *= h  # sigma'(e) = sigma(e) (1 - sigma(e))
         return d
@@ -192,6 +195,8 @@ class LeakyReLU(Activation):
         return f"<activation {self.name} slope={self.slope:g}>"
 
     def g(self, e: Array, out: Array | None = None) -> Array:
+        if out is e:  # in place: slope * e written over e would leave max(slope e, slope e)
+            return np.multiply(e, self.slope, out=e, where=e < 0)
         h = np.multiply(e, self.slope, out=out)
         return np.maximum(e, h, out=h)
 

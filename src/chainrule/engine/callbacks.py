@@ -112,16 +112,18 @@ class EarlyStopping(Callback):
         *,
         restore_best: bool = True,
     ) -> None:
-        if isinstance(patience, bool) or not isinstance(patience, int) or patience < 1:
+        # numpy scalars are numbers too (a patience computed as np.int64, say)
+        integer = isinstance(patience, int | np.integer) and not isinstance(patience, bool)
+        if not integer or patience < 1:
             raise ValidationError(f"patience must be an integer >= 1; got {patience!r}")
         if (
             isinstance(min_delta, bool)
-            or not isinstance(min_delta, int | float)
+            or not isinstance(min_delta, int | float | np.integer | np.floating)
             or not (math.isfinite(min_delta) and min_delta >= 0)
         ):
             raise ValidationError(f"min_delta must be a number >= 0; got {min_delta!r}")
         self.monitor = monitor
-        self.patience = patience
+        self.patience = int(patience)
         self.min_delta = float(min_delta)
         self.restore_best = bool(restore_best)
         self.best = math.inf

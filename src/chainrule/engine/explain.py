@@ -297,7 +297,8 @@ def _dL_de_markdown(trace: Trace, layer: LayerTrace, t: int, is_output: bool) ->
     assert layer.dL_dh is not None and layer.dL_de is not None
     l, j0 = layer.l, _base(layer)
     n = _n_tokens(trace)
-    activation = get_activation(layer.activation)
+    # the traced layer's own g (a leaky ReLU's slope), not the registry's under its name
+    activation = layer.activation_function or get_activation(layer.activation)
     lines = []
     paired = (
         is_output

@@ -127,7 +127,11 @@ class Dense:
     def W(self) -> Array:
         """``W^(l)``, shape ``(n_out, n_in + 1)``; its last column is the bias weight.
 
-        Stored column-major: assigning a row-major array stores a column-major copy of it.
+        Stored column-major and in the layer's dtype: assigning a row-major array, or one of
+        another dtype, stores a column-major copy of it in the dtype the layer was built with
+        (the first assignment sets it). A network's layers, its weight vector and its trainer's
+        buffers share one dtype; a float64 matrix given to a float32 layer must not turn the
+        network into a float64 one (nor leave one layer float64 until the next step).
         """
         return self._W
 
@@ -135,7 +139,8 @@ class Dense:
     def W(self, W: Array) -> None:
         if W.ndim != 2 or W.shape[1] < 2:
             raise ValueError(f"W must have shape (n_out, n_in + 1) with n_in >= 1; got {W.shape}")
-        W = np.asfortranarray(W)  # column-major (a copy only if W is not already)
+        dtype = self._W.dtype if hasattr(self, "_W") else W.dtype
+        W = np.asfortranarray(W, dtype=dtype)  # column-major (a copy only if W is not already)
         self.store_in(W, np.zeros_like(W))
 
     def store_in(self, W: Array, dL_dW: Array) -> None:

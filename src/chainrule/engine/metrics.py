@@ -26,6 +26,26 @@ def _pair(y_true: ArrayLike, y_pred: ArrayLike) -> tuple[NDArray[Any], NDArray[A
     return true, pred
 
 
+def _class_indices(name: str, labels: NDArray[Any], n_classes: int) -> NDArray[np.int64]:
+    """``labels`` as class indices ``0 .. n_classes - 1``, or a :class:`ValidationError` naming
+    the first that is not one. Cast unchecked, ``1.5`` became class 1 and a class ``k`` beyond
+    the last counted in another cell of the confusion matrix (``i k`` is ``(i + 1) 0``)."""
+    if labels.ndim != 1:
+        raise ValidationError(f"{name} must be class indices of shape (n,); got {labels.shape}")
+    if not (np.issubdtype(labels.dtype, np.number) or labels.dtype == bool):
+        raise ValidationError(
+            f"{name} must be class indices 0..{n_classes - 1}; got dtype {labels.dtype.name}"
+        )
+    with np.errstate(invalid="ignore"):
+        index = (labels == np.round(labels)) & (labels >= 0) & (labels < n_classes)
+    if not index.all():
+        i = int(np.argmin(index))
+        raise ValidationError(
+            f"{name}[{i}] = {labels[i].item()!r} is not a class index in 0..{n_classes - 1}"
+        )
+    return labels.astype(np.int64)
+
+
 def accuracy(y_true: ArrayLike, y_pred: ArrayLike) -> float:
     """The fraction of tokens whose predicted class equals the true one.
 
@@ -33,6 +53,10 @@ def accuracy(y_true: ArrayLike, y_pred: ArrayLike) -> float:
     0.75
     """
     true, pred = _pair(y_true, y_pred)
+    if true.shape != pred.shape:  # (n,) == (n, 1) would broadcast to n x n comparisons
+        raise ValidationError(
+            f"y_true and y_pred must have the same shape; got {true.shape} and {pred.shape}"
+        )
     return float(np.mean(true == pred))
 
 
@@ -51,7 +75,7 @@ def log_loss(y_true: ArrayLike, proba: ArrayLike) -> float:
         raise ValidationError(
             f"log_loss needs y (n,) and proba (n, k); got {true.shape}, {p.shape}"
         )
-    h_y = p[np.arange(len(true)), true.astype(np.intp)]
+    h_y = p[np.arange(len(true)), _class_indices("y_true", true, p.shape[1])]
     return float(-np.mean(np.log(np.clip(h_y, np.finfo(np.float64).tiny, 1.0))))
 
 
@@ -62,9 +86,9 @@ def confusion_matrix(y_true: ArrayLike, y_pred: ArrayLike, n_classes: int) -> ND
     [[1, 0], [1, 1]]
     """
     true, pred = _pair(y_true, y_pred)
-    counts = np.bincount(
-        true.astype(np.int64) * n_classes + pred.astype(np.int64), minlength=n_classes**2
-    )
+    true = _class_indices("y_true", true, n_classes)
+    pred = _class_indices("y_pred", pred, n_classes)
+    counts = np.bincount(true * n_classes + pred, minlength=n_classes**2)
     return counts.reshape(n_classes, n_classes).astype(np.int64)
 
 

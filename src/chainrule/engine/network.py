@@ -38,6 +38,44 @@ def _as_dtype(dtype: DTypeLike) -> np.dtype[np.floating]:
     return resolved  # type: ignore[return-value]
 
 
+_CROSS_ENTROPIES = ("cross_entropy", "binary_cross_entropy")
+
+_NOT_PROBABILITIES = {
+    "identity": "any real number",
+    "relu": "values in [0, inf)",
+    "leaky_relu": "any real number",
+    "tanh": "values in (-1, 1)",
+}
+"""Output activations whose ``h`` is no probability. A cross-entropy on them is no loss at all:
+``-ln h_y`` of ``h_y > 1`` is negative and falls without bound as ``h_y`` grows (relu; tanh stops
+at 0 with nothing learnt), and ``h_y <= 0`` is clipped to ``ln tiny``, a flat value whose
+gradient ``-1 / h_y`` is not its derivative (finite differences disagree, training overflows).
+``torch.nn.CrossEntropyLoss`` would apply ``log_softmax`` to these outputs; this loss does not,
+so it refuses them instead of training on nonsense."""
+
+
+def _weight_matrix(l: int, W: ArrayLike, dtype: np.dtype[np.floating]) -> Array:
+    """``W^(l)`` as a new array of ``dtype``, or a :class:`ValidationError` naming the first entry
+    that is not a finite number there (``1e39`` overflows float32 to ``inf``)."""
+    try:
+        if np.iscomplexobj(W):  # the cast would silently drop .imag
+            raise TypeError("it holds complex numbers")
+        # inf is refused below, by position; a float64 below float32's range is 0, not an error
+        with np.errstate(over="ignore", invalid="ignore", under="ignore"):
+            matrix = np.array(W, dtype=dtype, copy=True)
+    except (TypeError, ValueError) as err:
+        raise ValidationError(f"W^({l}) is not a numeric matrix: {err}") from None
+    finite = np.isfinite(matrix)
+    if not finite.all():
+        at = tuple(int(i) for i in np.argwhere(~finite)[0])
+        where = f"row {at[0]}, column {at[1]}" if len(at) == 2 else f"index {at}"
+        got = np.asarray(W, dtype=object)[at]  # the value as given, before the cast
+        raise ValidationError(
+            f"W^({l}) has non-finite values (first at {where}: {got!r} as {dtype.name})"
+        )
+    return matrix
+
+
 class Network:
     """A multi-layer perceptron in the lecture's notation.
 
@@ -135,17 +173,12 @@ class Network:
         resolved = _as_dtype(dtype)
         matrices: list[Array] = []
         for l, W in enumerate(weights, start=1):
-            try:
-                matrix = np.array(W, dtype=resolved, copy=True)
-            except (TypeError, ValueError) as err:
-                raise ValidationError(f"W^({l}) is not a numeric matrix: {err}") from None
+            matrix = _weight_matrix(l, W, resolved)
             if matrix.ndim != 2 or matrix.shape[1] < 2:
                 raise ValidationError(
                     f"W^({l}) must have shape (n_out, n_in + 1) with n_in >= 1; "
                     f"got shape {matrix.shape}"
                 )
-            if not np.isfinite(matrix).all():
-                raise ValidationError(f"W^({l}) has non-finite values")
             if matrices and matrix.shape[1] != matrices[-1].shape[0] + 1:
                 raise ValidationError(
                     f"W^({l}) has {matrix.shape[1]} columns but layer {l - 1} has "
@@ -266,16 +299,30 @@ class Network:
         return sum(W.size for W in self.weights)
 
     def set_weights(self, weights: Sequence[ArrayLike]) -> None:
-        """Copy ``weights`` into the network's matrices (shapes must match)."""
+        """Copy ``weights`` into the network's matrices (shapes must match).
+
+        Every matrix is checked, in the network's dtype, before any is copied, so a refused call
+        leaves the network as it was.
+
+        Raises
+        ------
+        ValidationError
+            For a count or shape that does not match, or a value that is not a finite number in
+            the network's dtype (``nan``, or ``1e39`` in float32), named by ``W^(l)``, row and
+            column: weights like that would make training "diverge" at its first step.
+        """
         if len(weights) != len(self.layers):
             raise ValidationError(f"expected {len(self.layers)} matrices; got {len(weights)}")
+        checked = []
         for l, (layer, W) in enumerate(zip(self.layers, weights, strict=True), start=1):
-            source = np.asarray(W)
+            source = _weight_matrix(l, W, self.dtype)
             if source.shape != layer.W.shape:
                 raise ValidationError(
                     f"W^({l}) must have shape {layer.W.shape}; got {source.shape}"
                 )
-            np.copyto(layer.W, source, casting="same_kind")
+            checked.append(source)
+        for layer, source in zip(self.layers, checked, strict=True):
+            np.copyto(layer.W, source)
 
     def copy(self) -> Network:
         """An independent network with copies of the weights."""
@@ -331,7 +378,8 @@ class Network:
             )
         if array.shape[0] == 0:
             raise ValidationError(f"{name} has no rows (shape {array.shape})")
-        with np.errstate(over="ignore", invalid="ignore"):
+        # overflow and NaN are refused below, by position; 1e-320 in float32 is 0, not an error
+        with np.errstate(over="ignore", invalid="ignore", under="ignore"):
             converted = np.ascontiguousarray(array, dtype=self.dtype)
         finite = np.isfinite(converted)
         if not finite.all():
@@ -349,6 +397,13 @@ class Network:
         except (TypeError, ValueError) as err:
             raise ValidationError(f"y is not a rectangular array: {err}") from None
         n_out = self.sizes[-1]
+        if array.ndim == 0:
+            if n != 1:
+                raise ValidationError(
+                    f"y is a single value ({array.item()!r}) but X has {n} rows: give one "
+                    "target per row"
+                )
+            array = array.reshape(1)  # one token's target, as x may be one token's vector
         if array.shape[:1] != (n,):
             rows = len(array) if array.ndim else 0
             raise ValidationError(f"y has {rows} row{'' if rows == 1 else 's'}; X has {n}")
@@ -382,29 +437,62 @@ class Network:
                     f"(the output layer has {n_out} units)"
                 )
             return array.astype(np.int64)
-        if not (np.issubdtype(array.dtype, np.number) or array.dtype == bool):
-            raise ValidationError(f"y must be numeric; got dtype {array.dtype.name}")
-        with np.errstate(over="ignore", invalid="ignore"):  # 1e308 -> inf, refused below
+        if np.issubdtype(array.dtype, np.complexfloating) or not (
+            np.issubdtype(array.dtype, np.number) or array.dtype == bool
+        ):  # complex: the cast would silently drop .imag
+            raise ValidationError(f"y must hold real numbers; got dtype {array.dtype.name}")
+        # 1e308 -> inf, refused below; 1e-320 -> 0 in float32, as exact as float32 can be
+        with np.errstate(over="ignore", invalid="ignore", under="ignore"):
             values = array.astype(self.dtype).reshape(n, -1)
         if values.shape[1] != n_out:
+            columns = values.shape[1]
             raise ValidationError(
-                f"y has {values.shape[1]} columns but the output layer has {n_out} units"
+                f"y has {columns} column{'' if columns == 1 else 's'} but the output layer has "
+                f"{n_out} unit{'' if n_out == 1 else 's'}"
             )
-        if not np.isfinite(values).all():
-            raise ValidationError(f"y has non-finite values as {self.dtype.name}")
-        if loss.name == "binary_cross_entropy" and not np.all((values >= 0) & (values <= 1)):
-            raise ValidationError("binary_cross_entropy needs targets in [0, 1]")
+        finite = np.isfinite(values)
+        if not finite.all():
+            row, column = np.argwhere(~finite)[0]
+            raise ValidationError(
+                f"y has non-finite values (first at row {row}, column {column}: "
+                f"{array.reshape(n, -1)[row, column].item()!r} as {self.dtype.name})"
+            )
+        if loss.name == "binary_cross_entropy":
+            outside = (values < 0) | (values > 1)
+            if outside.any():
+                row, column = np.argwhere(outside)[0]
+                raise ValidationError(
+                    "binary_cross_entropy needs targets in [0, 1] (the probability of each "
+                    f"label); y has {values[row, column].item()!r} at row {row}, column {column}"
+                )
         return values
 
     def _resolve_loss(self, loss: str | Loss | None) -> Loss:
+        """The loss to compute with: ``loss``, else the network's.
+
+        Raises
+        ------
+        ValidationError
+            When there is none, or when a cross-entropy meets an output that is no probability
+            (see :data:`_NOT_PROBABILITIES`).
+        """
         if loss is not None:
-            return get_loss(loss)
-        if self.loss is None:
+            resolved = get_loss(loss)
+        elif self.loss is None:
             raise ValidationError(
                 f"no loss pairs with the output activation {self.activations[-1]!r}; "
                 "pass loss= (cross_entropy, binary_cross_entropy or mse)"
             )
-        return self.loss
+        else:
+            resolved = self.loss
+        output = self.activations[-1]
+        if resolved.name in _CROSS_ENTROPIES and output in _NOT_PROBABILITIES:
+            raise ValidationError(
+                f"{resolved.name} needs outputs h^(L) that are probabilities in (0, 1), "
+                f"-ln h_y; the output activation {output!r} gives {_NOT_PROBABILITIES[output]}. "
+                "Use a softmax output (classes) or sigmoid (labels), or the loss 'mse'"
+            )
+        return resolved
 
     # -- the computation -----------------------------------------------------------------
 

@@ -39,6 +39,19 @@ def _check_rate(name: str, value: float, *, low: float = 0.0, inclusive: bool = 
     return value
 
 
+def _check_fraction(name: str, value: float, *, below_1: bool) -> float:
+    """A real number in ``[0, 1]`` (``[0, 1)`` when ``below_1``): numpy scalars such as
+    ``np.float32(0.9)`` are numbers too; ``True`` is not."""
+    number = isinstance(value, int | float | np.floating | np.integer)
+    if (
+        isinstance(value, bool)
+        or not number
+        or not (0 <= value < 1 or (value == 1 and not below_1))
+    ):
+        raise ValidationError(f"{name} must be in [0, 1{')' if below_1 else ']'}; got {value!r}")
+    return float(value)
+
+
 class Optimizer:
     """Base class: holds the learning rate, weight decay and per-parameter state."""
 
@@ -145,9 +158,7 @@ class Momentum(SGD):
         weight_decay: float = 0.0,
     ) -> None:
         super().__init__(learning_rate, weight_decay=weight_decay)
-        if not (isinstance(momentum, int | float) and 0 <= momentum <= 1):
-            raise ValidationError(f"momentum must be in [0, 1]; got {momentum!r}")
-        self.momentum = float(momentum)
+        self.momentum = _check_fraction("momentum", momentum, below_1=False)
         self.nesterov = bool(nesterov)
         self.velocity: list[Array] = []
 
@@ -205,10 +216,8 @@ class Adam(Optimizer):
         weight_decay: float = 0.0,
     ) -> None:
         super().__init__(learning_rate, weight_decay=weight_decay)
-        for name, beta in (("beta_1", beta_1), ("beta_2", beta_2)):
-            if not (isinstance(beta, int | float) and 0 <= beta < 1):
-                raise ValidationError(f"{name} must be in [0, 1); got {beta!r}")
-        self.beta_1, self.beta_2 = float(beta_1), float(beta_2)
+        self.beta_1 = _check_fraction("beta_1", beta_1, below_1=True)
+        self.beta_2 = _check_fraction("beta_2", beta_2, below_1=True)
         self.epsilon = _check_rate("epsilon", epsilon)
         self.m: list[Array] = []
         self.v: list[Array] = []

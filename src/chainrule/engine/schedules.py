@@ -16,6 +16,8 @@ import math
 from dataclasses import asdict, dataclass
 from typing import Any, ClassVar
 
+import numpy as np
+
 from chainrule.errors import ValidationError
 
 __all__ = [
@@ -31,8 +33,14 @@ __all__ = [
 ]
 
 
+_INTEGERS = (int, np.integer)
+"""Integer types: numpy's count too (``np.int64(epochs * n // batch)`` is a step count)."""
+
+_NUMBERS = (int, float, np.integer, np.floating)
+
+
 def _positive(name: str, value: object, *, allow_zero: bool = False) -> float:
-    ok_type = isinstance(value, int | float) and not isinstance(value, bool)
+    ok_type = isinstance(value, _NUMBERS) and not isinstance(value, bool)
     number = float(value) if ok_type else math.nan  # type: ignore[arg-type]
     if not (math.isfinite(number) and (number >= 0 if allow_zero else number > 0)):
         raise ValidationError(
@@ -41,16 +49,23 @@ def _positive(name: str, value: object, *, allow_zero: bool = False) -> float:
     return number
 
 
-def _count(name: str, value: object) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValidationError(f"{name} must be an integer >= 1; got {value!r}")
-    return value
+def _count(name: str, value: object, *, low: int = 1) -> int:
+    if isinstance(value, bool) or not isinstance(value, _INTEGERS) or value < low:
+        raise ValidationError(f"{name} must be an integer >= {low}; got {value!r}")
+    return int(value)
 
 
 def _check_step(t: int) -> int:
-    if isinstance(t, bool) or not isinstance(t, int) or t < 0:
+    if isinstance(t, bool) or not isinstance(t, _INTEGERS) or t < 0:
         raise ValidationError(f"the step number t must be an integer >= 0; got {t!r}")
-    return t
+    return int(t)
+
+
+def _store(schedule: Schedule, **checked: float) -> None:
+    """Keep the checked values, as plain Python numbers, on a frozen schedule: its ``to_dict``
+    is then JSON as it is, whatever numpy scalars it was given."""
+    for field_name, value in checked.items():
+        object.__setattr__(schedule, field_name, value)
 
 
 @dataclass(frozen=True)
@@ -81,7 +96,11 @@ class Constant(Schedule):
 
 @dataclass(frozen=True)
 class InverseScaling(Schedule):
-    """``eta_t = eta_0 / (t + 1)^power_t`` (scikit-learn's ``invscaling``).
+    """``eta_t = eta_0 / (t + 1)^power_t`` (the formula of scikit-learn's ``invscaling``).
+
+    Here ``t`` counts gradient steps and the rate changes at every step. scikit-learn's MLP
+    counts the samples seen instead and changes the rate once per epoch (the
+    :mod:`chainrule.estimators` adapters do that themselves): the same formula, another ``t``.
 
     >>> InverseScaling(power_t=0.5)(3, 1.0)
     0.5
@@ -91,7 +110,7 @@ class InverseScaling(Schedule):
     name: ClassVar[str] = "invscaling"
 
     def __post_init__(self) -> None:
-        _positive("power_t", self.power_t, allow_zero=True)
+        _store(self, power_t=_positive("power_t", self.power_t, allow_zero=True))
 
     def __call__(self, t: int, eta_0: float) -> float:
         return float(eta_0 / (_check_step(t) + 1) ** self.power_t)
@@ -110,8 +129,11 @@ class StepDecay(Schedule):
     name: ClassVar[str] = "step"
 
     def __post_init__(self) -> None:
-        _count("step_size", self.step_size)
-        _positive("gamma", self.gamma)
+        _store(
+            self,
+            step_size=_count("step_size", self.step_size),
+            gamma=_positive("gamma", self.gamma),
+        )
 
     def __call__(self, t: int, eta_0: float) -> float:
         return float(eta_0 * self.gamma ** (_check_step(t) // self.step_size))
@@ -132,8 +154,11 @@ class Cosine(Schedule):
     name: ClassVar[str] = "cosine"
 
     def __post_init__(self) -> None:
-        _count("total_steps", self.total_steps)
-        _positive("eta_min", self.eta_min, allow_zero=True)
+        _store(
+            self,
+            total_steps=_count("total_steps", self.total_steps),
+            eta_min=_positive("eta_min", self.eta_min, allow_zero=True),
+        )
 
     def __call__(self, t: int, eta_0: float) -> float:
         progress = min(_check_step(t), self.total_steps) / self.total_steps
@@ -196,9 +221,7 @@ class ReduceOnPlateau:
         self.factor = _positive("factor", factor)
         if self.factor >= 1:
             raise ValidationError(f"factor must be < 1 to reduce the rate; got {factor!r}")
-        if isinstance(patience, bool) or not isinstance(patience, int) or patience < 0:
-            raise ValidationError(f"patience must be an integer >= 0; got {patience!r}")
-        self.patience = patience
+        self.patience = _count("patience", patience, low=0)
         self.min_delta = _positive("min_delta", min_delta, allow_zero=True)
         self.min_scale = _positive("min_scale", min_scale)
         self.scale = 1.0

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from chainrule.engine.activations import Activation
 from chainrule.engine.losses import Loss
 from chainrule.engine.network import Network
 from chainrule.engine.optimizers import SGD
@@ -40,6 +41,11 @@ class LayerTrace:
     dL_de: Array | None
     dL_dW: Array | None
     W_updated: Array | None
+    activation_function: Activation | None = None
+    """The layer's :class:`~chainrule.engine.activations.Activation` itself, with its
+    parameters: the name alone would give :mod:`~chainrule.engine.explain` the registry's
+    ``leaky_relu`` (slope 0.01) for a ``LeakyReLU(0.3)``, and nothing for an activation of the
+    user's own."""
 
 
 @dataclass(frozen=True)
@@ -111,6 +117,7 @@ def trace(
                 dL_de=np.array(layer.dL_de, copy=True) if backward else None,
                 dL_dW=layer.dL_dW.copy(order="K") if backward else None,
                 W_updated=W_new,
+                activation_function=layer.activation,
             )
         )
     return Trace(

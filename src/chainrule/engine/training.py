@@ -234,7 +234,7 @@ class Trainer:
         self.y = net.check_targets(y, len(self.X), self.loss)
         self.optimizer = optimizer if optimizer is not None else SGD(learning_rate)
         self.learning_rate = self.optimizer.learning_rate  # eta_0 of the schedule
-        self.batch_size = check_batch_size(batch_size, len(self.X))
+        self._batch_size = check_batch_size(batch_size, len(self.X))
         self.shuffle = bool(shuffle)
         self.rng = as_generator(seed)
         self.validation: tuple[Array, NDArray[Any]] | None = None
@@ -274,8 +274,10 @@ class Trainer:
         self._predicted = np.zeros(len(self.X), dtype=np.intp)  # class of each token this epoch
         self._epoch_sq_err = np.zeros(self.y.shape[1] if self.y.ndim == 2 else 1)
         if self.task == "regression":
-            centred = self.y - self.y.mean(axis=0)
-            self._ss_tot = np.sum(centred.astype(np.float64) ** 2, axis=0)
+            # SS_tot = sum_i (y_i - mean y)^2 in float64, as r2_score computes it: centred in
+            # float32, a target far from 0 (y ~ 1e4 +- 0.01) would lose most of its digits.
+            y64 = self.y.astype(np.float64)
+            self._ss_tot = np.sum((y64 - y64.mean(axis=0)) ** 2, axis=0)
 
     # -- one step ------------------------------------------------------------------------
 
@@ -319,6 +321,20 @@ class Trainer:
         self._epoch_hits += float(np.mean((h > 0.5) == (y_batch > 0.5), axis=1).sum())
 
     # -- minibatches and epochs ------------------------------------------------------------
+
+    @property
+    def batch_size(self) -> int:
+        """Tokens per minibatch (``None`` at construction is the whole data set).
+
+        May change between steps, even within an epoch (the next minibatch takes the new size);
+        checked like the constructor's argument (unchecked, 0 and -1 ended in numpy's
+        "zero-size array" error, -1 after a step on the wrong tokens, and 2.5 failed to slice).
+        """
+        return self._batch_size
+
+    @batch_size.setter
+    def batch_size(self, batch_size: int | None) -> None:
+        self._batch_size = check_batch_size(batch_size, len(self.X))
 
     @property
     def in_epoch(self) -> bool:
@@ -373,7 +389,7 @@ class Trainer:
         if self._position >= n:
             self._start_epoch()
         start = self._position
-        stop = min(start + self.batch_size, n)
+        stop = min(start + self._batch_size, n)
         y_batch = self._y_epoch[start:stop]
         self._set_learning_rate()
         try:
@@ -615,7 +631,7 @@ class Trainer:
         self.epoch = int(state["epoch"])
         self.steps = int(state["steps"])
         self.learning_rate = float(state["learning_rate"])
-        self.batch_size = check_batch_size(int(state["batch_size"]), len(self.X))
+        self.batch_size = int(state["batch_size"])
         self.shuffle = bool(state["shuffle"])
         self.history = [float(v) for v in state["history"]]
         self.record = History.from_dict(state["record"])
