@@ -24,7 +24,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from chainrule.datasets import Dataset, Standardizer, train_test_split
-from chainrule.engine.activations import names_of
+from chainrule.engine.activations import ACTIVATIONS, names_of
 from chainrule.engine.callbacks import Callback, EarlyStopping
 from chainrule.engine.losses import default_loss
 from chainrule.engine.network import Network
@@ -120,9 +120,21 @@ class TrainConfig:
     dtype: str = "float32"
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "hidden", tuple(self.hidden))
+        hidden = self.hidden
+        if isinstance(hidden, int) and not isinstance(hidden, bool):
+            hidden = (hidden,)  # one hidden layer, as a sweep config's hidden_layers = 64
+        if isinstance(hidden, str) or not isinstance(hidden, Sequence):
+            raise ValidationError(
+                f"hidden must be a sequence of layer widths like (64, 64); got {hidden!r}"
+            )
+        object.__setattr__(self, "hidden", tuple(hidden))
         for i, width in enumerate(self.hidden):
             _integer(f"hidden[{i}]", width, 1)
+        if self.activation not in ACTIVATIONS:
+            raise ValidationError(
+                f"activation must be one of {', '.join(sorted(ACTIVATIONS))}; "
+                f"got {self.activation!r}"
+            )
         if self.optimizer not in OPTIMIZER_NAMES:
             raise ValidationError(
                 f"optimizer must be one of {', '.join(OPTIMIZER_NAMES)}; got {self.optimizer!r}"
@@ -442,7 +454,8 @@ def fit(
         Write a resumable checkpoint there every so many epochs (atomically).
     resume:
         A checkpoint to continue from. Its settings are used, except ``config.epochs``: the
-        total number of epochs to reach. The result is bit-identical to an uninterrupted run.
+        total number of epochs to reach (without ``config``: the interrupted run's total). The
+        result is bit-identical to an uninterrupted run.
 
     Raises
     ------
@@ -453,12 +466,26 @@ def fit(
     DivergenceError
         The loss became non-finite; the message says what to change.
     """
-    config = config or TrainConfig()
+    if not isinstance(data, Dataset):
+        raise ValidationError(
+            "data must be a chainrule.datasets.Dataset, e.g. read_dataset('data.csv') or "
+            "chainrule.datasets.load('iris'); for arrays X, y use chainrule.MLPClassifier or "
+            f"MLPRegressor; got {type(data).__name__}"
+        )
+    given = config
+    if config is None:
+        config = TrainConfig()
+    elif not isinstance(config, TrainConfig):
+        raise ValidationError(
+            "config must be a TrainConfig, e.g. TrainConfig(epochs=50); "
+            f"got {type(config).__name__}"
+        )
     state: dict[str, Any] | None = None
     saved_model: ModelFile | None = None
     if resume is not None:
         saved_model, state, saved_config = _load_fit_checkpoint(resume)
-        config = replace(saved_config, epochs=config.epochs)
+        # no config: continue to the epochs the interrupted run was to reach
+        config = saved_config if given is None else replace(saved_config, epochs=config.epochs)
     if config.seed is None:
         entropy = np.random.SeedSequence().entropy
         assert isinstance(entropy, int)
@@ -484,6 +511,12 @@ def fit(
         X, X_val, y, y_val = train_test_split(
             X, y, config.validation_fraction, seed=split_rng, stratify=classification
         )
+        if classification and len(np.unique(y)) < 2:  # a class too small to split
+            raise DataError(
+                f"after holding out validation_fraction = {config.validation_fraction:g} of "
+                f"{data.name!r} ({data.n_samples} rows), the training rows hold one class "
+                "only; use more data, or validation_fraction = 0 (--validation-fraction 0)"
+            )
 
     standardizer = target_scaler = None
     if config.standardize:

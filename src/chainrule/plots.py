@@ -7,6 +7,7 @@ Each file is written to a temporary name in its folder and renamed.
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -58,18 +59,32 @@ def loss_curves_figure(history: History) -> Figure:
     score = "accuracy" if history.task == "classification" else "r2"
     figure = _figure(10.0, 4.0)
     loss_axes, score_axes = figure.subplots(1, 2)
+    from matplotlib.ticker import MaxNLocator
+
     epochs = history.series("epoch")
+    # A line needs two points: mark each epoch while there are few, so that a run of one
+    # epoch (or an interrupted one) shows its scores instead of empty axes.
+    marker = "o" if len(epochs) <= 20 else None
     for axes, key in ((loss_axes, "loss"), (score_axes, score)):
-        axes.plot(epochs, history.series(key), label=f"training {key}")
+        axes.plot(epochs, history.series(key), marker=marker, label=f"training {key}")
         if history.series(f"val_{key}"):
-            axes.plot(epochs, history.series(f"val_{key}"), label=f"validation {key}")
+            axes.plot(
+                epochs, history.series(f"val_{key}"), marker=marker, label=f"validation {key}"
+            )
         if history.best_epoch is not None:  # before the legend, so that the legend names it
             axes.axvline(history.best_epoch, color="gray", linestyle=":", label="best epoch")
         axes.set_xlabel("epoch")
+        axes.xaxis.set_major_locator(MaxNLocator(integer=True))  # no epoch 1.5
+        if len(epochs) == 1:  # else matplotlib ticks 0.96 .. 1.04 around the one epoch
+            axes.set_xticks(epochs)
         axes.set_ylabel(key)
         axes.grid(alpha=0.3)
         axes.legend()
-    loss_axes.set_yscale("log" if min(history.series("loss")) > 0 else "linear")
+    # A log scale shows a loss falling over decades; over less than one it only writes tick
+    # labels such as 1.45 x 10^0.
+    losses = [v for key in ("loss", "val_loss") for v in history.series(key) if math.isfinite(v)]
+    spread = min(losses) > 0 and max(losses) > 10 * min(losses) if losses else False
+    loss_axes.set_yscale("log" if spread else "linear")
     figure.suptitle(f"training ({history.stopped})")
     figure.tight_layout()
     return figure
@@ -111,7 +126,7 @@ def decision_regions_figure(
     predicted = model.predict_codes(np.column_stack([grid1.ravel(), grid2.ravel()]))
     k = len(model.classes)
     colors = _class_colors(k)
-    figure = _figure(6.0, 5.0)
+    figure = _figure(7.5, 5.0)
     axes = figure.subplots()
     levels = np.arange(k + 1) - 0.5
     axes.contourf(
@@ -136,14 +151,25 @@ def decision_regions_figure(
     names = model.feature_names or ["x1", "x2"]
     axes.set_xlabel(names[0])
     axes.set_ylabel(names[1])
-    axes.legend(title="class", fontsize="small")
+    # Beside the plot, not on it: inside, the legend would hide data points and regions.
+    axes.legend(
+        title="class",
+        fontsize="small",
+        loc="upper left",
+        bbox_to_anchor=(1.02, 1.0),
+        borderaxespad=0.0,
+        ncols=1 + (k - 1) // 15,
+    )
     axes.set_title("decision regions")
     figure.tight_layout()
     return figure
 
 
-def confusion_matrix_figure(y_true: ArrayLike, y_pred: ArrayLike, classes: Sequence[str]) -> Figure:
-    """Counts of true class (rows) against predicted class (columns), annotated."""
+def confusion_matrix_figure(
+    y_true: ArrayLike, y_pred: ArrayLike, classes: Sequence[str], *, data: str | None = None
+) -> Figure:
+    """Counts of true class (rows) against predicted class (columns), annotated; ``data``
+    names the rows counted in the title (``"the training data"``, a file name)."""
     k = len(classes)
     counts = confusion_matrix(y_true, y_pred, k)
     size = min(4.0 + 0.4 * k, 12.0)
@@ -151,8 +177,20 @@ def confusion_matrix_figure(y_true: ArrayLike, y_pred: ArrayLike, classes: Seque
     axes = figure.subplots()
     image = axes.imshow(counts, cmap="Blues")
     figure.colorbar(image, ax=axes, fraction=0.046)
-    axes.set_xticks(range(k), labels=list(classes), rotation=90 if k > 6 else 0)
-    axes.set_yticks(range(k), labels=list(classes))
+    # Upright labels share a column's width (about 0.6 of the figure over k columns, at some
+    # 13 characters an inch); longer ones would run into each other, so they stand vertical.
+    column_chars = 0.6 * size / k * 13
+    upright = max(len(str(c)) for c in classes) <= column_chars
+    # Many classes: smaller labels, down to 5 points, then only every step-th class named,
+    # so that neighbouring labels never overprint each other.
+    pitch = 0.7 * size * 72 / k  # points per row or column
+    fontsize = min(10.0, 0.8 * pitch)
+    step = 1 if fontsize >= 5 else math.ceil(5 / fontsize)
+    fontsize = max(fontsize, 5.0)
+    ticks = list(range(0, k, step))
+    names = [str(classes[i]) for i in ticks]
+    axes.set_xticks(ticks, labels=names, rotation=0 if upright else 90, fontsize=fontsize)
+    axes.set_yticks(ticks, labels=names, fontsize=fontsize)
     axes.set_xlabel("predicted class")
     axes.set_ylabel("true class")
     if k <= 20:
@@ -169,18 +207,25 @@ def confusion_matrix_figure(y_true: ArrayLike, y_pred: ArrayLike, classes: Seque
                     color="white" if counts[i, j] > threshold else "black",
                 )
     accuracy = np.trace(counts) / max(counts.sum(), 1)
-    axes.set_title(f"confusion matrix (accuracy {accuracy:.3f})")
+    on = "" if data is None else f"\non {data}"  # a line of its own: long names fit
+    axes.set_title(f"confusion matrix (accuracy {accuracy:.3f}){on}")
     figure.tight_layout()
     return figure
 
 
 def save_plots(
-    model: FittedModel, X: ArrayLike, y: ArrayLike, directory: str | os.PathLike[str]
+    model: FittedModel,
+    X: ArrayLike,
+    y: ArrayLike,
+    directory: str | os.PathLike[str],
+    *,
+    data: str | None = None,
 ) -> list[Path]:
     """Write every figure that applies to ``directory`` (created if needed); return the paths.
 
     ``loss_curves.png`` when the model has a history; for a classifier ``confusion_matrix.png``
-    on ``(X, y)`` (raw features, class codes) and, with 2 features, ``decision_regions.png``.
+    on ``(X, y)`` (raw features, class codes; ``data`` names them in its title) and, with 2
+    features, ``decision_regions.png``.
     """
     figures: list[tuple[Figure, str]] = []  # drawn first: a missing matplotlib creates nothing
     if model.history.epochs:
@@ -188,7 +233,10 @@ def save_plots(
     if model.classes is not None:
         predicted: Any = model.predict_codes(X)
         figures.append(
-            (confusion_matrix_figure(y, predicted, model.classes), "confusion_matrix.png")
+            (
+                confusion_matrix_figure(y, predicted, model.classes, data=data),
+                "confusion_matrix.png",
+            )
         )
         if model.n_features == 2:
             figures.append((decision_regions_figure(model, X, y), "decision_regions.png"))

@@ -365,3 +365,26 @@ def test_npz_data_and_target_column_by_name(animals, tmp_path):
     assert "val_loss" not in report["final"]
     assert by_name.returncode == 0, by_name.stderr
     assert FittedModel.load(tmp_path / "m").feature_names == ["length", "weight"]
+
+
+def test_resume_without_epochs_continues_to_the_interrupted_runs_end(animals, tmp_path):
+    """``--resume CKPT`` alone finishes the run the checkpoint belongs to: stopping at
+    TrainConfig's default of 30 epochs (or at once, past it) and calling that 'completed'
+    would leave a 7- or 100-epoch run silently unfinished."""
+    from chainrule.engine.callbacks import Callback
+    from chainrule.fit import TrainConfig, fit, read_dataset
+
+    class InterruptAt(Callback):
+        def on_epoch_end(self, trainer, record):
+            if trainer.epoch == 3:
+                raise KeyboardInterrupt
+
+    path, _, _ = animals
+    config = TrainConfig(epochs=40, hidden=(3,), dtype="float64")
+    cut = fit(read_dataset(path), config, callbacks=[InterruptAt()], checkpoint=tmp_path / "c")
+    assert cut.history.stopped == "interrupted"
+    resumed = chainrule("train", path, "--resume", tmp_path / "c", "--json")
+    assert resumed.returncode == 0, resumed.stderr
+    report = json.loads(resumed.stdout)
+    assert report["epochs"] == 40 and report["stopped"] == "completed"
+    assert report["config"]["epochs"] == 40

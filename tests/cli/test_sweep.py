@@ -187,3 +187,52 @@ def test_too_few_samples_for_any_folds_gives_possible_advice(tmp_path: Path) -> 
         "needs at least 2 samples of every class (folds >= 2), so the data set is too small to "
         "sweep\n"
     )
+
+
+def test_a_best_model_path_that_cannot_be_written_is_refused_before_any_trial(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "tiny.toml").write_text(CONFIG, encoding="utf-8")
+    results = tmp_path / "r.jsonl"
+    for path, fragment in [
+        (tmp_path / "missing" / "m.safetensors", "the folder"),
+        (tmp_path, "is a directory"),
+    ]:
+        run = sweep(
+            tmp_path / "tiny.toml", "--scheduler", "serial", "--results", results,
+            "--output-model", path,
+        )  # fmt: skip
+        assert run.returncode == 2, run
+        assert run.stderr.startswith("chainrule sweep: error: --output-model: ")
+        assert fragment in run.stderr and run.stderr.count("\n") == 1
+        assert not results.exists()  # no trial ran
+
+
+def test_n_workers_is_checked_as_an_option(tmp_path: Path) -> None:
+    (tmp_path / "tiny.toml").write_text(CONFIG, encoding="utf-8")
+    run = sweep(tmp_path / "tiny.toml", "--n-workers", "0")
+    assert run.returncode == 2
+    assert "argument --n-workers: expected an integer >= 1; got '0'" in run.stderr
+
+
+def test_the_best_model_knows_its_columns_by_name(tmp_path: Path) -> None:
+    """As a model from 'chainrule train': evaluate and predict find its features by name in a
+    file whose columns come in another order."""
+    rows = [(i % 7 - 3.0, (i * 5) % 11 - 5.0, "cat" if i % 2 else "dog") for i in range(40)]
+    with (tmp_path / "pets.csv").open("w", newline="") as f:
+        csv.writer(f).writerows([("width", "height", "kind"), *rows])
+    with (tmp_path / "shuffled.csv").open("w", newline="") as f:
+        csv.writer(f).writerows([("kind", "height", "width"), *(r[::-1] for r in rows)])
+    (tmp_path / "pets.toml").write_text(
+        'dataset = "pets.csv"\nfolds = 2\n\n[space]\nhidden_layers = [[3]]\nepochs = [2]\n',
+        encoding="utf-8",
+    )
+    run = sweep(tmp_path / "pets.toml", "--scheduler", "serial")
+    assert run.returncode == 0, run.stderr
+    model = tmp_path / "pets.results.best.safetensors"
+    assert load_model(model).training["feature_names"] == ["width", "height"]
+    scores = [
+        json.loads(chainrule("evaluate", model, tmp_path / name, "--json").stdout)
+        for name in ("pets.csv", "shuffled.csv")
+    ]
+    assert scores[0] == {**scores[1], "data": scores[0]["data"]}

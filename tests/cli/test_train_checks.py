@@ -157,3 +157,12 @@ def test_data_sources_empty_or_shadowed_by_a_folder(tmp_path: Path) -> None:
     assert "is a directory, not a data file" in folder
     split = one_line_error(chainrule("train", "xor:test", *QUICK))
     assert "'xor' has no splits" in split
+
+
+def test_checkpoint_every_must_be_positive_even_without_checkpoint(tmp_path: Path) -> None:
+    for value in ("0", "-3"):
+        result = chainrule("train", "xor", *QUICK, "--checkpoint-every", value, cwd=tmp_path)
+        assert result.returncode == 2, result
+        assert f"argument --checkpoint-every: expected an integer >= 1; got '{value}'" in (
+            result.stderr
+        )

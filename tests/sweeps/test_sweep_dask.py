@@ -150,3 +150,25 @@ def test_local_cluster_workers_leave_ctrl_c_to_the_sweep() -> None:
         assert list(client.run(sigint_blocked).values()) == [True]
         client.restart()  # new worker processes, started by the cluster's own thread
         assert list(client.run(sigint_blocked).values()) == [True]
+
+
+def test_a_configuration_chainrule_refuses_fails_once_on_the_cluster(
+    dask_client: Any, tmp_path: Path
+) -> None:
+    """Recorded as a failed trial, the same as serially, not raised on the worker (which Dask
+    would retry twice, logging a traceback each time, then leave unfinished for ever)."""
+    config = tmp_path / "refused.toml"
+    config.write_text(
+        'dataset = { name = "xor", n_samples = 40 }\nfolds = 2\n\n[space]\n'
+        "hidden_layers = [[4], [1000000000000]]\nepochs = [2]\n",
+        encoding="utf-8",
+    )
+    outcome = sweep(config, scheduler=dask_client, results=tmp_path / "c.jsonl", progress="none")
+    assert outcome.unfinished == []
+    assert sorted(t.status for t in outcome.trials) == ["failed", "ok"]
+    serial = sweep(config, scheduler="serial", results=tmp_path / "s.jsonl", progress="none")
+    assert without_time(read_records(tmp_path / "c.jsonl")) == without_time(
+        read_records(tmp_path / "s.jsonl")
+    )
+    assert outcome.best is not None and serial.best is not None
+    assert outcome.best.trial_id == serial.best.trial_id

@@ -172,3 +172,107 @@ def test_progress_is_a_bar_on_a_terminal(tiny_config: Path, tmp_path: Path) -> N
     sweep(tiny_config, scheduler="serial", results=tmp_path / "t.jsonl", stream=out)
     text = out.getvalue()
     assert text.count("\r[") == 4 and "] 4/4  best accuracy" in text and text.endswith("\n")
+
+
+REFUSED = """\
+dataset = { name = "xor", n_samples = 40 }
+folds = 2
+
+[space]
+hidden_layers = [[4], [1000000000000]]
+epochs = [2]
+"""
+
+
+def test_a_configuration_chainrule_refuses_is_a_failed_trial_not_the_end_of_the_sweep(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = tmp_path / "refused.toml"
+    config.write_text(REFUSED, encoding="utf-8")
+    results = tmp_path / "r.jsonl"
+    outcome = sweep(config, scheduler="serial", results=results, progress="none")
+    records = read_records(results)
+    assert [r["status"] for r in records] == ["ok", "failed"]
+    failed = records[1]
+    assert failed["params"]["hidden_layers"] == [10**12]
+    assert failed["error"].startswith("fold 1: W^(1) would hold 3,000,000,000,000 weights")
+    assert failed["score_mean"] is None and failed["fold_scores"] == []
+    assert outcome.best is not None and outcome.best.trial_id == records[0]["trial_id"]
+    assert outcome.unfinished == []
+    assert f"failed {failed['trial_id']}: fold 1: W^(1) would hold" in outcome.summary()
+    calls = counting_run_trial(monkeypatch)
+    again = sweep(config, scheduler="serial", results=results, progress="none")
+    assert calls == [] and again.skipped == 2  # the same refusal is not run again
+
+
+def test_ctrl_c_while_the_best_model_is_retrained_says_every_trial_is_kept(
+    tiny_config: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    results, model = tmp_path / "t.jsonl", tmp_path / "best.safetensors"
+
+    def interrupted(*args: Any, **kwargs: Any) -> Any:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(runner, "fit_network", interrupted)  # the retraining on all data
+    with pytest.raises(SweepInterrupted) as info:
+        sweep(tiny_config, scheduler="serial", results=results, progress="none", output_model=model)
+    assert (info.value.kept, info.value.total) == (4, 4)
+    assert len(read_records(results)) == 4 and not model.exists()
+    monkeypatch.undo()
+    calls = counting_run_trial(monkeypatch)
+    again = sweep(
+        tiny_config, scheduler="serial", results=results, progress="none", output_model=model
+    )
+    assert calls == [] and again.model_path == model and model.exists()
+
+
+def test_ctrl_c_during_a_serial_trial_stops_the_sweep_and_records_no_cut_short_fold(
+    tiny_config: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A real SIGINT while the second trial trains. The trainer catches it (and would end that
+    fold early); the sweep must stop rather than score and keep a half-trained trial."""
+    import os
+    import signal
+
+    import chainrule.sweeps.trial as trial
+    from chainrule.engine.callbacks import Callback
+
+    class CtrlC(Callback):
+        def on_epoch_end(self, trainer: Any, record: Any) -> None:
+            os.kill(os.getpid(), signal.SIGINT)  # as a terminal's Ctrl-C does
+
+    built = []
+
+    def trainer(*args: Any, **kwargs: Any) -> Any:
+        built.append(1)
+        if len(built) == 3:  # the second trial's first fold (2 folds a trial)
+            kwargs["callbacks"] = [CtrlC()]
+        return Trainer(*args, **kwargs)
+
+    monkeypatch.setattr(trial, "Trainer", trainer)
+    results = tmp_path / "t.jsonl"
+    with pytest.raises(SweepInterrupted) as info:
+        sweep(tiny_config, scheduler="serial", results=results, progress="none")
+    assert (info.value.kept, info.value.total) == (1, 4)
+    assert len(read_records(results)) == 1 and len(built) == 3
+    monkeypatch.undo()
+    reference = tmp_path / "r.jsonl"
+    sweep(tiny_config, scheduler="serial", results=reference, progress="none", output_model=False)
+    sweep(tiny_config, scheduler="serial", results=results, progress="none", output_model=False)
+    assert without_time(read_records(results)) == without_time(read_records(reference))
+
+
+def test_a_random_search_that_draws_a_point_twice_says_so(tmp_path: Path) -> None:
+    config = tmp_path / "small.toml"
+    config.write_text(
+        'dataset = { name = "xor", n_samples = 40 }\nfolds = 2\n\n[search]\nmethod = "random"\n'
+        "n_trials = 6\n\n[space]\nhidden_layers = [[2], [3]]\nepochs = [1]\n",
+        encoding="utf-8",
+    )
+    out = io.StringIO()
+    outcome = sweep(config, scheduler="serial", results=tmp_path / "r.jsonl", stream=out)
+    assert len(outcome.trials) == 2
+    assert out.getvalue().startswith(
+        "search.n_trials = 6 drew 2 distinct points of the space (a point drawn twice is one "
+        "trial)\n"
+    )

@@ -97,8 +97,8 @@ def non_negative_int(text: str) -> int:
 
 def positive_int(text: str) -> int:
     """An integer >= 1 (batch sizes, counts)."""
-    value = non_negative_int(text)
-    if value < 1:
+    value = _parse_one(text, "an integer", int)
+    if value < 1:  # -3 too: "expected >= 0" would suggest that 0 is fine
         raise argparse.ArgumentTypeError(f"expected an integer >= 1; got {text!r}")
     return value
 
@@ -315,6 +315,10 @@ def check_output_path(
     _check_writable(folder, what)
 
 
+FILE_SUFFIXES = (".png", ".svg", ".pdf", ".jpg", ".jpeg", ".json", ".md", ".txt")
+"""Suffixes of file names, which a folder option (``--plots``, ``plot -o``) refuses."""
+
+
 def check_output_dir(path: str | os.PathLike[str] | None, what: str) -> None:
     """Fail before any work unless ``path`` is a writable folder or one that can be created
     (in a writable folder); nothing is created here."""
@@ -323,6 +327,12 @@ def check_output_dir(path: str | os.PathLike[str] | None, what: str) -> None:
     target = Path(path)
     if target.exists() and not target.is_dir():
         raise ValidationError(f"{what}: {str(target)!r} exists and is not a directory")
+    if not target.exists() and target.suffix.lower() in FILE_SUFFIXES:
+        # `-o loss.png` would become a folder named loss.png with the figures inside
+        raise ValidationError(
+            f"{what} names a folder for the files written; got {str(target)!r}, a file name: "
+            f"give a folder such as {str(target.with_suffix('')) or 'plots'!r}"
+        )
     existing = next(p for p in (target, *target.parents) if p.exists())
     if not existing.is_dir():
         raise ValidationError(f"{what}: {str(existing)!r} is a file, not a directory")

@@ -30,16 +30,23 @@ def run(args: argparse.Namespace) -> int:
     """Write the figures and list them."""
     from chainrule.cli.common import check_output_dir
     from chainrule.cli.train import parse_target
+    from chainrule.errors import ValidationError
     from chainrule.fit import FittedModel, read_for_model
     from chainrule.plots import save_plots
 
     check_output_dir(args.output, "--output")
     model = FittedModel.load(args.model)
+    if not model.history.epochs and model.classes is None:
+        raise ValidationError(
+            f"nothing to plot: {args.model} holds a regression model without a training "
+            "history (loss curves need the epochs 'chainrule train' records; a sweep's best "
+            "model has none), and the other figures are for classifiers"
+        )
     target = parse_target(args.target)
     X, y = read_for_model(
         model, args.data, target=target, need_target=True, delimiter=args.delimiter
     )
     assert y is not None  # need_target=True
-    for path in save_plots(model, X, y, args.output):
+    for path in save_plots(model, X, y, args.output, data=args.data):
         print(f"wrote {path}")
     return 0

@@ -28,6 +28,8 @@ def seconds(text: str) -> float:
 
 def register(subparsers: Any) -> None:
     """Add the ``sweep`` sub-command."""
+    from chainrule.cli.common import positive_int
+
     parser = subparsers.add_parser(
         "sweep",
         help="cross-validate a grid or random search of networks on a Dask cluster",
@@ -52,7 +54,7 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument(
         "--n-workers",
-        type=int,
+        type=positive_int,
         default=2,
         metavar="N",
         help="worker processes of the local cluster (default 2)",
@@ -78,8 +80,10 @@ def run(args: argparse.Namespace) -> int:
     Ctrl-C ends it with one line saying how many trials are kept (status 130, as for any
     interrupted command).
     """
+    from chainrule.cli.common import check_output_path
     from chainrule.sweeps import SweepInterrupted, sweep
 
+    check_output_path(args.output_model, "--output-model")
     try:
         result = sweep(
             args.config,

@@ -11,6 +11,7 @@ import argparse
 import math
 import os
 import sys
+from dataclasses import replace
 from typing import Any
 
 from chainrule.errors import ValidationError
@@ -66,7 +67,7 @@ def looks_like_quantity(classes: list[str] | None) -> bool:
 
 def register(subparsers: Any) -> None:
     """Add the ``train`` sub-command."""
-    from chainrule.cli.common import add_data_arguments
+    from chainrule.cli.common import add_data_arguments, positive_int
     from chainrule.fit import TrainConfig
 
     defaults = TrainConfig()
@@ -125,7 +126,8 @@ def register(subparsers: Any) -> None:
         type=int,
         default=None,
         metavar="N",
-        help=f"epochs to train (with --resume: total to reach) (default {defaults.epochs})",
+        help=f"epochs to train (default {defaults.epochs}); with --resume: the total to reach "
+        "(default: the interrupted run's)",
     )
     parser.add_argument(
         "--l2",
@@ -179,7 +181,11 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument("--checkpoint", metavar="PATH", help="write a checkpoint file here")
     parser.add_argument(
-        "--checkpoint-every", type=int, default=1, metavar="N", help="epochs between checkpoints"
+        "--checkpoint-every",
+        type=positive_int,
+        default=1,
+        metavar="N",
+        help="epochs between checkpoints",
     )
     parser.add_argument("--plots", metavar="DIR", help="write loss/decision/confusion PNGs here")
     parser.set_defaults(func=run)
@@ -214,9 +220,10 @@ def given_settings(args: argparse.Namespace) -> dict[str, Any]:
     return {name: value for name, value in given.items() if value is not None}
 
 
-def check_resume(checkpoint: str, given: dict[str, Any]) -> None:
+def check_resume(checkpoint: str, given: dict[str, Any]) -> int:
     """Refuse options that contradict the checkpoint's settings: resuming continues with those,
-    so an option that differs would be ignored without a word."""
+    so an option that differs would be ignored without a word. Return the number of epochs
+    the interrupted run was to reach (what ``--resume`` without ``--epochs`` continues to)."""
     from chainrule.fit import checkpoint_config
 
     saved = checkpoint_config(checkpoint)
@@ -230,6 +237,7 @@ def check_resume(checkpoint: str, given: dict[str, Any]) -> None:
             f"--resume continues with the checkpoint's settings, but {', '.join(differ)}; "
             "leave these options out (only --epochs may change)"
         )
+    return saved.epochs
 
 
 def _shown(value: Any) -> str:
@@ -302,7 +310,9 @@ def run(args: argparse.Namespace) -> int:
     config = TrainConfig(**given, epochs=epochs)
     get_activation(config.activation)  # an unknown name fails here, before loading data
     if args.resume is not None:
-        check_resume(args.resume, given)
+        planned = check_resume(args.resume, given)
+        if args.epochs is None:  # continue to the interrupted run's end, not to the default
+            config = replace(config, epochs=planned)
     target = parse_target(args.target)
     data = read_dataset(args.data, target=target, task=args.task, delimiter=args.delimiter)
     if args.task == "auto" and looks_like_quantity(data.classes):
@@ -332,7 +342,9 @@ def run(args: argparse.Namespace) -> int:
     if args.plots:
         from chainrule.plots import save_plots
 
-        plots = [str(p) for p in save_plots(model, data.X, data.y, args.plots)]
+        # every row: the training rows and the validation split (whose scores are above)
+        on = f"{data.name}, all rows (training ones included)"
+        plots = [str(p) for p in save_plots(model, data.X, data.y, args.plots, data=on)]
     if args.json:
         print_json(
             {

@@ -68,11 +68,14 @@ class SweepResult:
             f"earlier runs), {len(self.unfinished)} unfinished; results in {self.results_path}"
         ]
         if self.best is None:
-            lines.append("no trial finished without diverging")
+            lines.append("no trial finished without diverging or failing")
         else:
             lines.append(f"best: {self.best.describe()}")
         if self.model_path is not None:
             lines.append(f"best model (retrained on all data): {self.model_path}")
+        for failed in self.trials:
+            if failed.status == "failed":
+                lines.append(f"failed {failed.trial_id}: {failed.error}")
         for trial, reason in self.unfinished:
             lines.append(f"unfinished {trial}: {reason} (re-run to retry)")
         return "\n".join(lines)
@@ -283,11 +286,23 @@ def default_model_path(results: Path) -> Path:
     return results.with_name(f"{results.stem}.best.safetensors")
 
 
+def _check_model_path(path: Path) -> None:
+    """Refuse, before any trial runs, a best-model path that could not be written at the end
+    (hours later): its folder missing, or the path a folder."""
+    if path.is_dir():
+        raise ValidationError(f"output_model {str(path)!r} is a directory; give a file name")
+    if not path.parent.is_dir():
+        raise ValidationError(
+            f"output_model {str(path)!r}: the folder {str(path.parent)!r} does not exist"
+        )
+
+
 def save_best_model(data: SweepData, best: TrialResult, spec: TrialSpec, path: Path) -> None:
     """Retrain the best trial's configuration on all the data and save it as a model file.
 
     The standardisation is fitted on all the data and stored in ``preprocessing`` (as
-    :meth:`Standardizer.to_dict`); ``training`` records the parameters and the CV scores.
+    :meth:`Standardizer.to_dict`); ``training`` records the parameters, the CV scores and the
+    data's feature names.
     """
     net, scaler = fit_network(data.X, data.y, data, spec, spec.folds)
     assert net.loss is not None
@@ -303,6 +318,8 @@ def save_best_model(data: SweepData, best: TrialResult, spec: TrialSpec, path: P
             **best.params,
             "trial_id": best.trial_id,
             "dataset": data.name,
+            # as 'chainrule train' records them: evaluate and predict pick columns by name
+            "feature_names": data.feature_names,
             "seed": spec.seed,
             "cv_folds": spec.folds,
             f"cv_{best.score_name}_mean": best.score_mean,
@@ -364,6 +381,8 @@ def sweep(
         raise ValidationError(
             f"connect_timeout must be a positive, finite number of seconds; got {connect_timeout!r}"
         )
+    if output_model:
+        _check_model_path(Path(output_model))
     data = prepare_data(config)
     specs = make_trials(config, data)
     results_path = Path(results) if results is not None else default_results_path(config)
@@ -374,6 +393,12 @@ def sweep(
         spec.trial_id: previous[spec.trial_id] for spec in specs if spec.trial_id in previous
     }
     reporter = _Reporter(progress, len(specs), list(finished.values()), stream or sys.stderr)
+    if config.n_trials is not None and len(specs) < config.n_trials and reporter.mode != "none":
+        print(  # else "8 trials" asked for and 3 run would look like trials lost
+            f"search.n_trials = {config.n_trials} drew {len(specs)} distinct points of the "
+            "space (a point drawn twice is one trial)",
+            file=reporter.stream,
+        )
     unfinished: list[tuple[str, str]] = []
     if todo:
         try:
@@ -407,7 +432,10 @@ def sweep(
     if best is not None and output_model is not False:
         model_path = Path(output_model) if output_model else default_model_path(results_path)
         spec = next(spec for spec in specs if spec.trial_id == best.trial_id)
-        save_best_model(data, best, spec, model_path)
+        try:
+            save_best_model(data, best, spec, model_path)
+        except KeyboardInterrupt as interrupt:  # retraining on all data can take a while
+            raise SweepInterrupted(len(trials), len(specs), results_path) from interrupt
     return SweepResult(
         trials,
         best,

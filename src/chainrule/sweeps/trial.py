@@ -24,6 +24,7 @@ from chainrule.datasets import Dataset, Standardizer, load, load_csv, load_npz
 from chainrule.engine.network import Network
 from chainrule.engine.optimizers import make_optimizer
 from chainrule.engine.training import Trainer
+from chainrule.errors import ChainruleError
 from chainrule.sweeps.config import DatasetSpec, SweepConfig, trial_id
 from chainrule.sweeps.errors import SweepConfigError
 
@@ -115,6 +116,7 @@ class SweepData:
     classes: list[str] | None
     name: str
     digest: str
+    feature_names: list[str] | None = None
 
     @property
     def n_outputs(self) -> int:
@@ -158,6 +160,7 @@ def prepare_data(config: SweepConfig) -> SweepData:
         dataset.classes,
         config.dataset.label,
         data_digest(dataset),
+        list(dataset.feature_names),
     )
 
 
@@ -185,8 +188,11 @@ def make_trials(config: SweepConfig, data: SweepData) -> list[TrialSpec]:
 class TrialResult:
     """The outcome of one trial, as one line of the results file.
 
-    ``status`` is ``"ok"`` or ``"diverged"`` (training produced non-finite numbers; ``error``
-    says where, the scores are ``None``). ``score`` is the validation accuracy (classification)
+    ``status`` is ``"ok"``, ``"diverged"`` (training produced non-finite numbers) or
+    ``"failed"`` (chainrule refused the configuration, e.g. layers too wide for the memory);
+    for those two ``error`` says where and why, and the scores are ``None``. Like a finished
+    one, such a trial is not run again by a re-run (delete its line to retry it).
+    ``score`` is the validation accuracy (classification)
     or ``R^2`` (regression), ``loss`` the network's validation loss (cross-entropy or MSE),
     each as mean and (population) standard deviation over the folds. ``fit_time`` is the total
     training time in seconds, the one field that differs between runs.
@@ -279,6 +285,11 @@ def fit_network(
         seed=rng,
     )
     trainer.fit(params["epochs"])
+    if trainer.record.stopped == "interrupted":
+        # The trainer turns Ctrl-C into an early end of training (its own SIGINT handler, in
+        # the main thread: a serial sweep). A fold cut short would be scored and recorded as
+        # finished, a wrong result a re-run never recomputes: stop the sweep instead.
+        raise KeyboardInterrupt
     return net, scaler
 
 
@@ -300,7 +311,9 @@ def _validate(net: Network, X: NDArray[Any], y: NDArray[Any], task: str) -> tupl
 
 
 def run_trial(data: SweepData, spec: TrialSpec) -> TrialResult:
-    """Cross-validate one trial; training that diverges gives ``status="diverged"``.
+    """Cross-validate one trial; training that diverges gives ``status="diverged"``, a
+    configuration chainrule refuses (a :class:`~chainrule.errors.ChainruleError`)
+    ``status="failed"``, each with the reason in ``error``.
 
     Floating-point overflow and invalid operations raise (then count as divergence) and
     underflow is ignored, the same in every process, so results do not depend on where a
@@ -323,6 +336,12 @@ def run_trial(data: SweepData, spec: TrialSpec) -> TrialResult:
                 losses.append(loss)
         except FloatingPointError as err:  # DivergenceError included
             outcome = {"status": "diverged", "error": f"fold {k + 1}: {err}"}
+        except ChainruleError as err:
+            # A point the network cannot be built or trained with (hidden layers too wide for
+            # the memory, say) fails the same way on every run: a result of its own, not an
+            # exception that would stop a serial sweep, or that Dask would retry twice and log
+            # with a traceback before leaving the trial unfinished for a re-run to fail again.
+            outcome = {"status": "failed", "error": f"fold {k + 1}: {err}"}
         if outcome["status"] == "ok":
             outcome.update(
                 score_mean=float(np.mean(scores)),
