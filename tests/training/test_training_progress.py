@@ -58,7 +58,9 @@ def test_bar_is_silent_when_not_a_terminal():
     assert stream.getvalue() == ""
 
 
-def test_cli_bar_is_live_on_a_pseudo_terminal(tmp_path):
+def test_cli_bar_is_live_on_the_terminal_while_the_results_go_to_a_file(tmp_path):
+    """``chainrule train d.csv > log``: the bar is drawn on standard error, a terminal here,
+    and the results reach the redirected standard output without it."""
     path = tmp_path / "d.csv"
     rng = np.random.default_rng(0)
     X = rng.normal(size=(60, 2))
@@ -66,8 +68,8 @@ def test_cli_bar_is_live_on_a_pseudo_terminal(tmp_path):
     primary, secondary = os.openpty()
     process = subprocess.Popen(
         [sys.executable, "-m", "chainrule", "train", str(path), "--epochs", "3"],
-        stdout=secondary,
-        stderr=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=secondary,
         close_fds=True,
     )
     os.close(secondary)
@@ -81,7 +83,10 @@ def test_cli_bar_is_live_on_a_pseudo_terminal(tmp_path):
             break
         chunks.append(chunk)
     os.close(primary)
-    assert process.wait(timeout=60) == 0, process.stderr.read()
-    process.stderr.close()
-    text = b"".join(chunks).decode()
-    assert "\r" in text and "epoch 3/3 [" in text and "trained d.csv" in text
+    assert process.wait(timeout=60) == 0
+    assert process.stdout is not None
+    results = process.stdout.read().decode()
+    process.stdout.close()
+    terminal = b"".join(chunks).decode()
+    assert "\r" in terminal and "epoch 3/3 [" in terminal
+    assert "trained d.csv" in results and "epoch 3/3 [" not in results and "\r" not in results

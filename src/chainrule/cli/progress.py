@@ -4,8 +4,10 @@ On a terminal the line is redrawn in place (``\\r``) at most ten times a second:
 
     epoch  3/30 [########--------------]  37%   2.1s  loss 0.1234  acc 0.9500  val_loss ...
 
-When the stream is not a terminal (a pipe, a file, a test) the bar writes nothing, so logs and
-``--json`` output stay clean.
+The bar goes to standard error, as other command-line progress bars do, so that
+``chainrule train data.csv > log.txt`` still shows it on the terminal while the results go to the
+file. When the stream is not a terminal (a pipe, a file, a test) the bar writes nothing, so logs
+and ``--json`` output stay clean.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ class ProgressBar(Callback):
     Parameters
     ----------
     stream:
-        Where to draw; default ``sys.stdout``.
+        Where to draw; default ``sys.stderr``.
     enabled:
         ``None`` draws only when ``stream`` is a terminal; ``True``/``False`` force it.
     width:
@@ -44,7 +46,7 @@ class ProgressBar(Callback):
         width: int = 24,
         interval: float = 0.1,
     ) -> None:
-        self.stream = stream if stream is not None else sys.stdout
+        self.stream = stream if stream is not None else sys.stderr
         if enabled is None:
             isatty = getattr(self.stream, "isatty", None)
             enabled = bool(isatty and isatty())
