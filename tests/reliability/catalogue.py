@@ -699,7 +699,10 @@ CASES: tuple[Case, ...] = (
         _file("one.csv", "x1,x2,y\n0,1,a\n"),
         DataError,
         r"1 row; training needs at least 2",
-        overrides={"datasets.": WORKS, "web.": (ValidationError, r"has 1 rows; the playground")},
+        overrides={
+            "datasets.": WORKS,
+            "web.": (ValidationError, r"has 1 data row; the playground takes 4"),
+        },
     ),
     Case(
         "csv-one-class",
@@ -708,7 +711,10 @@ CASES: tuple[Case, ...] = (
         _file("oneclass.csv", xor_csv_text(("a", "a"))),
         DataError,
         r"only one class \('a'\)",
-        overrides={"datasets.": WORKS, "web.": (ValidationError, r"has 1 classes; the playground")},
+        overrides={
+            "datasets.": WORKS,
+            "web.": (ValidationError, r"holds only 1 class \(.a.\); the playground needs 2"),
+        },
     ),
     Case(
         "csv-one-feature",

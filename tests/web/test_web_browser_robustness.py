@@ -177,3 +177,80 @@ def test_an_uploaded_files_split_and_class_names_survive_a_server_restart(browse
     finally:
         tab.close()
         stop_server(server)
+
+
+def test_layouts_keep_labels_readable_and_leave_no_empty_column(tab: Tab) -> None:
+    """The explanation of a point next to an 8-unit layer: each wide table scrolls on its own,
+    its row labels (j = 1) stay on one line and the panel itself never scrolls sideways. A
+    paused run says so at once. A gate lesson, which hides every setting, leaves no empty
+    settings column. In a narrow window the hidden-layer view and the gradient chart stack
+    rather than shrink their labels to a few pixels."""
+    page = tab.open()
+    page.click("#play")
+    tab.wait("window.__chainrule.frame.playing === true")
+    page.click("#play")
+    tab.wait("window.__chainrule.frame.playing === false")
+    assert page.locator("#fps").inner_text() == "paused"
+    tab.send({"type": "explain", "subset": "train", "index": 0})
+    page.locator("#explain").wait_for(state="visible")
+    sizes = tab.js(
+        """(() => {
+        const panel = document.getElementById("explain");
+        const table = panel.querySelector("table[data-kind=gradient][data-layer='2']");
+        const label = table.querySelector("tr:nth-child(2) th").getBoundingClientRect();
+        const cell = table.querySelector("tr:nth-child(2) td").getBoundingClientRect();
+        return {panel: [panel.scrollWidth, panel.clientWidth], label: label.height,
+                cell: cell.height, table: [table.scrollWidth, table.clientWidth]};
+        })()"""
+    )
+    assert sizes["panel"][0] <= sizes["panel"][1]  # nothing sticks out of the panel
+    assert sizes["label"] == pytest.approx(sizes["cell"], abs=1)  # "j = 1" on one line
+    assert sizes["table"][0] > sizes["table"][1]  # 9 columns: this table scrolls itself
+    page.click("#explain-close")
+    page.select_option("#lesson", "or")
+    tab.wait("window.__chainrule.state.sizes.length === 2")
+    network = page.locator(".column.network").bounding_box()
+    assert network is not None and network["x"] < 40  # the first column, at the left edge
+    page.select_option("#lesson", "")
+    tab.wait("window.__chainrule.state.sizes.length === 4")
+    page.set_viewport_size({"width": 800, "height": 600})
+    for chart in ("#gradient-chart", "#hidden-view"):  # labels drawn at their own size
+        shown = page.locator(chart).bounding_box()
+        assert shown is not None
+        assert shown["width"] >= 0.95 * tab.js(f"document.querySelector('{chart}').width")
+    assert tab.errors == []
+
+
+def test_the_page_reports_each_frame_it_has_drawn(tab: Tab) -> None:
+    """The server sends a page that reports its drawn frames no more than it can draw (see
+    chainrule.web.protocol.FRAME_DRAWN): the page must report every frame, or training stalls;
+    and without reports a slow page falls seconds behind."""
+    tab.page.add_init_script(
+        """(() => {
+        const send = WebSocket.prototype.send;
+        window.__drawnReports = 0;
+        WebSocket.prototype.send = function (data) {
+          if (data === '{"type":"drawn"}') window.__drawnReports += 1;
+          return send.call(this, data);
+        };
+        })()"""
+    )
+    page = tab.open()
+    page.click("#play")
+    tab.wait("window.__chainrule.frames >= 20")
+    page.click("#play")
+    tab.wait("window.__chainrule.frame.playing === false")
+    drawn, frames = tab.js("[window.__drawnReports, window.__chainrule.frames]")
+    assert drawn == frames
+    assert tab.errors == [] and not page.locator("#error").is_visible()
+
+
+def test_two_digit_neuron_numbers_are_separated_in_a_weights_name(tab: Tab) -> None:
+    page = tab.open("#hidden=12t")
+    tab.wait("window.__chainrule.state.sizes.join() === '2,12,2'")
+    page.locator("line.hit[data-edge='1-11-0']").dispatch_event("click")  # neuron 12 <- input 1
+    info = page.locator("#edge-info").inner_text()
+    assert info.startswith("w12,1(1) = ") and "∂L/∂w12,1(1) = " in info
+    page.locator("line.hit[data-edge='1-0-1']").dispatch_event("click")
+    assert page.locator("#edge-info").inner_text().startswith("w12(1) = ")  # neuron 1 <- 2
+    assert tab.errors == []

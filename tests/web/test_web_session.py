@@ -6,7 +6,9 @@ against chainrule's own Network, trace and load_model on the same weights.
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import concurrent.futures
 import json
 import re
 from collections.abc import Iterator
@@ -21,9 +23,10 @@ from starlette.websockets import WebSocketDisconnect
 from chainrule.engine import Network, trace
 from chainrule.engine.explain import to_dict
 from chainrule.serialization import load_model
+from chainrule.web import session as session_module
 from chainrule.web.app import create_app
-from chainrule.web.protocol import MAX_MESSAGE_BYTES
-from chainrule.web.session import DEFAULT_SETTINGS, GRID, MAP_STRIDE, STUCK_EPOCHS
+from chainrule.web.protocol import FRAME_DRAWN, FRAMES_IN_FLIGHT, MAX_MESSAGE_BYTES
+from chainrule.web.session import DEFAULT_SETTINGS, GRID, MAP_STRIDE, STUCK_EPOCHS, Session
 
 ORIGIN = {"origin": "http://testserver"}
 
@@ -264,6 +267,17 @@ def test_divergence_stops_training_with_the_last_good_weights(talk: Conversation
     assert all(np.isfinite(floats(w["data"])).all() for w in frame["weights"])
     assert frame["train"]["loss"] is not None
     assert frame["playing"] is False
+    # dL/dW of the restored weights (over the training points), not the failed step's overflow
+    net = Network.from_weights(
+        [floats(w["data"]).reshape(w["shape"]) for w in frame["weights"]],
+        talk.state["activations"],
+        dtype="float64",
+    )
+    train = np.asarray(talk.state["points"]["train"])
+    _, expected = net.loss_and_gradients(train[:, :2], train[:, 2].astype(int))
+    for shown, gradient in zip(frame["gradients"], expected, strict=True):
+        np.testing.assert_allclose(floats(shown["data"]), gradient.ravel(), rtol=1e-3, atol=1e-6)
+    assert all(norm is not None for norm in frame["gradient_norms"])
 
 
 def test_csv_upload(talk: Conversation) -> None:
@@ -285,6 +299,55 @@ def test_csv_upload(talk: Conversation) -> None:
     assert frame["steps"] == 1
     assert "bad.csv" in talk.errors[0] and "oops" in talk.errors[0]
     assert "3 feature columns" in talk.errors[1]
+
+
+def test_uploads_with_a_wrong_number_of_classes_say_why(talk: Conversation) -> None:
+    rows = [f"{np.cos(a):.3f},{np.sin(a):.3f}" for a in np.linspace(0, 6, 12)]
+    regression = [f"{row},{0.37 * i - 1.1:.3f}" for i, row in enumerate(rows)]
+    talk.send("upload_csv", name="prices.csv", text="\n".join(["x1,x2,price", *regression]))
+    single = [f"{row},cat" for row in rows]
+    talk.send("upload_csv", name="cats.csv", text="\n".join(["x1,x2,animal", *single]))
+    talk.request("step", "frame", unit="minibatch")
+    assert "'prices.csv': the label column 'price' holds 12 different numbers" in talk.errors[0]
+    assert "like a regression target" in talk.errors[0]
+    assert "'cats.csv': the label column 'animal' holds only 1 class ('cat')" in talk.errors[1]
+
+
+def test_a_softmax_output_gets_one_unit_per_class_of_points_loaded_under_a_step_output(
+    talk: Conversation,
+) -> None:
+    """A lesson's step output, then a 3-class CSV, then back to softmax (another lesson or
+    free play): the points stay, so the output layer needs 3 units, not the step's 2."""
+    talk.config(hidden=[], output="step")
+    rows = [f"{np.cos(a):.4f},{np.sin(a):.4f},{'abc'[i % 3]}" for i, a in enumerate(range(30))]
+    talk.request("upload_csv", "state", name="three.csv", text="\n".join(["x1,x2,y", *rows]))
+    assert talk.state["classes"] == ["a", "b", "c"] and talk.state["sizes"] == [2, 1]
+    talk.send("config", settings={**talk.state["settings"], "output": "softmax"})
+    talk.request("predict", "prediction", points=[[0.0, 0.0]])
+    assert talk.errors == []
+    assert talk.state["sizes"] == [2, 3] and talk.state["settings"]["n_classes"] == 3
+    assert talk.state["classes"] == ["a", "b", "c"] and talk.state["trainable"] is True
+    assert talk.request("step", "frame", unit="epoch")["train"]["loss"] is not None
+
+
+def test_a_new_seed_or_training_share_splits_uploaded_points_anew(talk: Conversation) -> None:
+    """Another seed (another initialisation) or training share keeps an uploaded file's points
+    and class names, split anew; another data set replaces them."""
+    rows = [f"{np.cos(a):.4f},{np.sin(a):.4f},{'abc'[i % 3]}" for i, a in enumerate(range(30))]
+    talk.request("upload_csv", "state", name="three.csv", text="\n".join(["x1,x2,y", *rows]))
+    uploaded = talk.state["points"]
+    everything = sorted(map(tuple, uploaded["train"] + uploaded["test"]))
+    for change in ({"seed": 7}, {"train_ratio": 0.8}, {"seed": 8, "train_ratio": 0.3}):
+        state = talk.request("config", "state", settings={**talk.state["settings"], **change})
+        assert state["source"] == "custom" and state["classes"] == ["a", "b", "c"]
+        assert state["settings"].items() >= change.items() and state["sizes"][-1] == 3
+        points = state["points"]
+        assert sorted(map(tuple, points["train"] + points["test"])) == everything
+        assert len(points["train"]) == round(30 * state["settings"]["train_ratio"])
+    assert points != uploaded
+    talk.config(dataset="moons")
+    assert talk.state["source"] == "generated" and talk.state["classes"] == ["0", "1"]
+    assert talk.errors == []
 
 
 def test_points_are_added_and_removed(talk: Conversation) -> None:
@@ -399,3 +462,50 @@ def test_restored_data_keeps_its_split_and_class_names(talk: Conversation) -> No
     assert talk.state["classes"] == ["cat", "dog", "eel"]
     frame = talk.request("step", "frame", unit="epoch")
     assert frame["train"] is not None
+
+
+def test_a_page_that_reports_drawn_frames_is_sent_no_more_than_it_draws(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A browser reads its websocket eagerly: frames a slow page cannot draw would pile up in
+    it, and a pause would show seconds later. A page that reports drawn frames has at most
+    FRAMES_IN_FLIGHT undrawn ones; training waits for it."""
+    monkeypatch.setattr(session_module, "FRAME_DRAWN_WAIT_S", 60.0)
+
+    async def scenario() -> None:
+        sent: list[dict[str, Any]] = []
+
+        async def send(message: dict[str, Any]) -> None:
+            sent.append(message)
+
+        def frames() -> list[dict[str, Any]]:
+            return [m for m in sent if m["type"] == "frame"]
+
+        session = Session(send)
+        await session.start()
+        session.frame_drawn()
+        await session.handle({"type": "play"})
+        for _ in range(40):  # a second of playing: 40 frames to a page that draws none
+            await asyncio.sleep(0.025)
+        assert len(frames()) == 1 + FRAMES_IN_FLIGHT
+        steps = session.trainer.steps if session.trainer else 0
+        session.frame_drawn()
+        for _ in range(40):
+            await asyncio.sleep(0.025)
+        assert len(frames()) == 2 + FRAMES_IN_FLIGHT  # one drawn, one more sent
+        assert session.trainer is not None and session.trainer.steps > steps
+        await session.handle({"type": "pause"})
+        assert frames()[-1]["playing"] is False
+        await session.close()
+
+    # In a thread of its own: Playwright's sync API may run an event loop in this one.
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, scenario()).result(timeout=60)
+
+
+def test_drawn_reports_are_neither_rate_limited_nor_answered(talk: Conversation) -> None:
+    for _ in range(200):  # more than the rate limit's burst
+        talk.ws.send_text(FRAME_DRAWN)
+    talk.send("predict", points=[[0.0, 0.0]])
+    reply = talk.ws.receive_json()  # the first reply: no error came before it
+    assert reply["type"] == "prediction", reply

@@ -33,6 +33,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from chainrule.errors import ChainruleError
 from chainrule.web.protocol import (
+    FRAME_DRAWN,
     MAX_SESSIONS,
     MESSAGE_BURST,
     MESSAGES_PER_SECOND,
@@ -147,6 +148,9 @@ def create_app(
                 event = await websocket.receive()
                 if event["type"] == "websocket.disconnect":
                     break
+                if event.get("text") == FRAME_DRAWN:  # flow control: no reply, no rate limit
+                    session.frame_drawn()
+                    continue
                 if not limiter.allow():
                     if not throttled:  # one error per burst, not one per dropped message
                         await send(

@@ -35,6 +35,15 @@ MAX_SESSIONS = 32
 MESSAGES_PER_SECOND = 40.0
 MESSAGE_BURST = 80
 """A connection may send ``MESSAGE_BURST`` messages at once, then ``MESSAGES_PER_SECOND``."""
+FRAME_DRAWN = '{"type":"drawn"}'
+"""What a page sends each time it has drawn a frame: flow control, like a websocket pong, so
+not one of :data:`MESSAGES` and not rate-limited (one fixed text, answered by a counter). Once
+a page sends it, the session keeps at most :data:`FRAMES_IN_FLIGHT` frames undrawn: a browser
+reads its websocket eagerly, so frames a slow page cannot draw would otherwise pile up in it
+(seconds behind, a pause shown seconds late)."""
+FRAMES_IN_FLIGHT = 2
+FRAME_DRAWN_WAIT_S = 1.0
+"""A session that waited this long for a drawn frame sends the next one anyway."""
 COORDINATE_LIMIT = 1e3
 """Point coordinates must lie in ``[-COORDINATE_LIMIT, COORDINATE_LIMIT]``."""
 

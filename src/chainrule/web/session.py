@@ -36,6 +36,8 @@ from chainrule.engine.metrics import accuracy
 from chainrule.errors import ChainruleError, DivergenceError, ModelFileError
 from chainrule.serialization import load_model, save_model
 from chainrule.web.protocol import (
+    FRAME_DRAWN_WAIT_S,
+    FRAMES_IN_FLIGHT,
     HIDDEN_ACTIVATIONS,
     MAX_CLASSES,
     MAX_HIDDEN_LAYERS,
@@ -165,6 +167,30 @@ def _default_classes(y: Labels) -> list[str]:
     return [str(c) for c in range(max(MIN_CLASSES, int(y.max()) + 1))]
 
 
+def _class_count_problem(name: str, target: str, classes: list[str]) -> str:
+    """Why an uploaded file's label column does not fit the playground's 2 to 6 classes."""
+    shown = ", ".join(repr(c) for c in classes[:4]) + (", ..." if len(classes) > 4 else "")
+    where = f"{name!r}: the label column {target!r} holds"
+    if len(classes) < MIN_CLASSES:
+        return (
+            f"{where} only 1 class ({shown}); the playground needs {MIN_CLASSES} to {MAX_CLASSES}"
+        )
+    try:
+        numbers = [float(c) for c in classes]
+    except ValueError:
+        numbers = []
+    if numbers and not all(v.is_integer() for v in numbers):
+        return (
+            f"{where} {len(classes):,} different numbers ({shown}), like a regression target; the "
+            f"playground classifies: it needs a label column of {MIN_CLASSES} to {MAX_CLASSES} "
+            "classes"
+        )
+    return (
+        f"{where} {len(classes):,} classes ({shown}); the playground takes {MIN_CLASSES} to "
+        f"{MAX_CLASSES}"
+    )
+
+
 def _quiet() -> np.errstate:
     """Overflow while training ends in a non-finite loss, which the trainer turns into a
     :class:`DivergenceError` with the last good weights: no warnings on the server's console."""
@@ -220,7 +246,10 @@ class Session:
     """
 
     def __init__(self, send: Send) -> None:
-        self._send = send
+        self._deliver = send
+        self._frames_in_flight = 0  # frames sent and not yet reported drawn
+        self._page_reports_drawn = False
+        self._drawn = asyncio.Event()
         self.settings: dict[str, Any] = dict(DEFAULT_SETTINGS)
         self.view: dict[str, Any] = {"layer": 1, "neurons": [0, 1], "maps": True}
         self.playing = False
@@ -228,6 +257,32 @@ class Session:
         self.data = generate(self.settings)
         self._build_network()
         self._grid, self._map_index = self._make_grid()
+
+    # -- flow control ---------------------------------------------------------------------
+
+    async def _send(self, message: dict[str, Any]) -> None:
+        if message["type"] == "frame":
+            self._frames_in_flight += 1
+        await self._deliver(message)
+
+    def frame_drawn(self) -> None:
+        """The page has drawn a frame (see :data:`~chainrule.web.protocol.FRAME_DRAWN`)."""
+        self._page_reports_drawn = True
+        self._frames_in_flight = max(0, self._frames_in_flight - 1)
+        self._drawn.set()
+
+    async def _wait_for_the_page(self) -> None:
+        """While the page reports drawn frames, wait until fewer than
+        :data:`~chainrule.web.protocol.FRAMES_IN_FLIGHT` are undrawn (at most
+        :data:`~chainrule.web.protocol.FRAME_DRAWN_WAIT_S`)."""
+        deadline = time.monotonic() + FRAME_DRAWN_WAIT_S
+        while self._page_reports_drawn and self._frames_in_flight >= FRAMES_IN_FLIGHT:
+            self._drawn.clear()
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._drawn.wait(), left)
 
     # -- building -------------------------------------------------------------------------
 
@@ -331,17 +386,27 @@ class Session:
         if new["output"] == "step":
             new["n_classes"] = 2  # one step unit: class 1 when h > 0.5
         # Clicked or uploaded points stay until a data setting changes; the same settings sent
-        # again mean "generate the data set afresh".
-        regenerate = any(new[key] != old[key] for key in _DATA_KEYS) or (
-            self.data.source == "custom" and new == old
-        )
+        # again mean "generate the data set afresh". A new seed or training share alone splits
+        # those points anew: trying another seed must not swap an uploaded file for xor.
+        custom = self.data.source == "custom"
+        data_changes = {key for key in _DATA_KEYS if new[key] != old[key]}
+        resplit = custom and bool(data_changes) and data_changes <= {"seed", "train_ratio"}
+        regenerate = (bool(data_changes) and not resplit) or (custom and new == old)
         if regenerate:
             new["n_classes"] = min(new["n_classes"], TOY_MAX_CLASSES[new["dataset"]])
+        elif new["output"] == "softmax":
+            # The points stay, so does their number of classes: a softmax output needs one unit
+            # per class (after a step output, whose settings say 2, on 3-class points).
+            new["n_classes"] = len(self.data.classes)
         changed = {key for key in new if new[key] != old[key]}
         # A change of the optimizer, rate, batch size, L2 or speed alone goes on playing (a
         # learner lowers eta mid-run to watch the effect); anything else starts a new run.
         resume = self.playing and not regenerate and not changed - set(_TRAINING_KEYS) - {"speed"}
         data = generate(new) if regenerate else None  # may raise: then nothing has changed
+        if resplit:
+            d = self.data
+            X, y = np.concatenate([d.X_train, d.X_test]), np.concatenate([d.y_train, d.y_test])
+            data = split(X, y, new["train_ratio"], new["seed"], d.classes)
         await self.pause()
         self.settings = new
         if data is not None:
@@ -448,14 +513,14 @@ class Session:
             )
         if not MIN_POINTS <= dataset.n_samples <= MAX_POINTS:
             raise ProtocolError(
-                f"{message['name']!r} has {dataset.n_samples:,} rows; the playground takes "
+                f"{message['name']!r} has {dataset.n_samples:,} data "
+                f"row{'s' if dataset.n_samples != 1 else ''}; the playground takes "
                 f"{MIN_POINTS} to {MAX_POINTS:,}"
             )
         assert dataset.classes is not None
         if not MIN_CLASSES <= len(dataset.classes) <= MAX_CLASSES:
             raise ProtocolError(
-                f"{message['name']!r} has {len(dataset.classes)} classes; the playground takes "
-                f"{MIN_CLASSES} to {MAX_CLASSES}"
+                _class_count_problem(message["name"], dataset.target_name, dataset.classes)
             )
         if np.abs(dataset.X).max() > 1e3:
             raise ProtocolError(
@@ -672,6 +737,7 @@ class Session:
                 await self._send(
                     self.frame(maps=self.view["maps"] and frame_number % MAPS_EVERY == 0)
                 )
+                await self._wait_for_the_page()
                 await asyncio.sleep(max(0.0, interval - (time.perf_counter() - start)))
         except DivergenceError as err:
             self.playing = False
@@ -699,6 +765,14 @@ class Session:
             trainer.step_minibatch()
 
     async def _diverged(self, err: DivergenceError) -> None:
+        # The trainer restored the weights, not dL/dW: the gradients still hold the failed
+        # step's overflow. Show the gradient of the restored weights over the training points.
+        trainer = self.trainer
+        with _quiet():
+            if trainer is not None:
+                self.net.loss_and_gradients(self.data.X_train, self.data.y_train)
+            if trainer is None or not np.isfinite(self.net.gradient_vector).all():
+                self.net.gradient_vector.fill(0.0)
         where = f"epoch {err.epoch + 1}, step {err.step + 1}"
         detail = f"{where}: {err.cause}" if err.cause else str(err)
         await self._send({"type": "diverged", "message": DIVERGENCE_HELP, "detail": detail})

@@ -34,6 +34,7 @@
   // the new session is given the run in the URL, and any clicked or uploaded points again with
   // their train/test split and class names.
   const RECONNECT_MS = [500, 1000, 2000, 4000];
+  const FRAME_DRAWN = '{"type":"drawn"}';   // chainrule.web.protocol.FRAME_DRAWN
   let reconnects = 0;
   let lostData = null;
   const CONNECTION_LOST = "The connection to the playground server closed; reconnecting…";
@@ -66,8 +67,16 @@
       const message = JSON.parse(event.data);
       const handler = HANDLERS[message.type];
       const start = performance.now();
-      if (handler) handler(message);
-      if (message.type === "frame") api.drawMs = 0.9 * (api.drawMs || 0) + 0.1 * (performance.now() - start);
+      try {
+        if (handler) handler(message);
+      } finally {
+        // Flow control: the server sends the next frames only as this page draws them, so a
+        // slow page (a large network, thousands of points) never falls seconds behind.
+        if (message.type === "frame") {
+          api.drawMs = 0.9 * (api.drawMs || 0) + 0.1 * (performance.now() - start);
+          if (event.target.readyState === WebSocket.OPEN) event.target.send(FRAME_DRAWN);
+        }
+      }
     };
   }
   function send(message) {
@@ -197,7 +206,7 @@
     const now = performance.now();
     while (frameTimes.length && frameTimes[0] < now - 1000) frameTimes.shift();
     api.framesPerSecond = frameTimes.length;
-    $("fps").textContent = frame && !frame.playing && !frameTimes.length ? "paused" : `${frameTimes.length} frames/s`;
+    $("fps").textContent = frame && !frame.playing ? "paused" : `${frameTimes.length} frames/s`;
   }
   setInterval(updateRate, 500);
 
@@ -540,7 +549,8 @@
     const { w, g } = edgeValues(edge);
     const j = edge.j + firstIndex(state.activations[edge.l - 1]);
     const k = edge.k + firstIndex(edge.l > 1 ? state.activations[edge.l - 2] : "input");
-    const name = `<sub>${j}${k}</sub><sup>(${edge.l})</sup>`;
+    // w_{12,1}, not w_121 (which could be w_{1,21}): a comma once an index has two digits.
+    const name = `<sub>${j > 9 || k > 9 ? `${j},${k}` : `${j}${k}`}</sub><sup>(${edge.l})</sup>`;
     return `w${name} = <b>${num(w)}</b> &nbsp; ∂L/∂w${name} = <b>${num(g)}</b> <span class="label">(neuron ${j} of layer ${edge.l} ← input ${k})</span>`;
   }
   function edgeInfo() { if (pinnedEdge && frame) $("edge-info").innerHTML = edgeText(pinnedEdge); }
