@@ -65,15 +65,24 @@ def _weight_matrix(l: int, W: ArrayLike, dtype: np.dtype[np.floating]) -> Array:
             matrix = np.array(W, dtype=dtype, copy=True)
     except (TypeError, ValueError) as err:
         raise ValidationError(f"W^({l}) is not a numeric matrix: {err}") from None
-    finite = np.isfinite(matrix)
-    if not finite.all():
-        at = tuple(int(i) for i in np.argwhere(~finite)[0])
-        where = f"row {at[0]}, column {at[1]}" if len(at) == 2 else f"index {at}"
-        got = np.asarray(W, dtype=object)[at]  # the value as given, before the cast
-        raise ValidationError(
-            f"W^({l}) has non-finite values (first at {where}: {got!r} as {dtype.name})"
-        )
+    require_finite(f"W^({l})", matrix, W)
     return matrix
+
+
+def require_finite(name: str, converted: Array, given: ArrayLike) -> None:
+    """Raise a :class:`ValidationError` naming the first entry of ``converted`` that is not a
+    finite number: its row and column, and its value in ``given`` (before the cast to
+    ``converted``'s dtype, where ``1e39`` became float32's ``inf``)."""
+    finite = np.isfinite(converted)
+    if finite.all():
+        return
+    at = tuple(int(i) for i in np.argwhere(~finite)[0])
+    where = f"row {at[0]}, column {at[1]}" if len(at) == 2 else f"index {at}"
+    value = np.asarray(given).reshape(converted.shape)[at]
+    raise ValidationError(
+        f"{name} has non-finite values (first at {where}: "
+        f"{value.item() if hasattr(value, 'item') else value!r} as {converted.dtype.name})"
+    )
 
 
 class Network:
@@ -381,13 +390,7 @@ class Network:
         # overflow and NaN are refused below, by position; 1e-320 in float32 is 0, not an error
         with np.errstate(over="ignore", invalid="ignore", under="ignore"):
             converted = np.ascontiguousarray(array, dtype=self.dtype)
-        finite = np.isfinite(converted)
-        if not finite.all():
-            row, column = np.argwhere(~finite)[0]
-            raise ValidationError(
-                f"{name} has non-finite values (first at row {row}, column {column}: "
-                f"{array[row, column].item()!r} as {self.dtype.name})"
-            )
+        require_finite(name, converted, array)
         return converted
 
     def check_targets(self, y: ArrayLike, n: int, loss: Loss) -> NDArray[Any]:
@@ -450,13 +453,7 @@ class Network:
                 f"y has {columns} column{'' if columns == 1 else 's'} but the output layer has "
                 f"{n_out} unit{'' if n_out == 1 else 's'}"
             )
-        finite = np.isfinite(values)
-        if not finite.all():
-            row, column = np.argwhere(~finite)[0]
-            raise ValidationError(
-                f"y has non-finite values (first at row {row}, column {column}: "
-                f"{array.reshape(n, -1)[row, column].item()!r} as {self.dtype.name})"
-            )
+        require_finite("y", values, array)
         if loss.name == "binary_cross_entropy":
             outside = (values < 0) | (values > 1)
             if outside.any():
