@@ -131,6 +131,22 @@ def test_task_regression_trains_a_regressor_on_integers(tmp_path: Path) -> None:
     assert "iris has a classification target, not a regression one" in one_line_error(other)
 
 
+def test_a_quantity_trained_as_classes_gets_a_note(tmp_path: Path) -> None:
+    """Prices given --task classification: nearly every row its own class, said on stderr;
+    the classes of a real classification target get no note."""
+    rng = np.random.default_rng(1)
+    X = rng.uniform(-1, 1, size=(40, 2))
+    path = tmp_path / "prices.csv"
+    np.savetxt(path, np.column_stack([X, 10 + 3 * X[:, 0]]), delimiter=",", fmt="%.4f")
+    result = chainrule("train", path, *QUICK, "--task", "classification")
+    assert result.returncode == 0, result.stderr
+    note = result.stderr.strip().splitlines()
+    assert len(note) == 1 and "has 40 classes for 40 rows, most of them seen once" in note[0]
+    assert "use --task regression" in note[0]
+    iris = chainrule("train", "iris", *QUICK, "--task", "classification")
+    assert iris.returncode == 0 and iris.stderr == ""
+
+
 def test_delimiter_and_default_names_for_a_file_without_header(tmp_path: Path) -> None:
     ages = ages_csv(tmp_path / "ages.csv")
     for options in (["--delimiter", ";"], ["--target", "y"], ["--target", "2"]):

@@ -321,6 +321,14 @@ def run(args: argparse.Namespace) -> int:
             f"{data.n_classes} classes; if it is a quantity, use --task regression",
             file=sys.stderr,
         )
+    elif data.classes is not None and len(data.classes) > data.n_samples / 2:
+        # prices read as classes with --task classification: each value its own class
+        print(
+            f"chainrule train: note: the target {data.target_name!r} has {len(data.classes)} "
+            f"classes for {data.n_samples} rows, most of them seen once, which no classifier "
+            "can learn; if it is a quantity, use --task regression",
+            file=sys.stderr,
+        )
     validation = (
         None
         if args.validation_data is None
