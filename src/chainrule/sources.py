@@ -109,6 +109,12 @@ def read_dataset(
         return load_npz(path, task=task)
     if any(sep in text for sep in ("/", os.sep)) and not folder_of_builtin:
         raise DataError(f"cannot read {text}: no such file")
+    if suffix and not _is_builtin(text):
+        # data.json, iris.cvs: a file name, not a data set's (none has a dot in its name)
+        raise DataError(
+            f"cannot read {text}: no such file, and no built-in data set has that name (see "
+            "'chainrule datasets')"
+        )
     # toy generators: the same points every time, so a model can be re-scored
     data = load(text, seed=0) if text in toy.__all__ else load(text)
     if task not in ("auto", data.task):

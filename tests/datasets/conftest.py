@@ -27,12 +27,19 @@ class FileServer:
     and send 200 with the whole file. ``cut_after[name] = k``: on the next request for
     ``name`` announce the full length but send only ``k`` bytes, then close the connection.
     ``requests`` records ``(name, range_header)`` for every request.
+    ``content_types[name]``: the ``Content-Type`` header sent with ``name`` (none by default).
+    ``fail_with[name] = status``: answer the next request for ``name`` with that error.
+    ``hold[name] = (k, event)``: on the next request for ``name`` send ``k`` bytes, then wait
+    (at most 10 s) for ``event`` before sending the rest.
     """
 
     def __init__(self, files: dict[str, bytes], *, ranges: bool = True) -> None:
         self.files = dict(files)
         self.ranges = ranges
         self.cut_after: dict[str, int] = {}
+        self.content_types: dict[str, str] = {}
+        self.hold: dict[str, tuple[int, threading.Event]] = {}
+        self.fail_with: dict[str, int] = {}
         self.requests: list[tuple[str, str | None]] = []
         server = self
 
@@ -46,6 +53,9 @@ class FileServer:
                 server.requests.append((name, range_header))
                 if name not in server.files:
                     self.send_error(404, "Not Found")
+                    return
+                if name in server.fail_with:
+                    self.send_error(server.fail_with.pop(name))
                     return
                 data = server.files[name]
                 match = re.fullmatch(r"bytes=(\d+)-", range_header or "")
@@ -64,8 +74,16 @@ class FileServer:
                     body = data
                     self.send_response(200)
                 self.send_header("Content-Length", str(len(body)))
+                if name in server.content_types:
+                    self.send_header("Content-Type", server.content_types[name])
                 self.end_headers()
                 cut = server.cut_after.pop(name, None)
+                hold = server.hold.pop(name, None)
+                if hold is not None:
+                    self.wfile.write(body[: hold[0]])
+                    self.wfile.flush()
+                    hold[1].wait(10)
+                    body = body[hold[0] :]
                 self.wfile.write(body if cut is None else body[:cut])
                 self.wfile.flush()
                 self.close_connection = True

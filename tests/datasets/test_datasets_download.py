@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import builtins
 import gzip
 import hashlib
 import io
 import re
 import socket
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from chainrule.datasets import download as download_module
 from chainrule.datasets import download_file, fetch, load, read_idx
 from chainrule.datasets.download import REMOTE_DATASETS, default_cache_dir
 from chainrule.datasets.idx import write_idx
@@ -179,7 +184,10 @@ def test_http_404_names_url(tmp_path, file_server) -> None:
     url = server.url + "missing.gz"
     with pytest.raises(DownloadError) as info:
         download_file(url, tmp_path / "missing.gz", sha256="0" * 64, timeout=5)
-    assert str(info.value) == f"cannot download {url}: HTTP 404 Not Found"
+    assert str(info.value) == (
+        f"cannot download {url}: HTTP 404 Not Found; the file is not at that address: check "
+        "the URL (base_url= names a mirror)"
+    )
     assert list(tmp_path.iterdir()) == []
 
 
@@ -344,3 +352,235 @@ def test_the_command_line_trains_and_scores_on_a_split(tmp_path: Path, capsys) -
     assert "mnist:test: 5 rows" in capsys.readouterr().out
     assert main(["datasets"]) == 0
     assert "mnist:test has 10000" in capsys.readouterr().out
+
+
+# ---------------------------------------------------------------------------- hardening
+
+
+def test_two_downloads_of_one_file_take_turns(tmp_path, file_server) -> None:
+    """A second download of the same file (another process, or thread) waits for the first
+    and then finds its verified file, instead of appending to the same part file and failing
+    when the first renames it away."""
+    data = big_blob()
+    server = file_server({"blob.gz": data})
+    release = threading.Event()
+    server.hold["blob.gz"] = (100_000, release)
+    dest = tmp_path / "blob.gz"
+    errors: list[BaseException] = []
+
+    def download() -> None:
+        try:
+            download_file(server.url + "blob.gz", dest, sha256=sha(data), timeout=10)
+        except BaseException as exc:  # reported by the assertions below
+            errors.append(exc)
+
+    first = threading.Thread(target=download)
+    first.start()
+    deadline = time.monotonic() + 10
+    while not server.requests and time.monotonic() < deadline:
+        time.sleep(0.01)
+    second = threading.Thread(target=download)
+    second.start()
+    second.join(0.5)  # unfixed, the second downloads meanwhile; fixed, it waits its turn
+    release.set()
+    first.join(10)
+    second.join(10)
+    assert errors == []
+    assert dest.read_bytes() == data
+    assert server.requests == [("blob.gz", None)]  # the second reused the first's file
+    assert not (tmp_path / "blob.gz.part").exists()
+
+
+def test_a_stale_part_file_is_replaced_by_a_fresh_download(tmp_path, file_server) -> None:
+    """A part left by an older file (or another mirror) fails the checksum once resumed:
+    it is deleted and the whole file fetched again, rather than failing this attempt."""
+    data = big_blob()
+    server = file_server({"blob.gz": data})
+    (tmp_path / "blob.gz.part").write_bytes(b"x" * 5000)
+    dest = tmp_path / "blob.gz"
+    assert download_file(server.url + "blob.gz", dest, sha256=sha(data), timeout=5) == dest
+    assert dest.read_bytes() == data
+    assert server.requests == [("blob.gz", "bytes=5000-"), ("blob.gz", None)]
+    assert not (tmp_path / "blob.gz.part").exists()
+
+
+def test_a_web_page_instead_of_the_file_keeps_the_partial_download(tmp_path, file_server) -> None:
+    """A portal or error page answering 200 (text/html) is refused before it overwrites the
+    part file, and the message says what came instead of the file."""
+    server = file_server({"blob.gz": b"<html><body>Please log in</body></html>"}, ranges=False)
+    server.content_types["blob.gz"] = "text/html; charset=utf-8"
+    part = tmp_path / "blob.gz.part"
+    part.write_bytes(b"kept bytes")
+    url = server.url + "blob.gz"
+    with pytest.raises(DownloadError) as info:
+        download_file(url, tmp_path / "blob.gz", sha256="0" * 64, timeout=5)
+    message = str(info.value)
+    assert message.startswith(f"cannot download {url}: the server sent a web page")
+    assert "text/html" in message and "check the URL" in message
+    assert part.read_bytes() == b"kept bytes"
+    assert not (tmp_path / "blob.gz").exists()
+
+
+def test_a_part_file_that_cannot_be_written_is_no_network_error(tmp_path, file_server) -> None:
+    """A local write failure (here the part path is a folder; a read-only cache or a full
+    disk alike) names the file and the cure, not an interrupted transfer to resume."""
+    data = big_blob(2000)
+    server = file_server({"blob.gz": data})
+    part = tmp_path / "blob.gz.part"
+    part.mkdir()
+    with pytest.raises(DownloadError) as info:
+        download_file(server.url + "blob.gz", tmp_path / "blob.gz", sha256=sha(data), timeout=5)
+    message = str(info.value)
+    assert message.startswith(f"cannot write {part}: ")
+    assert "CHAINRULE_DATA" in message and "interrupted" not in message
+    assert server.requests == [("blob.gz", None)]  # a folder is no partial download
+
+
+def test_a_write_error_mid_download_is_reported_as_local(
+    tmp_path, file_server, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A disk that fills up while writing is reported as a write error on the part file."""
+    data = big_blob()
+    server = file_server({"blob.gz": data})
+
+    class FullDisk(io.FileIO):
+        def write(self, b):  # type: ignore[no-untyped-def, override]
+            if self.tell() >= 65536:
+                raise OSError(28, "No space left on device")
+            return super().write(b)
+
+    def fake_open(file, mode="r", buffering=-1, *args, **kwargs):  # type: ignore[no-untyped-def]
+        if "b" in mode and ("w" in mode or "a" in mode) and buffering == 0:
+            return FullDisk(file, mode.replace("b", ""))
+        return builtins.open(file, mode, buffering, *args, **kwargs)
+
+    monkeypatch.setattr(download_module, "open", fake_open, raising=False)
+    part = tmp_path / "blob.gz.part"
+    with pytest.raises(DownloadError) as info:
+        download_file(server.url + "blob.gz", tmp_path / "blob.gz", sha256=sha(data), timeout=5)
+    assert str(info.value).startswith(f"cannot write {part}: No space left on device")
+
+
+def test_a_cached_file_that_cannot_be_read_is_a_download_error(tmp_path, mnist_like) -> None:
+    sums = {name: sha(data) for name, data in mnist_like.items()}
+    (tmp_path / "mnist" / FILES[3]).mkdir(parents=True)
+    with pytest.raises(DownloadError) as info:
+        fetch("mnist", tmp_path, "http://127.0.0.1:9/", checksums=sums, files=[FILES[3]])
+    message = str(info.value)
+    assert message.startswith(f"cannot read the cached file {tmp_path / 'mnist' / FILES[3]}: ")
+    assert "remove it" in message
+
+
+def test_a_cache_folder_that_cannot_be_made_says_how_to_choose_another(tmp_path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    with pytest.raises(DownloadError) as info:
+        fetch("mnist", blocker, "http://127.0.0.1:9/", files=[FILES[3]])
+    message = str(info.value)
+    assert message.startswith(f"cannot create cache folder {blocker / 'mnist'}: ")
+    assert "CHAINRULE_DATA" in message
+
+
+def test_a_redirect_is_followed_and_the_range_kept(tmp_path, file_server) -> None:
+    """Mirrors redirect (http -> https, or to a CDN); a resumed download keeps its Range."""
+    data = big_blob()
+    server = file_server({"blob.gz": data})
+
+    class Redirect(BaseHTTPRequestHandler):
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+        def do_GET(self) -> None:
+            self.send_response(302)
+            self.send_header("Location", server.url + "blob.gz")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+    redirector = ThreadingHTTPServer(("127.0.0.1", 0), Redirect)
+    thread = threading.Thread(target=redirector.serve_forever, daemon=True)
+    thread.start()
+    try:
+        (tmp_path / "blob.gz.part").write_bytes(data[:1234])
+        host, port = redirector.server_address[:2]
+        url = f"http://{host!s}:{port}/old/blob.gz"
+        download_file(url, tmp_path / "blob.gz", sha256=sha(data), timeout=5)
+    finally:
+        redirector.shutdown()
+        redirector.server_close()
+        thread.join(5)
+    assert (tmp_path / "blob.gz").read_bytes() == data
+    assert server.requests == [("blob.gz", "bytes=1234-")]
+
+
+@pytest.mark.parametrize(
+    "labels", [np.array([3, -1, 4, 1, 5], dtype=np.int8), np.array([3, 1, 4, 1, 5.5])]
+)
+def test_mnist_labels_of_another_type_name_the_file(
+    tmp_path: Path, mnist_like, monkeypatch: pytest.MonkeyPatch, labels: np.ndarray
+) -> None:
+    """Labels must be IDX ubyte as MNIST publishes them: signed ones slipped past the 0..9
+    check (and failed later with no file named), float ones were truncated (5.5 -> 5)."""
+    from chainrule.datasets import bundled
+
+    paths = {}
+    for name, data in mnist_like.items():
+        paths[name] = tmp_path / name
+        paths[name].write_bytes(data)
+    write_idx(paths[FILES[3]], labels, compress=True)
+    monkeypatch.setattr(bundled, "fetch", lambda *args, **kwargs: paths)
+    with pytest.raises(DataError) as info:
+        load("mnist:test")
+    assert str(info.value) == (
+        f"{paths[FILES[3]]}: expected uint8 labels (digits 0..9); got {labels.dtype}"
+    )
+
+
+@pytest.mark.parametrize("timeout", [0, -1, float("nan"), float("inf"), "5", True])
+def test_a_bad_timeout_is_an_argument_error(tmp_path, timeout) -> None:
+    """Unchecked, -1 escaped from the socket as a bare ValueError and 0 made every read fail
+    as if the network had broken."""
+    with pytest.raises(ValidationError) as info:
+        download_file("http://127.0.0.1:9/x", tmp_path / "x", sha256="0" * 64, timeout=timeout)
+    assert str(info.value) == f"timeout must be a number of seconds > 0; got {timeout!r}"
+
+
+def test_a_server_error_keeps_the_part_and_says_to_try_again(tmp_path, file_server) -> None:
+    """A 500 is the server's problem: the message says to retry, and the bytes already
+    received stay for the retry to resume from."""
+    data = big_blob()
+    server = file_server({"blob.gz": data})
+    server.fail_with["blob.gz"] = 503
+    part = tmp_path / "blob.gz.part"
+    part.write_bytes(data[:1000])
+    url = server.url + "blob.gz"
+    with pytest.raises(DownloadError) as info:
+        download_file(url, tmp_path / "blob.gz", sha256=sha(data), timeout=5)
+    assert str(info.value) == (
+        f"cannot download {url}: HTTP 503 Service Unavailable; the server failed or is busy: "
+        "try again later (a partial download is kept and resumed), or use a mirror (base_url=)"
+    )
+    assert part.read_bytes() == data[:1000]
+    download_file(url, tmp_path / "blob.gz", sha256=sha(data), timeout=5)
+    assert (tmp_path / "blob.gz").read_bytes() == data
+    assert server.requests == [("blob.gz", "bytes=1000-")] * 2
+
+
+def test_no_network_says_how_to_get_the_files_by_hand(tmp_path, mnist_like) -> None:
+    """Offline, the message names the folder where a copied file is picked up; a copy with
+    the right checksum is then used without any connection."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    base = f"http://127.0.0.1:{port}/"
+    sums = {name: sha(data) for name, data in mnist_like.items()}
+    with pytest.raises(DownloadError) as info:
+        fetch("mnist", tmp_path, base, checksums=sums, timeout=5, files=[FILES[3]])
+    message = str(info.value)
+    assert message.startswith(f"cannot download {base}{FILES[3]}: ")
+    assert message.endswith(
+        f"; check the network connection, or copy the file into {tmp_path / 'mnist'} by other "
+        "means (it is checked, then used)"
+    )
+    (tmp_path / "mnist" / FILES[3]).write_bytes(mnist_like[FILES[3]])
+    paths = fetch("mnist", tmp_path, base, checksums=sums, timeout=5, files=[FILES[3]])
+    assert paths[FILES[3]].read_bytes() == mnist_like[FILES[3]]

@@ -233,3 +233,53 @@ def test_split_errors(args: tuple, kwargs: dict, message: str) -> None:
     with pytest.raises(ValidationError) as info:
         train_test_split(*args, **kwargs)
     assert message in str(info.value)
+
+
+def test_leftover_test_samples_go_to_random_classes() -> None:
+    """Classes whose shares tie get the leftover test samples at random: a fixed order sent
+    the smallest labels to the test part for every seed (with all-distinct integer labels,
+    the test part was always the smallest values)."""
+    y = np.arange(10)
+    tests = {
+        tuple(sorted(train_test_split(np.zeros((10, 1)), y, 0.3, seed=s)[3].tolist()))
+        for s in range(20)
+    }
+    assert len(tests) > 5 and all(len(t) == 3 for t in tests)
+    y = np.repeat(np.arange(10), 5)  # 10 classes of 5; a 10% test part holds 5 of them
+    seen = set()
+    for s in range(20):
+        _, _, _, y_te = train_test_split(np.zeros((50, 1)), y, 0.1, seed=s)
+        assert np.bincount(y_te, minlength=10).max() == 1  # still one per class at most
+        seen.update(y_te.tolist())
+    assert seen == set(range(10))
+
+
+def test_a_rare_class_keeps_its_training_sample() -> None:
+    """With 4 + 1 samples and 60% held out, the fifth test sample comes from the big class
+    (leaving it one training sample), not the only member of the rare class."""
+    y = np.array([0, 0, 0, 0, 1])
+    for s in range(10):
+        _, _, y_tr, y_te = train_test_split(np.arange(5)[:, None], y, 0.6, seed=s)
+        assert sorted(y_tr.tolist()) == [0, 1] and sorted(y_te.tolist()) == [0, 0, 0]
+
+
+def test_split_matches_an_exact_stratification_when_there_is_no_tie() -> None:
+    """No tie at the cut: per-class counts are scikit-learn's, and the split is reproducible."""
+    sklearn_split = pytest.importorskip("sklearn.model_selection").train_test_split
+    y = np.array([0] * 37 + [1] * 21 + [2] * 9)
+    X = np.arange(y.size)[:, None]
+    _, _, _, y_te = train_test_split(X, y, 0.3, seed=4)
+    _, _, _, sk_te = sklearn_split(X, y, test_size=round(0.3 * y.size), stratify=y, random_state=0)
+    assert np.bincount(y_te).tolist() == np.bincount(sk_te).tolist()
+    again = train_test_split(X, y, 0.3, seed=4)
+    assert np.array_equal(again[3], y_te)
+
+
+def test_split_accepts_numpy_fractions_and_pandas_text_labels() -> None:
+    X = np.arange(12)[:, None]
+    _, X_te, _, _ = train_test_split(X, np.arange(12) % 2, np.float32(0.25), seed=0)
+    assert len(X_te) == 3
+    y = np.array(["a"] * 8 + ["b"] * 4, dtype=object)  # how pandas keeps a text column
+    for s in range(5):
+        _, _, _, y_te = train_test_split(X, y, 0.25, seed=s)
+        assert sorted(y_te.tolist()) == ["a", "a", "b"]

@@ -9,9 +9,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from chainrule.datasets import load_csv, load_npz
+from chainrule.datasets import load_csv, load_npz, save_csv
 from chainrule.datasets.files import first_csv_row
-from chainrule.errors import DataError
+from chainrule.errors import DataError, ValidationError
 
 # ---------------------------------------------------------------------------- trailing delimiter
 
@@ -126,3 +126,93 @@ def test_a_file_of_another_kind_is_named(tmp_path: Path, content: bytes, kind: s
     with pytest.raises(DataError) as info:
         load_csv(path)
     assert str(info.value) == f"{path} is not UTF-8 text: it is {kind}; save it as UTF-8 CSV"
+
+
+def test_npz_names_stored_as_bytes_are_decoded(tmp_path: Path) -> None:
+    """Names stored as bytes (dtype S, as h5py and older tools write them) read as the text
+    they hold, not as "b'x1'", so that a model matches columns by their real names."""
+    path = tmp_path / "d.npz"
+    np.savez(
+        path,
+        X=np.eye(2),
+        y=np.array([1, 0]),
+        feature_names=np.array(["größe".encode(), b"width"]),
+        classes=np.array([b"no", b"yes"]),
+        target_name=np.array(b"label"),
+    )
+    ds = load_npz(path)
+    assert ds.feature_names == ["größe", "width"] and ds.target_name == "label"
+    assert ds.classes == ["no", "yes"] and ds.decode(ds.y).tolist() == ["yes", "no"]
+    assert load_npz(path, target=None).feature_names == ["größe", "width"]
+    np.savez(path, X=np.eye(2), y=np.array([1, 0]), feature_names=np.array([b"\xff", b"w"]))
+    with pytest.raises(DataError) as info:
+        load_npz(path)
+    assert str(info.value).startswith(f"{path}: feature_names holds bytes that are not UTF-8")
+
+
+def test_a_decimal_comma_is_named_in_the_message(tmp_path: Path) -> None:
+    """A spreadsheet exported in a German or French locale: ';' between fields, ',' in
+    numbers. The message says what the value is and what to do, not only that it is bad."""
+    path = tmp_path / "d.csv"
+    path.write_text("a;b;kind\n1.5;2.5;x\n3;4,25;y\n")
+    with pytest.raises(DataError) as info:
+        load_csv(path)
+    assert str(info.value) == (
+        f"{path}, line 3, column 'b': expected a number, got '4,25' (a decimal comma: write "
+        "numbers with a point, 1.5, e.g. by exporting the sheet in an English locale)"
+    )
+    path.write_text("a;b;price\n1;2;3.5\n3;4;-,5\n")
+    with pytest.raises(DataError, match=r"'price': expected a number, got '-,5' \(a decimal"):
+        load_csv(path, task="regression")
+    path.write_text("a;b;kind\n1;2;x\n3;abc;y\n")
+    with pytest.raises(DataError) as info:
+        load_csv(path)
+    assert str(info.value).endswith("expected a number, got 'abc'")  # no hint for plain text
+
+
+def test_a_file_that_is_no_npz_archive_is_not_called_a_pickle(tmp_path: Path) -> None:
+    """np.load takes any file that is neither zip nor .npy for a pickle and suggests
+    allow_pickle=True; a CSV file named .npz is told what it is instead."""
+    path = tmp_path / "d.npz"
+    path.write_text("a,b\n1,0\n2,1\n")
+    with pytest.raises(DataError) as info:
+        load_npz(path)
+    message = str(info.value)
+    assert message == (
+        f"{path} is not a readable .npz file: it holds text, not a zip archive of .npy arrays; "
+        "a CSV file must be named .csv (or .tsv, .txt)"
+    )
+    path.write_bytes(b"\x80\x04\x95\x00binary")
+    with pytest.raises(DataError) as info:
+        load_npz(path)
+    assert "pickle" not in str(info.value)
+    assert str(info.value).endswith(r"(it starts with b'\x80\x04\x95\x00bina')")
+    path.write_bytes(b"")
+    with pytest.raises(DataError, match=r"is not a readable \.npz file: it is empty$"):
+        load_npz(path)
+
+
+@pytest.mark.parametrize(
+    ("classes", "first", "second"),
+    [([" a", "a"], " a", "a"), (["1", "1.0"], "1", "1.0"), (["01", "1", "2"], "01", "1")],
+)
+def test_save_csv_refuses_classes_that_would_merge(
+    tmp_path: Path, classes: list[str], first: str, second: str
+) -> None:
+    """save_csv promises a file load_csv reads back exactly: two classes whose labels read back
+    as one (blanks stripped, numbers compared by value) were silently merged into one."""
+    path = tmp_path / "d.csv"
+    y = np.arange(6) % len(classes)
+    with pytest.raises(ValidationError) as info:
+        save_csv(path, np.arange(6.0)[:, None], y, classes=classes)
+    assert str(info.value) == (
+        f"class labels {first!r} and {second!r} would read back as one class (a CSV reader "
+        "strips blanks around labels and compares numbers by value); rename one"
+    )
+    assert not path.exists()
+    with pytest.raises(ValidationError, match=r"class label ' ' is empty or blank"):
+        save_csv(path, np.ones((2, 1)), np.array([0, 1]), classes=["a", " "])
+    # Labels that read back apart are fine, numbers by value included; unused ones are not written.
+    save_csv(path, np.arange(4.0)[:, None], np.array([0, 1, 0, 1]), classes=["2", "10", "2.0"])
+    back = load_csv(path)
+    assert back.classes == ["2", "10"] and back.decode(back.y).tolist() == ["2", "10", "2", "10"]

@@ -315,6 +315,8 @@ def _load_mnist(
             f"{labels_path}: expected {images.shape[0]} labels to match the images; "
             f"got shape {labels.shape}"
         )
+    if labels.dtype != np.uint8:  # else -1 would pass the check below and 2.7 become 2
+        raise DataError(f"{labels_path}: expected uint8 labels (digits 0..9); got {labels.dtype}")
     if labels.size and int(labels.max()) > 9:
         raise DataError(f"{labels_path}: labels must be digits 0..9; found {int(labels.max())}")
     if limit is not None:

@@ -4,23 +4,33 @@ Each file is fetched into ``<cache>/<name>/<file>.part``; an interrupted transfe
 with an HTTP ``Range`` request (and restarts from zero when the server ignores it). Only when
 the SHA-256 of the complete part file matches the published checksum is it renamed to its
 final name, atomically, so a file under its final name is always complete and verified.
-Standard library only (``urllib``).
+Processes that download into one folder at once take turns (an exclusive ``flock`` on the
+folder, where the system has one): a second one finds the file the first has verified instead of
+writing into the same part file. Standard library only (``urllib``).
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import math
+import numbers
 import os
 import re
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from dataclasses import dataclass
 from http.client import HTTPException, HTTPResponse
 from pathlib import Path
 
 from chainrule.errors import DownloadError, ValidationError
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - Windows: no flock, downloads do not take turns
+    fcntl = None  # type: ignore[assignment]
 
 __all__ = [
     "REMOTE_DATASETS",
@@ -217,7 +227,10 @@ def fetch(
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise DownloadError(f"cannot create cache folder {folder}: {exc.strerror or exc}") from exc
+        raise DownloadError(
+            f"cannot create cache folder {folder}: {exc.strerror or exc}; choose a writable "
+            "folder with cache_dir= or the CHAINRULE_DATA environment variable"
+        ) from exc
 
     paths: dict[str, Path] = {}
     for spec in remote.files:
@@ -227,7 +240,7 @@ def fetch(
         # The published size only bounds the download when the published checksum is used.
         max_bytes = spec.size if spec.filename not in overrides else MAX_DOWNLOAD_BYTES
         dest = folder / spec.filename
-        if dest.exists() and sha256_of(dest) == expected:
+        if _cached(dest, expected):
             paths[spec.filename] = dest
             continue
         paths[spec.filename] = download_file(
@@ -256,7 +269,10 @@ def download_file(
     reply is appended; a ``200`` reply (server ignored the range) restarts the file; a
     ``416`` reply means the part may already be complete, so it is checked. When the part is
     complete its SHA-256 is compared with ``sha256``: on a match it is renamed to ``dest``
-    (atomically); on a mismatch it is deleted.
+    (atomically); on a mismatch it is deleted, and when it had been resumed (its first bytes
+    stale, from an older file) the whole file is fetched once more. A web page (``text/html``)
+    in place of the file is refused before the part is touched. Downloads into one folder
+    take turns; one that finds ``dest`` already verified when its turn comes returns it.
 
     Parameters
     ----------
@@ -281,30 +297,90 @@ def download_file(
     Raises
     ------
     ValidationError
-        If the URL is not http(s) or the checksum is malformed.
+        If the URL is not http(s), the checksum is malformed or ``timeout`` is not > 0.
     DownloadError
-        On an HTTP error, a network error (the part file is kept for resuming), an oversized
-        file, or a checksum mismatch (the part file is deleted); names the URL or the file.
+        On an HTTP error, a network error (the part file is kept for resuming), a web page
+        instead of the file, an oversized file, a part file that cannot be written, or a
+        checksum mismatch (the part file is deleted); names the URL or the file.
     """
     expected = _check_sha(sha256, "sha256")
+    if (
+        isinstance(timeout, bool)
+        or not isinstance(timeout, numbers.Real)
+        or not 0 < float(timeout) < math.inf
+    ):
+        raise ValidationError(f"timeout must be a number of seconds > 0; got {timeout!r}")
     scheme = urllib.parse.urlsplit(url).scheme
     if scheme not in ("http", "https"):
         raise ValidationError(f"url must start with http:// or https://; got {url!r}")
     final = Path(dest)
-    part = final.with_name(final.name + ".part")
     try:
         final.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise DownloadError(f"cannot create folder {final.parent}: {exc.strerror or exc}") from exc
+    with _turn(final.parent):
+        # Another process may have finished this file while we waited for our turn.
+        if _cached(final, expected):
+            return final
+        return _download(
+            url, final, expected, timeout=timeout, max_bytes=max_bytes, progress=progress
+        )
 
-    for _attempt in range(2):
-        offset = part.stat().st_size if part.exists() else 0
+
+def _cached(path: Path, expected: str) -> bool:
+    """Whether ``path`` is a file with SHA-256 ``expected``; a DownloadError if unreadable."""
+    if not path.exists():
+        return False
+    try:
+        return sha256_of(path) == expected
+    except OSError as exc:
+        raise DownloadError(
+            f"cannot read the cached file {path}: {exc.strerror or exc}; remove it, or choose "
+            "another cache folder (cache_dir= or the CHAINRULE_DATA environment variable)"
+        ) from exc
+
+
+@contextlib.contextmanager
+def _turn(folder: Path) -> Iterator[None]:
+    """Hold an exclusive ``flock`` on ``folder`` (the kernel drops it if the process dies).
+
+    Best effort: where the system or file system has no such lock, nothing is held.
+    """
+    fd = -1
+    if fcntl is not None:
+        try:
+            fd = os.open(folder, os.O_RDONLY)
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        except OSError:
+            if fd >= 0:
+                os.close(fd)
+            fd = -1
+    try:
+        yield
+    finally:
+        if fd >= 0:
+            os.close(fd)  # closing the descriptor releases the lock
+
+
+def _download(
+    url: str,
+    final: Path,
+    expected: str,
+    *,
+    timeout: float,
+    max_bytes: int,
+    progress: Progress | None,
+) -> Path:
+    """:func:`download_file`'s transfer, once it is this process's turn."""
+    part = final.with_name(final.name + ".part")
+    for _attempt in range(3):
+        offset = part.stat().st_size if part.is_file() else 0
         request = urllib.request.Request(url, headers={"User-Agent": _USER_AGENT})
         if offset:
             request.add_header("Range", f"bytes={offset}-")
         try:
             with urllib.request.urlopen(request, timeout=timeout) as response:
-                _receive(
+                resumed = _receive(
                     response,
                     url,
                     part=part,
@@ -323,25 +399,37 @@ def download_file(
                     return final
                 part.unlink()
                 continue
-            raise DownloadError(f"cannot download {url}: HTTP {exc.code} {exc.reason}") from exc
+            exc.close()
+            raise DownloadError(
+                f"cannot download {url}: HTTP {exc.code} {exc.reason}{_what_to_do(exc.code)}"
+            ) from exc
         except urllib.error.URLError as exc:
-            raise DownloadError(f"cannot download {url}: {exc.reason}") from exc
+            raise DownloadError(
+                f"cannot download {url}: {exc.reason}; check the network connection, or copy "
+                f"the file into {final.parent} by other means (it is checked, then used)"
+            ) from exc
         except (OSError, HTTPException) as exc:
             raise DownloadError(
                 f"download of {url} was interrupted ({exc!r}); {part} is kept and the next "
                 "attempt resumes from it"
             ) from exc
-        break
-
-    got = _verify(part, expected)
-    if got is not None:
+        got = _verify(part, expected)
+        if got is None:
+            os.replace(part, final)
+            return final
         part.unlink()
+        if resumed:
+            # The kept part was stale or corrupt (from an older file, or another mirror):
+            # it is gone now, so fetch the whole file once more.
+            continue
         raise DownloadError(
             f"checksum mismatch for {final.name} from {url}: expected sha256 {expected}, "
-            f"got {got}; the downloaded file was deleted"
+            f"got {got}; the downloaded file was deleted (a mirror holding other files needs "
+            "their checksums)"
         )
-    os.replace(part, final)
-    return final
+    raise DownloadError(  # pragma: no cover  (a fresh download ends the loop above)
+        f"cannot download {url}: no complete copy after 3 attempts"
+    )
 
 
 def _verify(part: Path, expected: str) -> str | None:
@@ -359,8 +447,11 @@ def _receive(
     max_bytes: int,
     progress: Progress | None,
     filename: str,
-) -> None:
-    """Write ``response``'s body to ``part``: appended after a 206, from zero after a 200."""
+) -> bool:
+    """Write ``response``'s body to ``part``: appended after a 206, from zero after a 200.
+
+    Returns whether the body was appended to bytes kept from an earlier attempt.
+    """
     status = response.status
     if offset and status == 206:
         content_range = response.headers.get("Content-Range", "")
@@ -375,6 +466,14 @@ def _receive(
     else:
         raise DownloadError(f"cannot download {url}: unexpected HTTP status {status}")
 
+    content_type = response.headers.get("Content-Type", "")
+    if content_type.split(";")[0].strip().lower() == "text/html":
+        # A login page, an error page or a portal answering 200: not the file. Refused before
+        # the part file is opened, so a partial download stays intact.
+        raise DownloadError(
+            f"cannot download {url}: the server sent a web page (Content-Type {content_type!r}), "
+            "not the file; check the URL (base_url=) or the network's login page"
+        )
     length = response.headers.get("Content-Length")
     total = offset + int(length) if length and length.isdigit() else None
     if total is not None and total > max_bytes:
@@ -382,7 +481,13 @@ def _receive(
             f"{url} is {total} bytes, more than the expected {max_bytes}; not downloading it"
         )
     written = offset
-    with open(part, mode) as fh:
+    # Unbuffered, so that every write error (a read-only folder, a full disk) surfaces here as
+    # a local problem, not later from close() where it would read as a network error.
+    try:
+        fh = open(part, mode, buffering=0)  # noqa: SIM115  (closed by the with below)
+    except OSError as exc:
+        raise DownloadError(_cannot_write(part, exc)) from exc
+    with fh:
         while True:
             chunk = response.read(_CHUNK)
             if not chunk:
@@ -394,7 +499,12 @@ def _receive(
                 raise DownloadError(
                     f"{url} sent more than the expected {max_bytes} bytes; download aborted"
                 )
-            fh.write(chunk)
+            view = memoryview(chunk)
+            try:
+                while view:  # a raw write may take only part of the bytes
+                    view = view[fh.write(view) :]
+            except OSError as exc:
+                raise DownloadError(_cannot_write(part, exc)) from exc
             if progress is not None:
                 progress(filename, written, total)
     if total is not None and written < total:
@@ -402,3 +512,26 @@ def _receive(
             f"download of {url} ended early ({written} of {total} bytes); {part} is kept "
             "and the next attempt resumes from it"
         )
+    return mode == "ab"
+
+
+def _cannot_write(part: Path, exc: OSError) -> str:
+    """The message for a part file that cannot be written (a local problem, not the network)."""
+    return (
+        f"cannot write {part}: {exc.strerror or exc}; choose a writable cache folder with "
+        "cache_dir= or the CHAINRULE_DATA environment variable, or free some disk space"
+    )
+
+
+def _what_to_do(status: int) -> str:
+    """Advice for an HTTP error status, after the status itself."""
+    if status in (404, 410):
+        return "; the file is not at that address: check the URL (base_url= names a mirror)"
+    if status in (401, 403):
+        return "; the server refuses it: check the URL, or download through another mirror"
+    if status == 429 or status >= 500:
+        return (
+            "; the server failed or is busy: try again later (a partial download is kept and "
+            "resumed), or use a mirror (base_url=)"
+        )
+    return ""

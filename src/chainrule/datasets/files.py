@@ -686,6 +686,7 @@ def _feature_row(
             if not is_number(fields[j]):
                 raise DataError(
                     f"{where}, {column_label[j]}: expected a number, got {fields[j]!r}"
+                    + _decimal_comma_hint(fields[j])
                 ) from None
         raise  # pragma: no cover  (numpy and float() disagree)
     if not np.all(np.isfinite(row)):
@@ -694,6 +695,20 @@ def _feature_row(
             f"{where}, {column_label[bad]}: value is not finite ({fields[bad].strip()})"
         )
     return row
+
+
+_DECIMAL_COMMA = re.compile(r"[+-]?[0-9]*,[0-9]+")
+
+
+def _decimal_comma_hint(text: str) -> str:
+    """What to do about ``1,5``, a number written with a decimal comma (a spreadsheet's export
+    in many locales, with ``;`` between fields); nothing for other text."""
+    if not _DECIMAL_COMMA.fullmatch(text.strip()):
+        return ""
+    return (
+        " (a decimal comma: write numbers with a point, 1.5, e.g. by exporting the sheet in "
+        "an English locale)"
+    )
 
 
 def _text_column(fields: list[str]) -> int:
@@ -765,7 +780,10 @@ def _encode_target(
     if numeric is None:
         if task == "regression":
             i = next(i for i, v in enumerate(targets) if not is_number(v))
-            raise DataError(f"{where(i)}: expected a number, got {targets[i]!r}")
+            raise DataError(
+                f"{where(i)}: expected a number, got {targets[i]!r}"
+                + _decimal_comma_hint(targets[i])
+            )
         if task == "auto":
             n_numbers = sum(is_number(v) for v in targets)
             if n_numbers and n_numbers >= len(targets) / 2:
@@ -869,6 +887,7 @@ def save_csv(
                 f"with classes, y must hold integer codes in 0..{len(labels) - 1}"
             )
         y_text = [str(v) for v in labels[y]]
+        _check_labels_read_back(sorted(set(y_text)))
     elif y.dtype.kind in "iub":
         y_text = [str(int(v)) for v in y]
     elif y.dtype.kind == "f":
@@ -890,6 +909,30 @@ def save_csv(
         raise DataError(f"cannot write {os.fspath(path)}: {exc.strerror or exc}") from exc
 
 
+def _check_labels_read_back(texts: list[str]) -> None:
+    """Refuse class labels that :func:`load_csv` would not read back as distinct classes: it
+    strips blanks around a label, and compares labels that are all numbers by value."""
+    keys = [t.strip() for t in texts]
+    for text, stripped in zip(texts, keys, strict=True):
+        if not stripped:
+            raise ValidationError(
+                f"class label {text!r} is empty or blank, which a CSV file cannot hold as a "
+                "label; give every class a name"
+            )
+    as_numbers = [float(k) for k in keys] if all(is_number(k) for k in keys) else None
+    seen: dict[object, str] = {}
+    for i, text in enumerate(texts):
+        key: object = keys[i]
+        if as_numbers is not None and math.isfinite(as_numbers[i]) and abs(as_numbers[i]) < 2**53:
+            key = as_numbers[i]  # as the reader compares them (larger ones keep their text)
+        if key in seen:
+            raise ValidationError(
+                f"class labels {seen[key]!r} and {text!r} would read back as one class (a CSV "
+                "reader strips blanks around labels and compares numbers by value); rename one"
+            )
+        seen[key] = text
+
+
 # --------------------------------------------------------------------------------------------
 # NPZ
 
@@ -899,6 +942,12 @@ def _read_npz_arrays(
 ) -> dict[str, np.ndarray]:
     """The arrays ``X``, ``target`` (unless ``None``) and the optional ones of an open
     ``.npz`` file, size-checked."""
+    start = file.read(64)
+    file.seek(0)
+    if not start.startswith((b"PK", b"\x93NUMPY")):
+        # np.load takes anything else for a pickle, and its message would suggest
+        # loading it as a pickle, for a file that holds none (a CSV file named .npz, say).
+        raise DataError(f"{label} is not a readable .npz file: {_what_it_is(start)}")
     try:
         archive = np.load(file, allow_pickle=False)
     except _ZIP_ERRORS as exc:
@@ -1036,7 +1085,7 @@ def load_npz(
             raise DataError(
                 f"{label}: target_name must hold one name; it holds {stored.size} values"
             )
-        target_name = str(stored[0])
+        target_name = _npz_texts(stored, label, "target_name")[0]
 
     y_out: np.ndarray
     classes: list[str] | None
@@ -1098,7 +1147,7 @@ def _npz_names(array: np.ndarray, label: str, key: str) -> list[str]:
     """The names an NPZ file's array ``key`` holds (``feature_names``, ``classes``), checked
     unique: two columns or classes of one name would be told apart by position alone, and a
     model matches columns by name."""
-    names = [str(v) for v in array.reshape(-1)]
+    names = _npz_texts(array, label, key)
     first: dict[str, int] = {}
     for i, item in enumerate(names):
         if item in first:
@@ -1108,6 +1157,37 @@ def _npz_names(array: np.ndarray, label: str, key: str) -> list[str]:
             )
         first[item] = i
     return names
+
+
+def _what_it_is(start: bytes) -> str:
+    """What a file that should be an NPZ archive is, from its first bytes."""
+    if not start:
+        return "it is empty"
+    try:
+        text = start.decode("utf-8")
+    except UnicodeDecodeError:
+        text = ""
+    if text and all(c.isprintable() or c in "\t\r\n" for c in text):
+        return (
+            "it holds text, not a zip archive of .npy arrays; a CSV file must be named .csv "
+            "(or .tsv, .txt)"
+        )
+    return f"it is no zip archive of .npy arrays (it starts with {start[:8]!r})"
+
+
+def _npz_texts(array: np.ndarray, label: str, key: str) -> list[str]:
+    """The entries of an NPZ file's array ``key`` as text; bytes (dtype ``S``, as h5py and
+    Python 2 era files store names) are decoded as UTF-8 rather than shown as ``"b'x1'"``."""
+    values = array.reshape(-1)
+    if values.dtype.kind != "S":
+        return [str(v) for v in values]
+    try:
+        return [bytes(v).decode("utf-8") for v in values]
+    except UnicodeDecodeError as exc:
+        raise DataError(
+            f"{label}: {key} holds bytes that are not UTF-8 text ({exc.reason}); store the "
+            "names as str"
+        ) from exc
 
 
 def _check_npz_member(archive: np.lib.npyio.NpzFile, key: str, label: str, max_bytes: int) -> None:

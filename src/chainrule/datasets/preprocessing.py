@@ -7,6 +7,7 @@ taken from the test split would leak it into training.
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Mapping
 from typing import Any
 
@@ -230,8 +231,10 @@ def train_test_split(
     """Split samples at random into a training and a test part.
 
     ``n_test = round(test_fraction * n)``, clipped to ``1..n-1``. With ``stratify`` and class
-    labels in ``y`` (integer, boolean or string dtype), every class gets its share of the
-    test part (largest-remainder rounding), so class proportions are kept; float ``y``
+    labels in ``y`` (integer, boolean or string dtype, or objects that are all strings, as
+    pandas stores text), every class gets its share of the test part (largest-remainder
+    rounding, ties broken at random), so class proportions are kept; a class is not moved
+    entirely into the test part while another class can give the sample instead. Float ``y``
     (regression) is split without strata. Both parts come out shuffled.
 
     Parameters
@@ -273,23 +276,23 @@ def train_test_split(
         raise ValidationError(f"train_test_split needs at least 2 samples; got {n}")
     if (
         isinstance(test_fraction, bool)
-        or not isinstance(test_fraction, int | float)
+        or not isinstance(test_fraction, numbers.Real)  # np.float32 too
         or not 0.0 < float(test_fraction) < 1.0
     ):
         raise ValidationError(f"test_fraction must be a number in (0, 1); got {test_fraction!r}")
     rng = make_rng(seed)
     n_test = min(max(round(float(test_fraction) * n), 1), n - 1)
 
-    if stratify and y.dtype.kind in "iubUS":
-        classes, inverse = np.unique(y, return_inverse=True)
+    labels = y
+    if y.dtype.kind == "O" and all(isinstance(v, str) for v in y):
+        labels = y.astype(str)  # text labels as pandas keeps them
+    if stratify and labels.dtype.kind in "iubUS":
+        classes, inverse = np.unique(labels, return_inverse=True)
         inverse = inverse.reshape(-1)
         counts = np.bincount(inverse, minlength=classes.size)
         quota = counts * (n_test / n)
         take = np.floor(quota).astype(np.int64)
-        # Largest remainder: the classes with the biggest fractional parts get the leftovers.
-        leftover = n_test - int(take.sum())
-        order = np.argsort(-(quota - take), kind="stable")
-        take[order[:leftover]] += 1
+        take[_leftover_classes(counts, quota, take, n_test - int(take.sum()), rng)] += 1
         test_parts = []
         for c in range(classes.size):
             members = np.flatnonzero(inverse == c)
@@ -303,3 +306,31 @@ def train_test_split(
     train_idx = rng.permutation(np.flatnonzero(~is_test))
     test_idx = rng.permutation(np.flatnonzero(is_test))
     return X[train_idx], X[test_idx], y[train_idx], y[test_idx]
+
+
+def _leftover_classes(
+    counts: np.ndarray,
+    quota: np.ndarray,
+    take: np.ndarray,
+    leftover: int,
+    rng: np.random.Generator,
+) -> np.ndarray:
+    """The classes that each give one more test sample than ``floor(quota)``, ``leftover`` in all.
+
+    Largest remainder first. A class that would give its last training sample comes after
+    every other (a class missing from training cannot be learned). Ties at the cut are
+    broken at random: a fixed order would send the same classes' samples (the smallest
+    labels) to the test part whatever the seed, so that with all-distinct integer labels the
+    test part would be the smallest values. Without a tie at the cut no random number is
+    drawn, so such splits stay as they were.
+    """
+    if leftover <= 0:
+        return np.empty(0, dtype=np.int64)
+    remainder = quota - take
+    empties = take + 1 >= counts  # taking one more leaves this class no training sample
+    order = np.lexsort((-remainder, empties))
+    last = order[leftover - 1]
+    tied = (empties == empties[last]) & (remainder == remainder[last])
+    if np.count_nonzero(tied[order[leftover:]]):
+        order = np.lexsort((rng.random(counts.size), -remainder, empties))
+    return order[:leftover]
