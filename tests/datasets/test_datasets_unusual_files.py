@@ -84,6 +84,27 @@ def test_npz_classes_must_be_unique(tmp_path: Path) -> None:
         load_npz(path)
 
 
+@pytest.mark.parametrize(
+    ("y", "message"),
+    [
+        (np.array([0, 1, 2, 1]), r"y\[2\] = np\.int64\(2\) is no code into the 2 stored classes"),
+        (np.array([0.0, 1.5, 1.0, 0.0]), r"y\[1\] = np\.float64\(1\.5\) is no code"),
+        (np.array([0, -1, 1, 0]), r"y\[1\] = np\.int64\(-1\) is no code"),
+    ],
+)
+def test_npz_codes_outside_the_stored_classes_are_refused(
+    tmp_path: Path, y: np.ndarray, message: str
+) -> None:
+    """A stored ``classes`` names the codes in y: a code it does not name is an error, not a
+    reason to drop the names and number the classes 0, 1, 2 instead."""
+    path = tmp_path / "d.npz"
+    np.savez(path, X=np.ones((4, 2)), y=y, classes=np.array(["cat", "dog"]))
+    with pytest.raises(DataError, match=message + r".*integer codes in 0\.\.1"):
+        load_npz(path)
+    np.savez(path, X=np.ones((4, 2)), y=np.array([0, 1, 1, 0]), classes=np.array(["cat", "dog"]))
+    assert load_npz(path).classes == ["cat", "dog"]
+
+
 @pytest.mark.parametrize("stored", [np.array([], dtype=str), np.array(["t", "u"])])
 def test_npz_target_name_must_hold_one_name(tmp_path: Path, stored: np.ndarray) -> None:
     path = tmp_path / "d.npz"

@@ -1009,7 +1009,9 @@ def load_npz(
     """Read a ``.npz`` file with arrays ``X`` and ``y`` into a :class:`Dataset`.
 
     Never unpickles (``allow_pickle=False``): object arrays are refused. Optional arrays
-    ``feature_names``, ``target_name`` and ``classes`` (strings) are used when present. Each
+    ``feature_names``, ``target_name`` and ``classes`` (strings) are used when present; with
+    ``classes`` the target is a classification one and holds integer codes into it (as
+    :func:`save_npz` writes it), and a code outside ``0 .. len(classes) - 1`` is refused. Each
     array's size is read from its header and checked against ``max_bytes`` before loading.
 
     Parameters
@@ -1109,24 +1111,28 @@ def load_npz(
             raise DataError(f"{label}: {target}[{i}] is not finite ({yf[i]})")
         integral = bool(np.all(yf == np.round(yf)))
         if task == "auto":
-            is_class = y.dtype.kind in "iub" or (
-                integral and np.unique(yf).size <= MAX_AUTO_CLASSES
+            is_class = (
+                "classes" in arrays  # the file names its classes
+                or y.dtype.kind in "iub"
+                or (integral and np.unique(yf).size <= MAX_AUTO_CLASSES)
             )
             final_task = "classification" if is_class else "regression"
         else:
             final_task = task
         if final_task == "regression":
             y_out, classes = yf, None
-        elif (
-            "classes" in arrays
-            and integral
-            and y.size
-            and yf.min() >= 0
-            and (yf.max() < arrays["classes"].size)
-        ):
-            # y already holds codes into the stored class names.
-            y_out = yf.astype(np.int64)
+        elif "classes" in arrays:
+            # y holds codes into the stored class names (as save_npz writes them)
             classes = _npz_names(arrays["classes"], label, "classes")
+            outside = ~((yf == np.round(yf)) & (yf >= 0) & (yf < len(classes)))
+            if outside.any():
+                i = int(np.flatnonzero(outside)[0])
+                raise DataError(
+                    f"{label}: {target}[{i}] = {y[i]!r} is no code into the {len(classes)} "
+                    f"stored classes: with classes, {target} must hold integer codes in "
+                    f"0..{len(classes) - 1}"
+                )
+            y_out = yf.astype(np.int64)
         else:  # integers as they are: float64 would merge labels beyond 2**53
             y_out, classes = encode_labels(y if y.dtype.kind in "iub" else yf)
     else:
