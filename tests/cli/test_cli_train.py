@@ -388,3 +388,7 @@ def test_resume_without_epochs_continues_to_the_interrupted_runs_end(animals, tm
     report = json.loads(resumed.stdout)
     assert report["epochs"] == 40 and report["stopped"] == "completed"
     assert report["config"]["epochs"] == 40
+    # and it went on checkpointing into the file it resumed from (no --checkpoint given)
+    from chainrule.serialization.checkpoint import load_checkpoint
+
+    assert load_checkpoint(tmp_path / "c")[1]["epoch"] == 40

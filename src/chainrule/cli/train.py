@@ -177,7 +177,8 @@ def register(subparsers: Any) -> None:
         "--resume",
         metavar="CKPT",
         help="continue from a checkpoint written by --checkpoint, with its settings (only "
-        "--epochs, the total to reach, may change); ends bit-identical to an unbroken run",
+        "--epochs, the total to reach, may change), writing further checkpoints into it "
+        "(or into --checkpoint); ends bit-identical to an unbroken run",
     )
     parser.add_argument("--checkpoint", metavar="PATH", help="write a checkpoint file here")
     parser.add_argument(
@@ -303,7 +304,9 @@ def run(args: argparse.Namespace) -> int:
     from chainrule.fit import TrainConfig, fit, read_dataset
 
     check_output_path(args.output, "--output")
-    check_output_path(args.checkpoint, "--checkpoint")
+    # a resumed run goes on writing its checkpoint, into the file it resumed from by default
+    checkpoint = args.resume if args.checkpoint is None else args.checkpoint
+    check_output_path(checkpoint, "--resume" if args.checkpoint is None else "--checkpoint")
     check_output_dir(args.plots, "--plots")
     given = given_settings(args)
     epochs = TrainConfig.epochs if args.epochs is None else args.epochs
@@ -340,7 +343,7 @@ def run(args: argparse.Namespace) -> int:
         config,
         validation_data=validation,
         callbacks=[progress],
-        checkpoint=args.checkpoint,
+        checkpoint=checkpoint,
         checkpoint_every=args.checkpoint_every,
         resume=args.resume,
     )
