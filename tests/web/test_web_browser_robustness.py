@@ -108,13 +108,22 @@ def test_file_pickers_and_the_explanation_work_from_the_keyboard(tab: Tab) -> No
 
 def restart_server(tab: Tab, server: Any) -> Any:
     """Stop ``server``, see the page lose it and say so, start a new one on the same port, and
-    wait until the page has reconnected to it; return the new server."""
+    wait until the page has reconnected to it and holds a state the new server sent; return the
+    new server.
+
+    The state from before the restart is marked: until the new session's first state replaces
+    it, a test waiting for "custom points, 2-5-2" would find them in that old state at once and
+    then read whichever of the new session's states (defaults, the URL's run, the restored
+    points) had arrived by then.
+    """
     port = server.url.rstrip("/").rsplit(":", 1)[1]
+    tab.js("window.__chainrule.state.from_before_the_restart = true")
     stop_server(server)
     tab.wait("!window.__chainrule.connected")
     assert "reconnecting" in tab.page.locator("#error-text").inner_text()
     server = start_server("--port", port)
     tab.wait("window.__chainrule.reconnected === 1", timeout_s=20)
+    tab.wait("!window.__chainrule.state.from_before_the_restart")
     return server
 
 
