@@ -287,6 +287,24 @@ def test_a_divergence_restores_the_optimizers_state_and_step_count(make_optimize
         np.testing.assert_array_equal(W_diverged, W_calm)
 
 
+def test_a_rate_set_between_fits_is_the_one_a_divergence_reports_and_keeps():
+    """The learning rate a user sets before calling fit again is the one that overflowed: the
+    error names it (not the previous epoch's), and the restore keeps it; the weights go back
+    to the end of the last good epoch."""
+    X, y = blobs()
+    net = Network([2, 8, 3], ["relu", "softmax"], seed=0, dtype="float64")
+    trainer = Trainer(net, X, y, optimizer=SGD(0.1), batch_size=4, seed=0)
+    trainer.fit(2)
+    good = [W.copy() for W in net.weights]
+    trainer.optimizer.learning_rate = 1e8
+    with pytest.raises(DivergenceError, match=r"now 1e\+08, try 1e\+07") as info:
+        trainer.fit(3)
+    assert "Restored the weights from the end of epoch 2" in str(info.value)
+    assert trainer.optimizer.learning_rate == 1e8 and trainer.epoch == 2
+    for W, expected in zip(net.weights, good, strict=True):
+        np.testing.assert_array_equal(W, expected)
+
+
 def test_a_batch_size_set_between_steps_is_checked_and_used():
     X, y = blobs(n=10)
     net = Network([2, 3], ["softmax"], seed=0, dtype="float64")

@@ -540,6 +540,11 @@ class Trainer:
         """
         start = len(self.history)
         self.epochs_planned = self.epoch + check_epochs(epochs)
+        if not self.in_epoch:
+            # The last good state is now's: the same weights as the last epoch's end, but with
+            # what the caller has changed since (a learning rate set by hand), which a
+            # divergence must neither undo nor misreport.
+            self._keep_as_good()
         self.stop_reason = None
         self.record.stopped = "running"
         self.record.message = ""
