@@ -230,7 +230,7 @@ def register(subparsers: Any) -> None:
         "demo",
         help="a terminal tour of the lecture (under a minute)",
         description="A tour of the lecture: gates, the XOR proof, XOR by hand and by "
-        "back-propagation, the worked example's trace and a spiral.",
+        "back-propagation, the worked example's trace, a spiral and the handwritten digits.",
     )
     parser.add_argument(
         "--output-dir",

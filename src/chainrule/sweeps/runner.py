@@ -167,7 +167,7 @@ def _distributed() -> Any:
 
 
 def _quiet_worker_logs() -> None:
-    """Run on each worker before an interrupted local cluster closes."""
+    """Run on each worker before the local cluster closes."""
     logging.getLogger("distributed").setLevel(logging.CRITICAL)
 
 
@@ -231,11 +231,11 @@ def _dask_client(scheduler: Any, n_workers: int, connect_timeout: float) -> Iter
             with client_type(cluster) as client:
                 try:
                     yield client
-                except BaseException:
-                    # Interrupted: a worker still running a trial outlives the scheduler by a
-                    # moment and logs (at ERROR) that its heartbeat failed. Expected; hush it.
+                finally:
+                    # The cluster closes next: a worker (one still running a trial, when
+                    # interrupted) can outlive the scheduler by a moment and log at ERROR that
+                    # its heartbeat failed, with a traceback. Expected at the end; hush it.
                     client.run(_quiet_worker_logs, on_error="ignore")
-                    raise
         finally:
             cluster.close()
         return
