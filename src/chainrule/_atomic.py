@@ -10,16 +10,22 @@ that lock when the process dies; so before writing, :func:`atomic_path` deletes 
 files of the same target whose lock it can take (their writers are gone) and that are older than a
 few seconds (a file created an instant ago may not be locked yet). Standard library only, so the
 numpy-only engine may use it too.
+
+:func:`check_output_path` checks, before the work, that such a file can be written at a path: the
+command line for its output options, and :func:`~chainrule.sweeps.sweep` for its best model.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import stat
 import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
+
+from chainrule.errors import ValidationError
 
 try:
     import fcntl
@@ -130,3 +136,55 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
         raise
     finally:
         os.close(fd)
+
+
+# Checking a path before the work that will write it (hours later, for a sweep).
+
+
+def check_writable_folder(folder: Path, what: str) -> None:
+    """Fail unless a file can be created in ``folder`` (tried: permissions say nothing to root,
+    nor about read-only file systems such as ``/sys``); the trial file leaves no trace."""
+    try:
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as err:
+        raise ValidationError(
+            f"{what}: cannot write in the folder {str(folder)!r}: {err.strerror or err}"
+        ) from None
+
+
+def is_stream(path: str | os.PathLike[str]) -> bool:
+    """Whether ``path`` is an existing file that is neither a regular file nor a folder: a
+    device (``/dev/null``), a pipe or a terminal, also behind a symbolic link
+    (``/dev/stdout``). Such a file must be written in place: an atomic write renames a new
+    file onto the path, which would replace the device or the link itself (``/dev/null``,
+    for root) instead of writing to it."""
+    try:
+        mode = os.stat(path).st_mode
+    except (OSError, ValueError):
+        return False
+    return not (stat.S_ISREG(mode) or stat.S_ISDIR(mode))
+
+
+def check_output_path(
+    path: str | os.PathLike[str] | None, what: str, *, stream_ok: bool = False
+) -> None:
+    """Fail before any work when a file could not be written at ``path``: its folder is
+    missing or not writable, or ``path`` is a folder, or (unless ``stream_ok``: the caller
+    writes text there in place) a device or pipe, which a file written atomically would
+    replace (see :func:`is_stream`)."""
+    if path is None:
+        return
+    if is_stream(path):
+        if stream_ok:
+            return
+        raise ValidationError(
+            f"{what}: {os.fspath(path)!r} is a device or pipe, not a regular file; give a file name"
+        )
+    target = Path(path)
+    folder = target.parent
+    if not folder.is_dir():
+        raise ValidationError(f"{what}: the folder {str(folder)!r} does not exist")
+    if target.is_dir():
+        raise ValidationError(f"{what}: {str(target)!r} is a directory; give a file name")
+    check_writable_folder(folder, what)

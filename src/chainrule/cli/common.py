@@ -11,8 +11,6 @@ import argparse
 import json
 import math
 import os
-import stat
-import tempfile
 import zipfile
 import zlib
 from collections.abc import Callable
@@ -21,6 +19,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
 import numpy as np
 
+from chainrule._atomic import check_writable_folder
 from chainrule.engine.activations import ACTIVATIONS
 from chainrule.engine.losses import LOSSES, Loss, get_loss
 from chainrule.engine.network import Network
@@ -266,55 +265,6 @@ def network_loss(net: Network) -> Loss:
     return net.loss
 
 
-def _check_writable(folder: Path, what: str) -> None:
-    """Fail unless a file can be created in ``folder`` (tried: permissions say nothing to root,
-    nor about read-only file systems such as ``/sys``); the trial file leaves no trace."""
-    try:
-        with tempfile.TemporaryFile(dir=folder):
-            pass
-    except OSError as err:
-        raise ValidationError(
-            f"{what}: cannot write in the folder {str(folder)!r}: {err.strerror or err}"
-        ) from None
-
-
-def is_stream(path: str | os.PathLike[str]) -> bool:
-    """Whether ``path`` is an existing file that is neither a regular file nor a folder: a
-    device (``/dev/null``), a pipe or a terminal, also behind a symbolic link
-    (``/dev/stdout``). Such a file must be written in place: an atomic write renames a new
-    file onto the path, which would replace the device or the link itself (``/dev/null``,
-    for root) instead of writing to it."""
-    try:
-        mode = os.stat(path).st_mode
-    except (OSError, ValueError):
-        return False
-    return not (stat.S_ISREG(mode) or stat.S_ISDIR(mode))
-
-
-def check_output_path(
-    path: str | os.PathLike[str] | None, what: str, *, stream_ok: bool = False
-) -> None:
-    """Fail before any work when a file could not be written at ``path``: its folder is
-    missing or not writable, or ``path`` is a folder, or (unless ``stream_ok``: the caller
-    writes text there in place) a device or pipe, which a file written atomically would
-    replace (see :func:`is_stream`)."""
-    if path is None:
-        return
-    if is_stream(path):
-        if stream_ok:
-            return
-        raise ValidationError(
-            f"{what}: {os.fspath(path)!r} is a device or pipe, not a regular file; give a file name"
-        )
-    target = Path(path)
-    folder = target.parent
-    if not folder.is_dir():
-        raise ValidationError(f"{what}: the folder {str(folder)!r} does not exist")
-    if target.is_dir():
-        raise ValidationError(f"{what}: {str(target)!r} is a directory; give a file name")
-    _check_writable(folder, what)
-
-
 FILE_SUFFIXES = (".png", ".svg", ".pdf", ".jpg", ".jpeg", ".json", ".md", ".txt")
 """Suffixes of file names, which a folder option (``--plots``, ``plot -o``) refuses."""
 
@@ -336,7 +286,7 @@ def check_output_dir(path: str | os.PathLike[str] | None, what: str) -> None:
     existing = next(p for p in (target, *target.parents) if p.exists())
     if not existing.is_dir():
         raise ValidationError(f"{what}: {str(existing)!r} is a file, not a directory")
-    _check_writable(existing, what)
+    check_writable_folder(existing, what)
 
 
 def make_output_dir(path: Path, what: str) -> None:

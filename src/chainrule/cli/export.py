@@ -37,7 +37,7 @@ def register(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Write the exported model and say where."""
-    from chainrule.cli.common import check_output_path
+    from chainrule._atomic import check_output_path
     from chainrule.serialization.onnx_export import export_onnx
 
     check_output_path(args.output, "--output")

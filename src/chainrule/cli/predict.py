@@ -64,8 +64,7 @@ def predictions_csv(
 
 def run(args: argparse.Namespace) -> int:
     """Write the predictions."""
-    from chainrule._atomic import atomic_path
-    from chainrule.cli.common import check_output_path, is_stream
+    from chainrule._atomic import atomic_path, check_output_path, is_stream
     from chainrule.cli.train import parse_target
     from chainrule.errors import DataError
     from chainrule.fit import FittedModel

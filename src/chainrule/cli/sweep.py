@@ -80,7 +80,7 @@ def run(args: argparse.Namespace) -> int:
     Ctrl-C ends it with one line saying how many trials are kept (status 130, as for any
     interrupted command).
     """
-    from chainrule.cli.common import check_output_path
+    from chainrule._atomic import check_output_path
     from chainrule.sweeps import SweepInterrupted, sweep
 
     check_output_path(args.output_model, "--output-model")

@@ -298,7 +298,8 @@ def read_validation(
 
 def run(args: argparse.Namespace) -> int:
     """Train, report and save; see the module docstring for exit statuses."""
-    from chainrule.cli.common import check_output_dir, check_output_path, print_json
+    from chainrule._atomic import check_output_path
+    from chainrule.cli.common import check_output_dir, print_json
     from chainrule.cli.progress import ProgressBar
     from chainrule.engine.activations import get_activation
     from chainrule.fit import TrainConfig, fit, read_dataset

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, TextIO
 
+from chainrule._atomic import check_output_path
 from chainrule.errors import ValidationError
 from chainrule.serialization import save_model
 from chainrule.sweeps.config import SweepConfig, load_config
@@ -286,17 +287,6 @@ def default_model_path(results: Path) -> Path:
     return results.with_name(f"{results.stem}.best.safetensors")
 
 
-def _check_model_path(path: Path) -> None:
-    """Refuse, before any trial runs, a best-model path that could not be written at the end
-    (hours later): its folder missing, or the path a folder."""
-    if path.is_dir():
-        raise ValidationError(f"output_model {str(path)!r} is a directory; give a file name")
-    if not path.parent.is_dir():
-        raise ValidationError(
-            f"output_model {str(path)!r}: the folder {str(path.parent)!r} does not exist"
-        )
-
-
 def save_best_model(data: SweepData, best: TrialResult, spec: TrialSpec, path: Path) -> None:
     """Retrain the best trial's configuration on all the data and save it as a model file.
 
@@ -381,8 +371,8 @@ def sweep(
         raise ValidationError(
             f"connect_timeout must be a positive, finite number of seconds; got {connect_timeout!r}"
         )
-    if output_model:
-        _check_model_path(Path(output_model))
+    if output_model:  # before any trial: the model is written at the end, hours later
+        check_output_path(output_model, "output_model")
     data = prepare_data(config)
     specs = make_trials(config, data)
     results_path = Path(results) if results is not None else default_results_path(config)
