@@ -24,6 +24,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from chainrule._atomic import atomic_path
+from chainrule.engine.schedules import positive_number, whole_number
 from chainrule.errors import ValidationError
 
 if TYPE_CHECKING:
@@ -112,19 +113,10 @@ class EarlyStopping(Callback):
         *,
         restore_best: bool = True,
     ) -> None:
-        # numpy scalars are numbers too (a patience computed as np.int64, say)
-        integer = isinstance(patience, int | np.integer) and not isinstance(patience, bool)
-        if not integer or patience < 1:
-            raise ValidationError(f"patience must be an integer >= 1; got {patience!r}")
-        if (
-            isinstance(min_delta, bool)
-            or not isinstance(min_delta, int | float | np.integer | np.floating)
-            or not (math.isfinite(min_delta) and min_delta >= 0)
-        ):
-            raise ValidationError(f"min_delta must be a number >= 0; got {min_delta!r}")
         self.monitor = monitor
-        self.patience = int(patience)
-        self.min_delta = float(min_delta)
+        # numpy scalars are numbers too (a patience computed as np.int64, say)
+        self.patience = whole_number("patience", patience)
+        self.min_delta = positive_number("min_delta", min_delta, allow_zero=True)
         self.restore_best = bool(restore_best)
         self.best = math.inf
         self.best_epoch: int | None = None

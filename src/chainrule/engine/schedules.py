@@ -39,7 +39,9 @@ _INTEGERS = (int, np.integer)
 _NUMBERS = (int, float, np.integer, np.floating)
 
 
-def _positive(name: str, value: object, *, allow_zero: bool = False) -> float:
+def positive_number(name: str, value: object, *, allow_zero: bool = False) -> float:
+    """``value`` as a float if it is a finite number > 0 (>= 0 with ``allow_zero``; numpy's
+    numbers too, ``True`` not), else a :class:`ValidationError` naming ``name``."""
     ok_type = isinstance(value, _NUMBERS) and not isinstance(value, bool)
     number = float(value) if ok_type else math.nan  # type: ignore[arg-type]
     if not (math.isfinite(number) and (number >= 0 if allow_zero else number > 0)):
@@ -49,7 +51,9 @@ def _positive(name: str, value: object, *, allow_zero: bool = False) -> float:
     return number
 
 
-def _count(name: str, value: object, *, low: int = 1) -> int:
+def whole_number(name: str, value: object, *, low: int = 1) -> int:
+    """``value`` as an int if it is an integer >= ``low`` (numpy's too, ``True`` not), else a
+    :class:`ValidationError` naming ``name``."""
     if isinstance(value, bool) or not isinstance(value, _INTEGERS) or value < low:
         raise ValidationError(f"{name} must be an integer >= {low}; got {value!r}")
     return int(value)
@@ -110,7 +114,7 @@ class InverseScaling(Schedule):
     name: ClassVar[str] = "invscaling"
 
     def __post_init__(self) -> None:
-        _store(self, power_t=_positive("power_t", self.power_t, allow_zero=True))
+        _store(self, power_t=positive_number("power_t", self.power_t, allow_zero=True))
 
     def __call__(self, t: int, eta_0: float) -> float:
         return float(eta_0 / (_check_step(t) + 1) ** self.power_t)
@@ -131,8 +135,8 @@ class StepDecay(Schedule):
     def __post_init__(self) -> None:
         _store(
             self,
-            step_size=_count("step_size", self.step_size),
-            gamma=_positive("gamma", self.gamma),
+            step_size=whole_number("step_size", self.step_size),
+            gamma=positive_number("gamma", self.gamma),
         )
 
     def __call__(self, t: int, eta_0: float) -> float:
@@ -156,8 +160,8 @@ class Cosine(Schedule):
     def __post_init__(self) -> None:
         _store(
             self,
-            total_steps=_count("total_steps", self.total_steps),
-            eta_min=_positive("eta_min", self.eta_min, allow_zero=True),
+            total_steps=whole_number("total_steps", self.total_steps),
+            eta_min=positive_number("eta_min", self.eta_min, allow_zero=True),
         )
 
     def __call__(self, t: int, eta_0: float) -> float:
@@ -218,12 +222,12 @@ class ReduceOnPlateau:
         min_delta: float = 1e-4,
         min_scale: float = 1e-6,
     ) -> None:
-        self.factor = _positive("factor", factor)
+        self.factor = positive_number("factor", factor)
         if self.factor >= 1:
             raise ValidationError(f"factor must be < 1 to reduce the rate; got {factor!r}")
-        self.patience = _count("patience", patience, low=0)
-        self.min_delta = _positive("min_delta", min_delta, allow_zero=True)
-        self.min_scale = _positive("min_scale", min_scale)
+        self.patience = whole_number("patience", patience, low=0)
+        self.min_delta = positive_number("min_delta", min_delta, allow_zero=True)
+        self.min_scale = positive_number("min_scale", min_scale)
         self.scale = 1.0
         self.best = math.inf
         self.wait = 0
