@@ -301,7 +301,6 @@ def run(args: argparse.Namespace) -> int:
     from chainrule._atomic import check_output_path
     from chainrule.cli.common import check_output_dir, print_json
     from chainrule.cli.progress import ProgressBar
-    from chainrule.engine.activations import get_activation
     from chainrule.fit import TrainConfig, fit, read_dataset
 
     check_output_path(args.output, "--output")
@@ -312,7 +311,6 @@ def run(args: argparse.Namespace) -> int:
     given = given_settings(args)
     epochs = TrainConfig.epochs if args.epochs is None else args.epochs
     config = TrainConfig(**given, epochs=epochs)
-    get_activation(config.activation)  # an unknown name fails here, before loading data
     if args.resume is not None:
         planned = check_resume(args.resume, given)
         if args.epochs is None:  # continue to the interrupted run's end, not to the default
