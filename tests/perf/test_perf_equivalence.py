@@ -187,15 +187,21 @@ def test_h_augmented_is_h_and_a_column_of_ones_through_training():
     net = Network([3, 8, 8, 2], ["relu", "tanh", "softmax"], seed=0, dtype="float64")
     trainer = Trainer(net, X, rng.integers(0, 2, 50), learning_rate=0.5, batch_size=16)
     trainer.fit(5)
-    assert np.all(trainer._X_epoch[:, -1] == 1)
-    np.testing.assert_array_equal(trainer._X_epoch[:, :-1], trainer.X[trainer._order])
+    assert np.all(trainer._X_augmented[:, -1] == 1)
+    np.testing.assert_array_equal(trainer.X, X)  # the trainer's copy is the data
+    trainer.fit(1)
+    # the last minibatch: the epoch's last tokens, in its shuffled order, with their 1
+    X_batch = net.layers[0]._h_prev_augmented
+    assert X_batch is not None and len(X_batch) == 50 - 3 * 16
+    tokens = trainer._order[-len(X_batch) :]
+    np.testing.assert_array_equal(X_batch, np.c_[X[tokens], np.ones(len(X_batch))])
     for layer in net.layers:
         assert layer.h_augmented is not None and layer.h is not None
         assert np.all(layer.h_augmented[:, -1] == 1)
         assert np.shares_memory(layer.h, layer.h_augmented)
         np.testing.assert_array_equal(layer.h_augmented[:, :-1], layer.h)
     # the next layer reads exactly that array: its e is [h, 1] W^T
-    net.propagate(trainer._X_epoch[:16], augmented=True)
+    net.propagate(trainer._X_augmented[:16], augmented=True)
     for previous, layer in zip(net.layers, net.layers[1:]):
         np.testing.assert_allclose(layer.e, previous.h_augmented @ layer.W.T, rtol=1e-12)
 

@@ -305,12 +305,14 @@ def test_a_rate_set_between_fits_is_the_one_a_divergence_reports_and_keeps():
         np.testing.assert_array_equal(W, expected)
 
 
-def test_a_batch_size_set_between_steps_is_checked_and_used():
+@pytest.mark.parametrize("shuffle", [False, True])
+def test_a_batch_size_set_between_steps_is_checked_and_used(shuffle):
+    """Shuffled, the minibatch buffer grows to the new size; unshuffled, batches are views."""
     X, y = blobs(n=10)
     net = Network([2, 3], ["softmax"], seed=0, dtype="float64")
     reference = net.copy()
-    trainer = Trainer(net, X, y, optimizer=SGD(0.1), batch_size=4, shuffle=False)
-    trainer.step_minibatch()  # tokens 0..3
+    trainer = Trainer(net, X, y, optimizer=SGD(0.1), batch_size=4, shuffle=shuffle, seed=3)
+    trainer.step_minibatch()  # the epoch's tokens 0..3
     for bad in (0, -1, 2.5, True):
         with pytest.raises(ValidationError, match=r"batch_size must be an integer >= 1 or None"):
             trainer.batch_size = bad
@@ -319,7 +321,9 @@ def test_a_batch_size_set_between_steps_is_checked_and_used():
     trainer.step_minibatch()
     assert not trainer.in_epoch and trainer.steps == 2
     # the same two steps by hand: w <- w - eta dL/dw on tokens 0..3, then on tokens 4..9
-    for batch in (slice(0, 4), slice(4, 10)):
+    order = trainer._order
+    assert shuffle == (not np.array_equal(order, np.arange(10)))
+    for batch in (order[0:4], order[4:10]):
         _, gradients = reference.loss_and_gradients(X[batch], y[batch])
         reference.set_weights([W - 0.1 * g for W, g in zip(reference.weights, gradients)])
     for got, want in zip(net.weights, reference.weights, strict=True):

@@ -180,7 +180,8 @@ class _Interrupt:
 class Trainer:
     """Trains ``net`` on ``(X, y)`` one minibatch, one epoch or many epochs at a time.
 
-    The data are checked once, here; steps then run on views of a shuffled copy, without
+    The data are checked once, here, and copied once, with the constant input 1 of the first
+    layer's bias; each step gathers its shuffled minibatch into a reused buffer, without
     allocating. ``trainer.epoch`` counts completed epochs, ``trainer.steps`` gradient steps,
     ``trainer.history`` holds each epoch's mean training loss (the lecture's curve) and
     ``trainer.record`` the full :class:`History`.
@@ -230,7 +231,15 @@ class Trainer:
     ) -> None:
         self.net = net
         self.loss = net._resolve_loss(loss)
-        self.X = net.check_inputs(X)
+        X_checked = net.check_inputs(X)
+        # The data carry the constant 1 as their last column, so the first layer's bias enters
+        # its matrix product like every other weight (see Dense). ``X`` is a view of it: the
+        # trainer holds one copy of the data, whatever dtype or layout it was given in.
+        self._X_augmented = with_constant_1(
+            np.empty((len(X_checked), X_checked.shape[1] + 1), X_checked.dtype)
+        )
+        self._X_augmented[:, :-1] = X_checked
+        self.X = self._X_augmented[:, :-1]
         self.y = net.check_targets(y, len(self.X), self.loss)
         self.optimizer = optimizer if optimizer is not None else SGD(learning_rate)
         self.learning_rate = self.optimizer.learning_rate  # eta_0 of the schedule
@@ -256,9 +265,8 @@ class Trainer:
         self.record = History(task=self.task)
         self.stop_reason: str | None = None
         self._order: NDArray[np.intp] = np.arange(len(self.X))
-        # The epoch's shuffled copy of X carries the constant 1 as its last column, so the first
-        # layer's bias enters its matrix product like every other weight (see Dense)
-        self._X_epoch = with_constant_1(np.empty((len(self.X), self.X.shape[1] + 1), self.X.dtype))
+        # Each minibatch's rows [x, 1], gathered in the epoch's order into this reused buffer
+        self._X_batch = self._X_augmented[:0].copy()
         self._y_epoch = np.empty_like(self.y)
         self._position = len(self.X)  # no epoch in progress
         self._abandoned_epoch = False  # Ctrl-C dropped an unfinished epoch: no exact resume
@@ -349,7 +357,6 @@ class Trainer:
     def _start_epoch(self) -> None:
         n = len(self.X)
         self._order = self.rng.permutation(n) if self.shuffle else np.arange(n)
-        np.take(self.X, self._order, axis=0, out=self._X_epoch[:, :-1])
         np.take(self.y, self._order, axis=0, out=self._y_epoch)
         self._position = 0
         self._epoch_loss_sum = 0.0
@@ -393,7 +400,7 @@ class Trainer:
         y_batch = self._y_epoch[start:stop]
         self._set_learning_rate()
         try:
-            loss = self.step(self._X_epoch[start:stop], y_batch, augmented=True)
+            loss = self.step(self._gather(start, stop), y_batch, augmented=True)
             if math.isfinite(loss):
                 h = self.net.layers[-1].h
                 assert h is not None
@@ -405,6 +412,20 @@ class Trainer:
         self._position = stop
         self._epoch_loss_sum += loss * (stop - start)
         return loss
+
+    def _gather(self, start: int, stop: int) -> Array:
+        """The epoch's tokens ``start:stop`` with their constant 1: copied, in the shuffled
+        order, into the reused minibatch buffer (contiguous, so its matrix products need no copy
+        of their own), or, without shuffling, a view of the data."""
+        if not self.shuffle:
+            return self._X_augmented[start:stop]
+        if len(self._X_batch) < stop - start:  # a first or larger batch size
+            self._X_batch = np.empty((stop - start, self._X_augmented.shape[1]), self.X.dtype)
+        X_batch = self._X_batch[: stop - start]
+        # mode="clip": the indices are a permutation, so numpy's bounds check (and the whole
+        # copy it buffers the output in to make it) is work for nothing. The method, not
+        # np.take: a microsecond less per call, a twentieth of a small network's step.
+        return self._X_augmented.take(self._order[start:stop], axis=0, out=X_batch, mode="clip")
 
     def _finish_current_epoch(self, interrupt: _Interrupt | None = None) -> None:
         """Step to the end of the current epoch (or through a new one) and make its record.
