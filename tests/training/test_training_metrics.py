@@ -47,8 +47,10 @@ def test_r2_of_a_constant_target():
         ([0, 1, 1.5], [0, 1, 1], r"y_true\[2\] = 1\.5 is not a class index in 0\.\.2"),
         ([0, -1, 1], [0, 1, 1], r"y_true\[1\] = -1 is not a class index in 0\.\.2"),
         ([0, 1, np.nan], [0, 1, 1], r"y_true\[2\] = nan is not a class index in 0\.\.2"),
+        ([0, 1, 10**30], [0, 1, 1], r"y_true\[2\] = 1e\+30 is not a class index in 0\.\.2"),
+        (["a", "b", "c"], [0, 1, 1], r"y_true must be integer class indices .* dtype str"),
     ],
-    ids=["beyond-the-last", "fraction", "negative", "nan"],
+    ids=["beyond-the-last", "fraction", "negative", "nan", "beyond-int64", "text"],
 )
 def test_a_label_that_is_no_class_index_is_named(y_true, y_pred, named):
     """Unchecked, class 3 of 3 was counted as the next row's class 0 (true 0, predicted 3 is cell

@@ -5,6 +5,7 @@ Plain numpy, one function per score, each checked against scikit-learn in the te
 
 from __future__ import annotations
 
+import contextlib
 import math
 from typing import Any
 
@@ -13,7 +14,15 @@ from numpy.typing import ArrayLike, NDArray
 
 from chainrule.errors import ValidationError
 
-__all__ = ["accuracy", "confusion_matrix", "log_loss", "r2_from_sums", "r2_score", "rmse"]
+__all__ = [
+    "accuracy",
+    "class_indices",
+    "confusion_matrix",
+    "log_loss",
+    "r2_from_sums",
+    "r2_score",
+    "rmse",
+]
 
 
 def _pair(y_true: ArrayLike, y_pred: ArrayLike) -> tuple[NDArray[Any], NDArray[Any]]:
@@ -26,22 +35,39 @@ def _pair(y_true: ArrayLike, y_pred: ArrayLike) -> tuple[NDArray[Any], NDArray[A
     return true, pred
 
 
-def _class_indices(name: str, labels: NDArray[Any], n_classes: int) -> NDArray[np.int64]:
-    """``labels`` as class indices ``0 .. n_classes - 1``, or a :class:`ValidationError` naming
-    the first that is not one. Cast unchecked, ``1.5`` became class 1 and a class ``k`` beyond
-    the last counted in another cell of the confusion matrix (``i k`` is ``(i + 1) 0``)."""
+def class_indices(
+    name: str, labels: NDArray[Any], n_classes: int, context: str = ""
+) -> NDArray[np.int64]:
+    """``labels`` as int64 class indices ``0 .. n_classes - 1``, or a :class:`ValidationError`
+    naming the first value that is not one (``context``, such as what ``n_classes`` counts,
+    ends each message). The one check of class labels: training's targets, ``--y`` and the
+    scores all use it.
+
+    Cast unchecked, ``1.5`` became class 1, ``1e308`` overflowed int64, and a class ``k`` beyond
+    the last counted in another cell of the confusion matrix (``i k`` is ``(i + 1) 0``).
+    """
     if labels.ndim != 1:
         raise ValidationError(f"{name} must be class indices of shape (n,); got {labels.shape}")
-    if not (np.issubdtype(labels.dtype, np.number) or labels.dtype == bool):
+    if labels.dtype == object:  # Python ints beyond int64 (10**30): compare as floats
+        with contextlib.suppress(TypeError, ValueError, OverflowError):
+            labels = labels.astype(np.float64)
+    if not (
+        np.issubdtype(labels.dtype, np.integer)
+        or np.issubdtype(labels.dtype, np.floating)
+        or labels.dtype == bool
+    ):
         raise ValidationError(
-            f"{name} must be class indices 0..{n_classes - 1}; got dtype {labels.dtype.name}"
+            f"{name} must be integer class indices in 0..{n_classes - 1}{context}; "
+            f"got values of dtype {labels.dtype.name}"
         )
+    # Range-checked before the cast: a float like 1e308 does not fit in int64. NaN fails all.
     with np.errstate(invalid="ignore"):
         index = (labels == np.round(labels)) & (labels >= 0) & (labels < n_classes)
     if not index.all():
         i = int(np.argmin(index))
         raise ValidationError(
-            f"{name}[{i}] = {labels[i].item()!r} is not a class index in 0..{n_classes - 1}"
+            f"{name}[{i}] = {labels[i].item()!r} is not a class index in "
+            f"0..{n_classes - 1}{context}"
         )
     return labels.astype(np.int64)
 
@@ -75,7 +101,7 @@ def log_loss(y_true: ArrayLike, proba: ArrayLike) -> float:
         raise ValidationError(
             f"log_loss needs y (n,) and proba (n, k); got {true.shape}, {p.shape}"
         )
-    h_y = p[np.arange(len(true)), _class_indices("y_true", true, p.shape[1])]
+    h_y = p[np.arange(len(true)), class_indices("y_true", true, p.shape[1])]
     return float(-np.mean(np.log(np.clip(h_y, np.finfo(np.float64).tiny, 1.0))))
 
 
@@ -86,8 +112,8 @@ def confusion_matrix(y_true: ArrayLike, y_pred: ArrayLike, n_classes: int) -> ND
     [[1, 0], [1, 1]]
     """
     true, pred = _pair(y_true, y_pred)
-    true = _class_indices("y_true", true, n_classes)
-    pred = _class_indices("y_pred", pred, n_classes)
+    true = class_indices("y_true", true, n_classes)
+    pred = class_indices("y_pred", pred, n_classes)
     counts = np.bincount(true * n_classes + pred, minlength=n_classes**2)
     return counts.reshape(n_classes, n_classes).astype(np.int64)
 

@@ -9,7 +9,6 @@ Back-propagation starts from the loss at the output and applies each layer's cha
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Sequence
 from typing import Any
 
@@ -21,6 +20,7 @@ from chainrule.engine.init import Initializer, Seed, as_generator, default_initi
 from chainrule.engine.init import get_initializer as _get_initializer
 from chainrule.engine.layers import Dense
 from chainrule.engine.losses import Loss, default_loss, get_loss
+from chainrule.engine.metrics import class_indices
 from chainrule.errors import ValidationError
 
 Array = NDArray[np.floating]
@@ -415,31 +415,7 @@ class Network:
                 raise ValidationError(
                     f"cross_entropy needs y as class indices of shape ({n},); got {array.shape}"
                 )
-            if array.dtype == object:  # Python ints beyond int64 (10**30): compare as floats
-                with contextlib.suppress(TypeError, ValueError, OverflowError):
-                    array = array.astype(np.float64)
-            if np.issubdtype(array.dtype, np.floating):
-                whole = np.isfinite(array) & (array == np.round(array))
-                if not whole.all():
-                    i = int(np.argmin(whole))
-                    raise ValidationError(
-                        f"y[{i}] = {array[i].item()!r} is not a class index: cross_entropy "
-                        f"needs whole numbers in 0..{n_out - 1}"
-                    )
-            elif not (np.issubdtype(array.dtype, np.integer) or array.dtype == bool):
-                raise ValidationError(
-                    f"cross_entropy needs integer class indices in 0..{n_out - 1}; "
-                    f"got values of dtype {array.dtype.name}"
-                )
-            # Range-check before the cast: a float like 1e308 does not fit in int64.
-            bad = (array < 0) | (array >= n_out)
-            if bad.any():
-                i = int(np.argmax(bad))
-                raise ValidationError(
-                    f"y[{i}] = {array[i].item()!r} is not a class index in 0..{n_out - 1} "
-                    f"(the output layer has {n_out} units)"
-                )
-            return array.astype(np.int64)
+            return class_indices("y", array, n_out, f" (the output layer has {n_out} units)")
         if np.issubdtype(array.dtype, np.complexfloating) or not (
             np.issubdtype(array.dtype, np.number) or array.dtype == bool
         ):  # complex: the cast would silently drop .imag
