@@ -137,8 +137,9 @@ def test_latin1_text_is_located_by_line_and_byte(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("content", "kind"),
     [
-        ("a,b\n1,2\n".encode("utf-16"), "UTF-16 text"),
-        (gzip.compress(b"a,b\n1,2\n"), "gzip-compressed"),
+        ("a,b\n1,2\n".encode("utf-16"), "UTF-16 text (it starts with a byte-order mark)"),
+        (gzip.compress(b"a,b\n1,2\n"), "a gzip-compressed file (decompress it first)"),
+        (b"\x89PNG\r\n\x1a\n" + bytes(range(200, 256)), "a PNG image"),
     ],
 )
 def test_a_file_of_another_kind_is_named(tmp_path: Path, content: bytes, kind: str) -> None:
@@ -203,11 +204,19 @@ def test_a_file_that_is_no_npz_archive_is_not_called_a_pickle(tmp_path: Path) ->
         f"{path} is not a readable .npz file: it holds text, not a zip archive of .npy arrays; "
         "a CSV file must be named .csv (or .tsv, .txt)"
     )
+    # np.load's own message would have suggested unpickling it
     path.write_bytes(b"\x80\x04\x95\x00binary")
     with pytest.raises(DataError) as info:
         load_npz(path)
-    assert "pickle" not in str(info.value)
-    assert str(info.value).endswith(r"(it starts with b'\x80\x04\x95\x00bina')")
+    assert str(info.value).endswith(
+        "it is a Python pickle (chainrule never unpickles), not a zip archive of .npy arrays"
+    )
+    path.write_bytes(b"\x00\x01\xff\xfebinary")
+    with pytest.raises(DataError) as info:
+        load_npz(path)
+    assert str(info.value).endswith(
+        "it is binary data of some other format, not a zip archive of .npy arrays"
+    )
     path.write_bytes(b"")
     with pytest.raises(DataError, match=r"is not a readable \.npz file: it is empty$"):
         load_npz(path)

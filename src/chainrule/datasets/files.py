@@ -27,6 +27,7 @@ from typing import BinaryIO, Literal, TextIO, TypeVar, overload
 import numpy as np
 
 from chainrule._atomic import atomic_path
+from chainrule._file_kinds import known_kind, text_of, what_it_is
 from chainrule.datasets.dataset import (
     MAX_AUTO_CLASSES,
     Dataset,
@@ -378,23 +379,13 @@ def _with_text(path: PathLike, read: Callable[[TextIO, str], T]) -> T:
         raise DataError(f"cannot read {label}: {exc.strerror or exc}") from exc
 
 
-#: Openings of files that are text in another encoding, or no text, and what each is.
-_NOT_UTF8_MAGIC = {
-    b"\xff\xfe": "UTF-16 text",
-    b"\xfe\xff": "UTF-16 text",
-    b"\x1f\x8b": "gzip-compressed",
-    b"PK\x03\x04": "a zip archive (an .xlsx workbook?)",
-}
-
-
 def _not_utf8(path: PathLike, label: str) -> str:
     """Why ``path`` cannot be read as UTF-8, for a message: what it is when its first bytes
     say so, else the line and byte that do not decode (the decoder reports only an offset
     into the chunk it was reading, which says nothing to the file's owner)."""
     try:
         with open(path, "rb") as fh:
-            start = fh.read(4)
-            kind = next((k for m, k in _NOT_UTF8_MAGIC.items() if start.startswith(m)), None)
+            kind = known_kind(fh.read(64))
             if kind is not None:
                 return f"{label} is not UTF-8 text: it is {kind}; save it as UTF-8 CSV"
             fh.seek(0)
@@ -1169,16 +1160,12 @@ def _what_it_is(start: bytes) -> str:
     """What a file that should be an NPZ archive is, from its first bytes."""
     if not start:
         return "it is empty"
-    try:
-        text = start.decode("utf-8")
-    except UnicodeDecodeError:
-        text = ""
-    if text and all(c.isprintable() or c in "\t\r\n" for c in text):
+    if text_of(start) is not None:
         return (
             "it holds text, not a zip archive of .npy arrays; a CSV file must be named .csv "
             "(or .tsv, .txt)"
         )
-    return f"it is no zip archive of .npy arrays (it starts with {start[:8]!r})"
+    return f"it is {what_it_is(start)}, not a zip archive of .npy arrays"
 
 
 def _npz_texts(array: np.ndarray, label: str, key: str) -> list[str]:

@@ -34,6 +34,7 @@ import numpy as np
 import numpy.typing as npt
 
 from chainrule._atomic import atomic_path
+from chainrule._file_kinds import what_it_is
 from chainrule.errors import ModelFileError, ValidationError
 
 __all__ = [
@@ -349,40 +350,7 @@ def _parse_entry(name: str, info: object) -> tuple[np.dtype[Any], tuple[int, ...
     return _ST_TO_NP[st], tuple(shape), begin, end
 
 
-# Leading bytes of files that are often handed over instead of a model file, and what they are.
-_KNOWN_STARTS: tuple[tuple[bytes, str], ...] = (
-    (b"PK\x03\x04", "a ZIP archive (an .npz, a PyTorch .pt or a zipped file)"),
-    (b"\x93NUMPY", "a numpy .npy file"),
-    (b"\x1f\x8b", "a gzip-compressed file (decompress it first)"),
-    (b"version https://git-lfs", "a Git LFS pointer, not the file itself (run 'git lfs pull')"),
-    (b"\x89HDF", "an HDF5 file (a Keras .h5?)"),
-    (b"\x89PNG", "a PNG image"),
-    (b"%PDF", "a PDF document"),
-)
 _EXPECTED = "not a safetensors file (an 8-byte header length, then a JSON header starting with '{')"
-
-
-def _what_it_is(data: bytes) -> str:
-    """A guess, in a user's words, at what a file that is not a safetensors file holds."""
-    for start, description in _KNOWN_STARTS:
-        if data.startswith(start):
-            return description
-    if data[:1] == b"\x80" and data[1:2] in (b"\x02", b"\x03", b"\x04", b"\x05"):
-        return "a Python pickle (chainrule model files never use pickle)"
-    if data.startswith((b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")):
-        return "a text file (it starts with a byte-order mark)"
-    head = data[:200]
-    try:
-        text = head.decode("utf-8")
-    except UnicodeDecodeError as exc:  # a character cut at byte 200 is still text
-        text = head[: exc.start].decode("utf-8") if exc.start > len(head) - 4 else ""
-    if text and all(c.isprintable() or c in "\t\r\n" for c in text):
-        first_line = text.splitlines()[0] if text.strip() else ""
-        kind = {"<": "an HTML or XML page", "{": "a JSON file", "[": "a JSON file"}.get(
-            text.lstrip()[:1], "a text file (a CSV?)"
-        )
-        return f"{kind} beginning {first_line[:60]!r}" if first_line else kind
-    return "binary data of some other format"
 
 
 def _decode(data: bytes) -> tuple[dict[str, Array], dict[str, str]]:
@@ -392,14 +360,14 @@ def _decode(data: bytes) -> tuple[dict[str, Array], dict[str, str]]:
     if size < 8:
         invalid(
             f"the file is {size} bytes, too short for the 8-byte header length: it is "
-            f"{_what_it_is(data)}, {_EXPECTED}"
+            f"{what_it_is(data[:200])}, {_EXPECTED}"
         )
     (header_len,) = struct.unpack_from("<Q", data, 0)
     implausible = header_len > MAX_HEADER_BYTES or (header_len > size - 8 and size > 8)
     if implausible and data[8:9] != b"{":
         # The first 8 bytes are no plausible length and no header follows: another kind of file,
         # which a "header length" of trillions of bytes would only obscure.
-        invalid(f"it is {_what_it_is(data)}, {_EXPECTED}")
+        invalid(f"it is {what_it_is(data[:200])}, {_EXPECTED}")
     if header_len > MAX_HEADER_BYTES:
         invalid(
             f"the header claims {header_len} bytes, more than the {MAX_HEADER_BYTES} allowed; "
