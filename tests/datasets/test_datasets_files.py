@@ -375,6 +375,16 @@ def test_error_duplicate_column_names(tmp_path: Path) -> None:
     )
 
 
+def test_a_blank_header_is_named_apart_from_the_given_names(tmp_path: Path) -> None:
+    """A blank header is "column J"; beside a column really named that, it is no duplicate."""
+    p = write(tmp_path, "a,,column 2,y\n1,2,3,0\n4,5,6,1\n")
+    data = load_csv(p)
+    assert data.feature_names == ["a", "unnamed column 2", "column 2"]
+    np.testing.assert_array_equal(data.X, [[1, 2, 3], [4, 5, 6]])
+    p = write(tmp_path, "a,,b,y\n1,2,3,0\n4,5,6,1\n")
+    assert load_csv(p).feature_names == ["a", "column 2", "b"]
+
+
 def test_error_malformed_quotes(tmp_path: Path) -> None:
     p = write(tmp_path, 'a,b,y\n1,2,0\n1,"2"x,1\n')
     message = csv_error(p, delimiter=",")

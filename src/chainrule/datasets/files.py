@@ -708,10 +708,13 @@ def _text_column(fields: list[str]) -> int:
 
 
 def _column_names(fields: list[str], label: str, line: int) -> list[str]:
-    """The names in header ``fields`` (a blank one is called ``column J``), checked unique."""
-    names = [f.strip() or f"column {j + 1}" for j, f in enumerate(fields)]
+    """The names in header ``fields``, checked unique; a blank one is called ``column J``
+    (``unnamed column J`` when another column is already named that)."""
+    names = [f.strip() for f in fields]
     seen: dict[str, int] = {}
     for j, col_name in enumerate(names):
+        if not col_name:
+            continue
         if col_name in seen:
             raise DataError(
                 f"{label}, line {line}: column name {col_name!r} appears twice "
@@ -719,6 +722,13 @@ def _column_names(fields: list[str], label: str, line: int) -> list[str]:
                 "names must be unique"
             )
         seen[col_name] = j
+    for j, col_name in enumerate(names):
+        if not col_name:
+            blank_name = f"column {j + 1}"
+            while blank_name in seen:
+                blank_name = f"unnamed {blank_name}"
+            names[j] = blank_name
+            seen[blank_name] = j
     return names
 
 
