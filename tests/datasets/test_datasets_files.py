@@ -704,6 +704,12 @@ def test_default_names_address_a_file_without_header(tmp_path: Path) -> None:
         f"{p}: no column 'label': line 1 holds data, not a header; the columns of a file "
         "without a header are 'x1', 'x2', 'y', or give a 0-based index"
     )
+    # line 1 may be data with a class label, or a header of numbered columns: both said
+    labelled = write(tmp_path, "1,2,cat\n3,4,dog\n", "labelled.csv")
+    assert csv_error(labelled, target="x3") == (
+        f"{labelled}: no column 'x3': read as a header, line 1 names the columns '1', '2', "
+        "'cat'; read as data, the columns are 'x1', 'x2', 'y'; or give a 0-based index"
+    )
     header = write(tmp_path, "a,b,c\n1,2,0\n", "h.csv")  # a header: its names count
     assert (
         csv_error(header, target="y")

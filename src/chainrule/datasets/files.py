@@ -503,12 +503,18 @@ def _layout(
     elif named and not unnamed:
         decision = True
     elif any(r not in defaults for r in unnamed):
+        missing = next(r for r in unnamed if r not in defaults)
         if not any(f and not is_number(f) for f in line1):
-            missing = next(r for r in unnamed if r not in defaults)
             raise DataError(
                 f"{label}: no column {missing!r}: line {first_line} holds data, not a header; "
                 f"the columns of a file without a header are {_listed(defaults)}, or give a "
                 "0-based index"
+            )
+        if any(is_number(f) for f in line1):  # numbers and text: data with class labels?
+            raise DataError(
+                f"{label}: no column {missing!r}: read as a header, line {first_line} names "
+                f"the columns {_listed(line1)}; read as data, the columns are "
+                f"{_listed(defaults)}; or give a 0-based index"
             )
         decision = True  # line 1 names columns, but not this one: reported below
     else:
