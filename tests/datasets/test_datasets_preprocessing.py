@@ -54,6 +54,20 @@ def test_extreme_magnitudes_do_not_trip_floating_point_errors() -> None:
     assert np.allclose(Z.std(axis=0), 1.0)
 
 
+def test_values_near_the_float_limit_standardise_without_overflow() -> None:
+    """1.7e308 - (-1.7e308) is beyond float64; the statistics and z-scores are not."""
+    X = np.array([[1.7e308, 1.0], [1.7e308, 2.0], [-1.7e308, 3.0]])
+    s = Standardizer().fit(X)
+    shrunk = X[:, 0] / 1e300  # the same statistics, 1e300 times smaller: no overflow there
+    mean, std = np.mean(shrunk), np.std(shrunk)
+    assert s.mean_ is not None and s.scale_ is not None
+    np.testing.assert_allclose(s.mean_[0] / 1e300, mean, rtol=1e-12)
+    np.testing.assert_allclose(s.scale_[0] / 1e300, std, rtol=1e-12)
+    Z = s.transform(X)
+    np.testing.assert_allclose(Z[:, 0], (shrunk - mean) / std, rtol=1e-12)
+    np.testing.assert_allclose(Z[:, 1], (X[:, 1] - 2.0) / np.std(X[:, 1]), rtol=1e-12)
+
+
 def test_dtypes() -> None:
     X32 = np.arange(6, dtype=np.float32).reshape(3, 2)
     s = Standardizer().fit(X32)

@@ -92,16 +92,16 @@ class Standardizer:
         data = _as_matrix(X).astype(np.float64)
         if data.shape[0] < 1:
             raise ValidationError("X must have at least one row to fit a Standardizer")
-        # Divide each column by its largest magnitude before summing and squaring, so that
-        # neither huge values (overflow) nor tiny ones (underflow) break mean or variance.
+        # In units of each column's largest magnitude, every value and its distance from
+        # the mean are at most 1 and 2: neither huge values (1e308 - -1e308 overflows) nor
+        # tiny ones (1e-200 squared underflows) break mean or variance.
         with np.errstate(under="ignore"):
             size = np.max(np.abs(data), axis=0)
             size = np.where(size > 0, size, 1.0)
-            mean = (data / size).mean(axis=0) * size
-            centred = data - mean
-            peak = np.max(np.abs(centred), axis=0)
-            safe_peak = np.where(peak > 0, peak, 1.0)
-            std = peak * np.sqrt(np.mean((centred / safe_peak) ** 2, axis=0))
+            scaled = data / size
+            scaled_mean = scaled.mean(axis=0)
+            mean = scaled_mean * size
+            std = np.sqrt(np.mean((scaled - scaled_mean) ** 2, axis=0)) * size  # <= size
             # A constant column can show a rounding-level spread (e.g. 0.1 repeated): treat
             # a spread below 1e-12 of the mean's magnitude as zero.
             constant = (std == 0) | (std <= 1e-12 * np.abs(mean))
@@ -128,9 +128,16 @@ class Standardizer:
         """
         mean, scale = self._fitted()
         data = self._check_width(X)
-        # Underflow to a subnormal or zero is harmless here; overflow still raises.
-        with np.errstate(under="ignore"):
-            result: np.ndarray = ((data - mean) / scale).astype(data.dtype, copy=False)
+        # Underflow to a subnormal or zero is harmless here; a z-score beyond the float range
+        # still overflows (as the caller's np.errstate says).
+        with np.errstate(under="ignore", over="ignore"):
+            z = (data - mean) / scale
+        beyond = ~np.isfinite(z)
+        if beyond.any():  # x - mean beyond the float range (x = -1e308, mean = 1e308)
+            column = np.nonzero(beyond)[1]
+            with np.errstate(under="ignore"):
+                z[beyond] = data[beyond] / scale[column] - mean[column] / scale[column]
+        result: np.ndarray = z.astype(data.dtype, copy=False)
         return result
 
     def fit_transform(self, X: np.ndarray) -> np.ndarray:
