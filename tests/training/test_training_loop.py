@@ -328,3 +328,54 @@ def test_a_batch_size_set_between_steps_is_checked_and_used(shuffle):
         reference.set_weights([W - 0.1 * g for W, g in zip(reference.weights, gradients)])
     for got, want in zip(net.weights, reference.weights, strict=True):
         np.testing.assert_allclose(got, want, rtol=1e-13)
+
+
+@pytest.mark.parametrize("shuffle", [False, True])
+def test_shuffle_set_during_an_epoch_takes_effect_at_the_next(shuffle):
+    """Each minibatch pairs the rows of X and y that the epoch's order names, even when
+    ``shuffle`` changes in the middle of it (turned off, the data's rows were paired with the
+    shuffled targets)."""
+    X, y = blobs(n=10)
+    net = Network([2, 3], ["softmax"], seed=0, dtype="float64")
+    reference = net.copy()
+    trainer = Trainer(net, X, y, optimizer=SGD(0.1), batch_size=4, shuffle=shuffle, seed=3)
+    trainer.step_minibatch()  # the epoch's tokens 0..3
+    order = trainer._order.copy()
+    trainer.shuffle = not shuffle
+    losses = [trainer.step_minibatch(), trainer.step_minibatch()]  # tokens 4..7, 8..9
+    assert not trainer.in_epoch and np.array_equal(trainer._order, order)
+    # the same three steps by hand: w <- w - eta dL/dw on the epoch's tokens in its order
+    expected = []
+    for batch in (order[0:4], order[4:8], order[8:10]):
+        loss, gradients = reference.loss_and_gradients(X[batch], y[batch])
+        reference.set_weights([W - 0.1 * g for W, g in zip(reference.weights, gradients)])
+        expected.append(loss)
+    np.testing.assert_allclose(losses, expected[1:], rtol=1e-13)
+    for got, want in zip(net.weights, reference.weights, strict=True):
+        np.testing.assert_allclose(got, want, rtol=1e-13)
+    trainer.step_minibatch()  # the next epoch follows the new setting
+    assert shuffle == np.array_equal(trainer._order, np.arange(10))
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("batch_size", [1, 3, None])
+def test_every_shuffled_minibatch_is_the_epochs_rows_with_their_1(dtype, batch_size):
+    """Gathered into the reused buffer, each step's input is ``[x, 1]`` of the tokens
+    ``order[start:stop]`` of its epoch, the last and smaller one included."""
+    X, y = blobs(n=10)
+    net = Network([2, 4, 3], ["tanh", "softmax"], seed=0, dtype=dtype)
+    trainer = Trainer(net, X, y, batch_size=batch_size, seed=5)
+    inputs = []
+    propagate = net.propagate
+
+    def recording(h0, *, augmented=False):
+        inputs.append(h0.copy())
+        return propagate(h0, augmented=augmented)
+
+    net.propagate = recording
+    for _ in range(2):
+        inputs.clear()
+        trainer.fit(1)
+        rows = np.c_[X, np.ones(len(X))].astype(dtype)[trainer._order]
+        np.testing.assert_array_equal(np.concatenate(inputs), rows)
+        assert [len(batch) for batch in inputs[:-1]] == [trainer.batch_size] * (len(inputs) - 1)

@@ -201,7 +201,8 @@ class Trainer:
     batch_size:
         1 (per token), ``None`` (full batch) or anything between.
     shuffle, seed:
-        Visit tokens in a new seeded random order each epoch (or in data order).
+        Visit tokens in a new seeded random order each epoch (or in data order). ``shuffle``
+        set during an epoch takes effect at the next one.
     validation_data:
         ``(X_val, y_val)`` scored at the end of every epoch (``val_loss``, ``val_accuracy`` ...).
     schedule:
@@ -265,6 +266,7 @@ class Trainer:
         self.record = History(task=self.task)
         self.stop_reason: str | None = None
         self._order: NDArray[np.intp] = np.arange(len(self.X))
+        self._shuffled = False  # whether _order is a permutation: shuffle as the epoch began
         # Each minibatch's rows [x, 1], gathered in the epoch's order into this reused buffer
         self._X_batch = self._X_augmented[:0].copy()
         self._y_epoch = np.empty_like(self.y)
@@ -356,7 +358,10 @@ class Trainer:
 
     def _start_epoch(self) -> None:
         n = len(self.X)
-        self._order = self.rng.permutation(n) if self.shuffle else np.arange(n)
+        # The epoch keeps the order it began with: X and y of each minibatch are both taken
+        # from it, whatever shuffle is set to in the meantime.
+        self._shuffled = self.shuffle
+        self._order = self.rng.permutation(n) if self._shuffled else np.arange(n)
         np.take(self.y, self._order, axis=0, out=self._y_epoch)
         self._position = 0
         self._epoch_loss_sum = 0.0
@@ -417,7 +422,7 @@ class Trainer:
         """The epoch's tokens ``start:stop`` with their constant 1: copied, in the shuffled
         order, into the reused minibatch buffer (contiguous, so its matrix products need no copy
         of their own), or, without shuffling, a view of the data."""
-        if not self.shuffle:
+        if not self._shuffled:
             return self._X_augmented[start:stop]
         if len(self._X_batch) < stop - start:  # a first or larger batch size
             self._X_batch = np.empty((stop - start, self._X_augmented.shape[1]), self.X.dtype)
