@@ -15,6 +15,7 @@ PYTHON = {
     "AND": lambda a, b: a and b,
     "NOT": lambda a: not a,
     "NAND": lambda a, b: not (a and b),
+    "NOR": lambda a, b: not (a or b),
 }
 
 

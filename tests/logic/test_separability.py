@@ -53,7 +53,7 @@ def test_a_wrong_certificate_is_rejected() -> None:
     assert not verify_certificate(truth_table(GATES["OR"]), certificate)
 
 
-@pytest.mark.parametrize("name", ["OR", "AND", "NAND", "NOT"])
+@pytest.mark.parametrize("name", ["OR", "AND", "NAND", "NOR", "NOT"])
 def test_gates_are_separable_with_weights_that_compute_them(name: str) -> None:
     table = truth_table(GATES[name])
     result = separability(table)

@@ -5,10 +5,11 @@ threshold (lecture, "a McCulloch-Pitts neuron can compute some logical functions
 
     y = u(w . x + b),    u(e) = 1 if e > 0 else 0
 
-The lecture's examples: OR is ``u(x1 + x2 - 0.5)`` and AND is ``u(x1 + x2 - 1.5)``; NOT and NAND
-follow the same pattern. Each gate is also an engine :class:`~chainrule.engine.network.Network`
-with one ``step`` layer whose weight matrix is ``[w_1, ..., w_D, b]`` (the bias in the last
-column, as for every ``W^(l)``), so the engine's forward pass computes the same truth table.
+The lecture's examples: OR is ``u(x1 + x2 - 0.5)`` and AND is ``u(x1 + x2 - 1.5)``; NOT, NAND
+and NOR follow the same pattern. Each gate is also an engine
+:class:`~chainrule.engine.network.Network` with one ``step`` layer whose weight matrix is
+``[w_1, ..., w_D, b]`` (the bias in the last column, as for every ``W^(l)``), so the engine's
+forward pass computes the same truth table.
 """
 
 from __future__ import annotations
@@ -115,12 +116,13 @@ GATES: dict[str, Neuron] = {
     "AND": Neuron((1.0, 1.0), -1.5),  # lecture: x1 ^ x2 = u(x1 + x2 - 1.5)
     "NOT": Neuron((-1.0,), 0.5),  # not x = u(0.5 - x)
     "NAND": Neuron((-1.0, -1.0), 1.5),  # not (x1 ^ x2) = u(1.5 - x1 - x2)
+    "NOR": Neuron((-1.0, -1.0), 0.5),  # not (x1 v x2) = u(0.5 - x1 - x2)
 }
 """The lecture's gates as single McCulloch-Pitts units."""
 
 
 def gate(name: str) -> Neuron:
-    """The unit computing gate ``name`` (OR, AND, NOT, NAND; any case)."""
+    """The unit computing gate ``name`` (OR, AND, NOT, NAND, NOR; any case)."""
     key = name.upper() if isinstance(name, str) else name
     if key == "XOR":
         raise ValidationError(
