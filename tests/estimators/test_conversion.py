@@ -65,3 +65,18 @@ def test_conversion_errors():
     poisson = neural_network.MLPRegressor(loss="poisson", max_iter=2).fit(X, np.abs(X[:, 0]))
     with pytest.raises(ValidationError, match="'exp' has no chainrule counterpart"):
         from_sklearn(poisson)
+
+
+def test_to_sklearn_after_set_params_hidden_layer_sizes_trains_on_as_ours() -> None:
+    """``to_sklearn`` took ``hidden_layer_sizes`` from the parameters, not the fitted network:
+    after ``set_params(hidden_layer_sizes=(8, 8))`` on a one-layer fit, scikit-learn's copy
+    claimed two layers and its ``partial_fit`` failed with an ``AttributeError``."""
+    params = dict(hidden_layer_sizes=(5,), solver="sgd", momentum=0.0, max_iter=5, random_state=0)
+    ours = MLPClassifier(**params, dtype="float64").fit(X, Y)
+    ours.set_params(hidden_layer_sizes=(8, 8))
+    theirs = ours.to_sklearn()
+    assert theirs.hidden_layer_sizes == (5,)
+    theirs.partial_fit(X, Y)
+    ours.partial_fit(X, Y)  # the fitted network trains on until the next fit
+    for a, b in zip(theirs.coefs_ + theirs.intercepts_, ours.coefs_ + ours.intercepts_):
+        np.testing.assert_allclose(a, b, rtol=0, atol=1e-12)

@@ -86,3 +86,25 @@ def test_partial_fit_after_a_divergence_goes_on_from_the_last_good_state() -> No
     diverged.partial_fit(X, y)
     for W_calm, W_diverged in zip(calm.network_.weights, diverged.network_.weights, strict=True):
         np.testing.assert_array_equal(W_diverged, W_calm)
+
+
+def test_weights_that_overflow_in_the_last_step_of_an_epoch_leave_it_uncounted() -> None:
+    """Overflow in an epoch's last step is found by the check of the weights after the epoch,
+    which came after the epoch was counted: the error said "iteration 2" and ``epoch=1``, and
+    ``n_iter_``, ``t_`` and ``loss_curve_`` counted the diverged epoch, while the weights restored
+    were those from before it (here the initial weights)."""
+    X, y = _data()
+    model = _regressor(max_iter=5).set_params(learning_rate_init=1e305, batch_size=len(X))
+    with (
+        np.errstate(all="ignore"),
+        pytest.raises(
+            DivergenceError, match="diverged in iteration 1: the weights became non-finite"
+        ) as caught,
+    ):
+        model.fit(X, y * 100)  # one step per epoch: it is the last one
+    assert caught.value.epoch == model.n_iter_ == model.t_ == 0 and model.loss_curve_ == []
+    rs = np.random.RandomState(0)  # scikit-learn's initial weights: Glorot's uniform bound
+    for coef, intercept in zip(model.coefs_, model.intercepts_, strict=True):
+        bound = np.sqrt(6 / sum(coef.shape))
+        np.testing.assert_array_equal(coef, rs.uniform(-bound, bound, coef.shape))
+        np.testing.assert_array_equal(intercept, rs.uniform(-bound, bound, intercept.shape))

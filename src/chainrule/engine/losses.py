@@ -4,7 +4,8 @@ Every loss is a mean over the batch of ``n`` tokens. Each offers
 
 * ``value(h, y)``: the loss from the outputs ``h^(L)`` (logs clipped away from ``ln 0``);
 * ``value_from_excitation(e, y)``: the same loss for the paired output activation, computed
-  stably from ``e^(L)`` (log-sum-exp for cross-entropy, softplus for binary cross-entropy);
+  stably from ``e^(L)`` (log-sum-exp for cross-entropy, softplus for binary cross-entropy), the
+  mean of ``token_losses(e, y)``, each token's own loss ``l_i`` (for weighted means);
 * ``dL_dh(h, y, out)``: dL/dh^(L), the general start of the backward pass;
 * ``dL_de(h, y, out)``: the fused shortcut for the output activation the loss is paired with, as
   the lecture derives it for softmax + cross-entropy::
@@ -53,9 +54,14 @@ class Loss:
         """Return L, the mean loss over the batch, from the outputs ``h^(L)``."""
         raise NotImplementedError
 
+    def token_losses(self, e: Array, y: NDArray[Any]) -> Array:
+        """Each token's loss ``l_i``, shape ``(n,)``, from ``e^(L)`` when the output activation is
+        ``pairs_with`` (stable); L is their mean."""
+        raise NotImplementedError
+
     def value_from_excitation(self, e: Array, y: NDArray[Any]) -> float:
         """Return L from ``e^(L)`` when the output activation is ``pairs_with`` (stable)."""
-        raise NotImplementedError
+        return float(np.mean(self.token_losses(e, y)))
 
     def value_at_output(self, e: Array, h: Array, y: NDArray[Any]) -> float:
         """Return L for the paired output activation given both ``e^(L)`` and ``h^(L) = g(e^(L))``.
@@ -91,12 +97,12 @@ class CrossEntropy(Loss):
         h_y = h[np.arange(len(y)), y]
         return float(-np.mean(np.log(np.maximum(h_y, np.finfo(h.dtype).tiny))))  # -ln h_y
 
-    def value_from_excitation(self, e: Array, y: NDArray[Any]) -> float:
-        rows = _rows(len(y))
+    def token_losses(self, e: Array, y: NDArray[Any]) -> Array:
         m = e.max(axis=1)
         # -ln softmax(e)_y = ln sum_k exp(e_k - m) + m - e_y
         log_sum = np.log(np.exp(e - m[:, None]).sum(axis=1))
-        return float(np.mean(log_sum + m - e[rows, y]))
+        losses: Array = log_sum + m - e[_rows(len(y)), y]
+        return losses
 
     def value_at_output(self, e: Array, h: Array, y: NDArray[Any]) -> float:
         # -ln h_y straight from the softmax already computed: as exact as the log-sum-exp while
@@ -136,10 +142,11 @@ class BinaryCrossEntropy(Loss):
         per_output = -(y * np.log(np.maximum(h, tiny)) + (1 - y) * np.log(np.maximum(1 - h, tiny)))
         return float(per_output.sum() / len(h))
 
-    def value_from_excitation(self, e: Array, y: NDArray[Any]) -> float:
+    def token_losses(self, e: Array, y: NDArray[Any]) -> Array:
         # -y ln sigma(e) - (1-y) ln(1 - sigma(e)) = max(e, 0) - y e + ln(1 + exp(-|e|))
         per_output = np.maximum(e, 0) - y * e + np.log1p(np.exp(-np.abs(e)))
-        return float(per_output.sum() / len(e))
+        losses: Array = per_output.sum(axis=1)
+        return losses
 
     def dL_dh(self, h: Array, y: NDArray[Any], out: Array) -> Array:
         tiny = np.finfo(h.dtype).tiny
@@ -166,8 +173,10 @@ class MeanSquaredError(Loss):
         diff = h - y
         return float(np.mean(diff * diff))
 
-    def value_from_excitation(self, e: Array, y: NDArray[Any]) -> float:
-        return self.value(e, y)  # identity output: h = e
+    def token_losses(self, e: Array, y: NDArray[Any]) -> Array:
+        diff = e - y  # identity output: h = e
+        losses: Array = np.mean(diff * diff, axis=1)
+        return losses
 
     def dL_dh(self, h: Array, y: NDArray[Any], out: Array) -> Array:
         np.subtract(h, y, out=out)

@@ -8,6 +8,7 @@ scikit-learn keeps ``coefs_[l-1]`` of shape ``(n_in, n_out)`` and ``intercepts_[
 from __future__ import annotations
 
 import copy
+import numbers
 from typing import Any
 
 import numpy as np
@@ -51,6 +52,16 @@ def _copy_fitted(source: Any, target: Any) -> None:
         if hasattr(source, name):
             setattr(target, name, copy.deepcopy(getattr(source, name)))
     target.loss_curve_ = list(getattr(source, "loss_curve_", None) or [])
+
+
+def _widths(hidden_layer_sizes: Any) -> list[Any] | None:
+    """``hidden_layer_sizes`` as a list of widths (an integer is one), ``None`` if it is neither."""
+    if isinstance(hidden_layer_sizes, numbers.Integral):
+        return [hidden_layer_sizes]
+    try:
+        return list(hidden_layer_sizes)
+    except TypeError:
+        return None
 
 
 def from_sklearn(estimator: Any) -> MLPClassifier | MLPRegressor:
@@ -128,8 +139,12 @@ def to_sklearn(estimator: _MLP) -> Any:
     check_is_fitted(estimator)
     params = estimator.get_params(deep=False)
     del params["dtype"]
+    # the fitted network's widths and activation: set_params(...) after fit does not change them
+    widths = estimator.network_.sizes[1:-1]
+    if _widths(params["hidden_layer_sizes"]) != widths:
+        params["hidden_layer_sizes"] = tuple(widths)
     hidden = estimator.network_.activations[:-1]
-    if hidden:  # the fitted network's: set_params(activation=...) after fit does not change it
+    if hidden:
         params["activation"] = _SKLEARN_ACTIVATIONS[hidden[0]]
     if params["activation"] == "leaky_relu":
         raise ValidationError(

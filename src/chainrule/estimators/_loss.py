@@ -66,23 +66,18 @@ class SampleWeightedLoss(Loss):
             self._row_scale = scale[:, None]
 
     def value_from_excitation(self, e: Array, y: NDArray[Any]) -> float:
-        """``sum_i s_i l_i / sum_i s_i`` (times 1/2 for mse), from the engine's own loss.
+        """``sum_i s_i l_i / sum_i s_i`` (times 1/2 for mse); unweighted, the engine's own loss.
 
-        Tokens of equal weight form one group whose mean loss the engine computes; weighted
-        data usually has few distinct weights (integers, one per class), so this stays vectorised.
+        A weighted batch takes each token's ``l_i`` from the engine loss's ``token_losses`` (a
+        loop over distinct weights, one engine call each, was 30 times slower than an unweighted
+        fit where the weights were all distinct).
         """
         w = self.sample_weight
         if w is None:
             return self.value_scale * self.base.value_from_excitation(e, y)
-        weights, group = np.unique(w, return_inverse=True)
-        total = 0.0
-        for g, s in enumerate(weights):
-            if s == 0:
-                continue
-            members = group == g
-            mean_loss = self.base.value_from_excitation(e[members], y[members])
-            total += float(s) * int(np.count_nonzero(members)) * mean_loss
-        return self.value_scale * total / float(w.sum())
+        kept = w > 0  # a zero-weight token counts for nothing, even where its loss overflows
+        weighted = float(np.dot(w[kept], self.base.token_losses(e[kept], y[kept])))
+        return self.value_scale * weighted / float(w.sum())
 
     def dL_de(self, h: Array, y: NDArray[Any], out: Array) -> Array:
         """The engine's ``dL/de^(L)`` with row ``i`` scaled by ``s_i n / sum_i s_i``."""

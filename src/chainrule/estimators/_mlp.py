@@ -85,6 +85,10 @@ _SGD_SOLVERS = ("momentum", "sgd")
 _LEARNING_RATES = ("constant", "invscaling", "adaptive")
 _DTYPES = ("float32", "float64")
 
+_Validation = tuple[Array, NDArray[Any], NDArray[Any], Array | None]
+"""Early stopping's held-out part: ``X``, the targets as given (for the score), the engine's
+targets (for the validation loss) and the sample weights."""
+
 
 def _fail(name: str, expected: str, value: object, hint: str = "") -> ValidationError:
     return ValidationError(f"{name} must be {expected}; got {value!r}{hint}")
@@ -141,19 +145,88 @@ def _check_random_state(value: object) -> None:
         )
 
 
+def _is_real(value: object) -> bool:
+    """Whether ``value`` converts to a float (a number or a string of one, not ``None``)."""
+    try:
+        float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError, OverflowError):
+        return False
+    return True
+
+
+def _plain(value: object) -> object:
+    """A numpy scalar as the Python value it holds, for messages (``'a'``, not ``np.str_('a')``)."""
+    return value.item() if isinstance(value, np.generic) else value
+
+
 def _finite_as(values: NDArray[Any], dtype: np.dtype[Any], name: str) -> Array:
-    """``values`` (2-D, finite) as a C-contiguous array of ``dtype``; refused where the cast
-    overflows (a float64 like 1e39 is inf in float32)."""
-    with np.errstate(over="ignore"):
-        converted: Array = np.ascontiguousarray(values, dtype=dtype)
+    """``values`` (2-D) as a C-contiguous array of ``dtype``, refused by row and column where an
+    entry is no number (a string, ``None``), not finite (NaN: ``None`` in an object array of
+    targets becomes NaN), or overflows in the cast (a float64 like 1e39 is inf in float32)."""
+    try:
+        with np.errstate(over="ignore"):
+            converted: Array = np.ascontiguousarray(values, dtype=dtype)
+    except (TypeError, ValueError, OverflowError):  # numpy's names no array, row or column
+        row, column = next(
+            (divmod(i, values.shape[1]) for i, v in enumerate(values.flat) if not _is_real(v)),
+            (0, 0),
+        )
+        raise ValidationError(
+            f"{name} must hold numbers; got {_plain(values[row, column])!r} at row {row}, "
+            f"column {column}"
+        ) from None
     if not np.isfinite(converted).all():
         row, column = np.argwhere(~np.isfinite(converted))[0]
+        value = _plain(values[row, column])
+        if not np.isfinite(np.asarray(values[row, column], dtype=np.float64)):
+            raise ValidationError(
+                f"{name} must hold finite numbers; got {value!r} at row {row}, column {column}"
+            )
         raise ValidationError(
             f"{name} has values too large for dtype={dtype.name!r} (first at row {row}, column "
-            f"{column}: {values[row, column]!r} is not finite as {dtype.name}); use "
+            f"{column}: {value!r} is not finite as {dtype.name}); use "
             f"dtype='float64' or rescale {name}"
         )
     return converted
+
+
+def _label_kind(label_type: type) -> str:
+    """What a class label of ``label_type`` is, in the words of :func:`_check_label_kinds`."""
+    if label_type is type(None):
+        return "None"
+    if issubclass(label_type, str):
+        return "a string"
+    if issubclass(label_type, numbers.Number | bool | np.bool_):
+        return "a number"
+    return label_type.__name__
+
+
+def _check_label_kinds(name: str, labels: ArrayLike) -> None:
+    """Refuse class labels that cannot be sorted into ``classes_``: ``None`` (a missing label),
+    or strings mixed with numbers in an object array (as pandas reads a column of both). numpy's
+    sort fails on them with a ``TypeError`` that names neither ``name`` nor the row."""
+    array = np.asarray(labels)
+    if array.dtype != object:
+        return
+    flat = array.ravel()
+    kinds = {_label_kind(t) for t in set(map(type, flat))}  # one pass in C, not one per label
+    if len(kinds) == 1 and "None" not in kinds:
+        return
+    per_row = flat.size // max(len(array), 1)  # labels per sample: 1, or k of a 2-D y
+    first = _label_kind(type(flat[0]))
+    for i, label in enumerate(flat):
+        kind = _label_kind(type(label))
+        if kind == "None":
+            raise ValidationError(
+                f"{name} has no class label (None) at row {i // per_row}; give every sample a "
+                "label or drop the samples without one"
+            )
+        if kind != first:
+            raise ValidationError(
+                f"{name} mixes kinds of class labels: {flat[0]!r} ({first}) at row 0 and "
+                f"{label!r} ({kind}) at row {i // per_row}; class labels must be all strings or "
+                "all numbers"
+            )
 
 
 def _as_rows(x: Any) -> Any:
@@ -497,25 +570,26 @@ class _MLP(BaseEstimator):  # type: ignore[misc]
         rs: Any,
         incremental: bool,
     ) -> None:
-        validation: tuple[Array, NDArray[Any], Array | None] | None = None
+        # before the split, so that a refused target is named by the caller's row
+        T = self._engine_targets(Y)
+        validation: _Validation | None = None
         if self.early_stopping:
             stratify = Y if self._output_kind == "classification" and self.n_outputs_ == 1 else None
-            arrays = (X, Y) if sample_weight is None else (X, Y, sample_weight)
+            arrays = (X, T, Y) if sample_weight is None else (X, T, Y, sample_weight)
             parts = train_test_split(
                 *arrays,
                 random_state=rs,
                 test_size=self.validation_fraction,
                 stratify=stratify,
             )
-            X, X_val, Y, Y_val = parts[:4]
-            sample_weight, w_val = (None, None) if sample_weight is None else parts[4:]
+            X, X_val, T, T_val, _, Y_val = parts[:6]
+            sample_weight, w_val = (None, None) if sample_weight is None else parts[6:]
             if len(X_val) < 2:
                 raise ValidationError(
                     f"validation_fraction={self.validation_fraction} leaves {len(X_val)} "
                     "validation sample(s); at least 2 are needed: increase it or add data"
                 )
-            validation = (X_val, Y_val, w_val)
-        T = self._engine_targets(Y)
+            validation = (X_val, Y_val, T_val, w_val)
         n = len(X)
         batch_size = self._batch_size(n)
         order = np.arange(n)
@@ -528,12 +602,14 @@ class _MLP(BaseEstimator):  # type: ignore[misc]
                 rows = order[start : start + batch_size]
                 w = None if sample_weight is None else sample_weight[rows]
                 accumulated += self._step(X[rows], T[rows], w) * len(rows)
+            # before the epoch is counted: the error, n_iter_, t_ and loss_curve_ then tell of
+            # the good epochs only, whose weights are restored
+            if not np.isfinite(self.network_.weight_vector).all():  # every layer at once
+                raise self._divergence("the weights became non-finite")
             self.n_iter_ += 1
             self.loss_ = accumulated / n
             self.t_ += n
             self.loss_curve_.append(self.loss_)
-            if not np.isfinite(self.network_.weight_vector).all():  # every layer at once
-                raise self._divergence("the weights became non-finite")
             for good, W in zip(self._good_weights, self.network_.weights, strict=True):
                 np.copyto(good, W)
             self._good_optimizer = self._optimizer.state_dict()
@@ -585,9 +661,7 @@ class _MLP(BaseEstimator):  # type: ignore[misc]
         self._optimizer.step([net.weight_vector], [net.gradient_vector])  # every layer at once
         return loss + 0.5 * self.alpha * squared_norm / total_weight
 
-    def _update_no_improvement_count(
-        self, validation: tuple[Array, NDArray[Any], Array | None] | None
-    ) -> None:
+    def _update_no_improvement_count(self, validation: _Validation | None) -> None:
         if validation is None:
             assert self.best_loss_ is not None
             if self.loss_curve_[-1] > self.best_loss_ - self.tol:
@@ -596,14 +670,12 @@ class _MLP(BaseEstimator):  # type: ignore[misc]
                 self._no_improvement_count = 0
             self.best_loss_ = min(self.best_loss_, self.loss_curve_[-1])
             return
-        X_val, Y_val, w_val = validation
+        X_val, Y_val, T_val, w_val = validation
         assert self.validation_scores_ is not None and self.validation_loss_curve_ is not None
         assert self.best_validation_score_ is not None
         self._loss.weigh(w_val)
         h = self.network_.propagate(X_val)
-        self.validation_loss_curve_.append(
-            self.network_.output_loss(self._engine_targets(Y_val), self._loss)
-        )
+        self.validation_loss_curve_.append(self.network_.output_loss(T_val, self._loss))
         score = self._validation_score(self._outputs_to_predictions(h), Y_val, w_val)
         self.validation_scores_.append(score)
         if self.verbose:
@@ -783,12 +855,14 @@ class MLPClassifier(ClassifierMixin, _MLP):  # type: ignore[misc]
     _output_kind = "classification"
 
     def _target_matrix(self, y: NDArray[Any], incremental: bool) -> NDArray[Any]:
+        _check_label_kinds("y", y)
         check_classification_targets(y)
         if not hasattr(self, "classes_") or (not self.warm_start and not incremental):
             self._label_binarizer = LabelBinarizer()
             self._label_binarizer.fit(y)
             self.classes_ = self._label_binarizer.classes_
         elif self.warm_start:
+            self._check_label_layout(y)
             classes = unique_labels(y)
             if set(classes) != set(self.classes_):
                 raise ValidationError(
@@ -800,7 +874,9 @@ class MLPClassifier(ClassifierMixin, _MLP):  # type: ignore[misc]
     def _known_targets(self, y: NDArray[Any]) -> NDArray[Any]:
         """``y`` binarised by the fitted :attr:`classes_`; a label not among them is refused
         (the binariser would make it a row of zeros, silently class 0 for softmax)."""
+        _check_label_kinds("y", y)
         check_classification_targets(y)
+        self._check_label_layout(y)
         classes = unique_labels(y)
         if len(np.setdiff1d(classes, self.classes_, assume_unique=True)):
             raise ValidationError(
@@ -808,6 +884,21 @@ class MLPClassifier(ClassifierMixin, _MLP):  # type: ignore[misc]
             )
         binarized: NDArray[Any] = self._label_binarizer.transform(y).astype(bool)
         return binarized
+
+    def _check_label_layout(self, y: NDArray[Any]) -> None:
+        """``y`` laid out as in fit: one label per sample, or a multilabel indicator matrix with
+        a column per class (scikit-learn's binariser refuses a mismatch without naming ``y``)."""
+        matrix = y.ndim == 2 and y.shape[1] > 1
+        multilabel = self._multi_output()
+        if matrix == multilabel and (not matrix or y.shape[1] == len(self.classes_)):
+            return
+        given = f"a matrix of {y.shape[1]} columns" if matrix else "a label per sample"
+        fitted = (
+            f"a multilabel matrix of {len(self.classes_)} columns"
+            if multilabel
+            else f"a label per sample (classes_ is {self.classes_})"
+        )
+        raise ValidationError(f"y has {given}; this model was fitted on {fitted}")
 
     def _multi_output(self) -> bool:
         return bool(self._label_binarizer.y_type_.startswith("multilabel"))
@@ -835,6 +926,9 @@ class MLPClassifier(ClassifierMixin, _MLP):  # type: ignore[misc]
         classes: ArrayLike | None = None,
     ) -> MLPClassifier:
         """One epoch over ``(X, y)``; the first call needs ``classes`` (all labels to expect)."""
+        _check_label_kinds("y", y)
+        if classes is not None:
+            _check_label_kinds("classes", classes)
         if not hasattr(self, "classes_"):
             if classes is None:
                 raise ValidationError(
