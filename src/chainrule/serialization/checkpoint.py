@@ -48,8 +48,8 @@ def _unflatten(value: Any, tensors: Mapping[str, npt.NDArray[Any]]) -> Any:
     if isinstance(value, dict):
         if set(value) == {_REF}:
             name = value[_REF]
-            if name not in tensors:
-                raise ModelFileError(f"checkpoint state refers to a missing tensor {name!r}")
+            if not isinstance(name, str) or name not in tensors:
+                raise ModelFileError(f"checkpoint state refers to a missing tensor {name!r:.80}")
             return tensors[name]
         return {k: _unflatten(v, tensors) for k, v in value.items()}
     if isinstance(value, list):
@@ -119,8 +119,13 @@ def load_checkpoint(
             f"{os.fspath(path)!r} is a chainrule model file, not a checkpoint: it holds no "
             "training state to resume from (write one with --checkpoint)"
         )
-    state = _unflatten(training["state"], model.extra_tensors)
-    return model, state, dict(training.get("config") or {})
+    state, config = training["state"], training.get("config") or {}
+    if not isinstance(state, dict) or not isinstance(config, dict):
+        raise ModelFileError(
+            f"{os.fspath(path)!r} is not a checkpoint chainrule can resume from: its training "
+            "state and config must be JSON objects"
+        )
+    return model, _unflatten(state, model.extra_tensors), config
 
 
 def restore_trainer(trainer: Trainer, model: ModelFile, state: dict[str, Any]) -> None:

@@ -59,6 +59,7 @@ from chainrule.serialization.safetensors_io import (
     parse_json_object,
     read_safetensors,
     safetensors_dtype,
+    utf8,
     write_safetensors,
 )
 
@@ -155,7 +156,7 @@ def _header_digest(document: Mapping[str, Any]) -> str:
     text = json.dumps(
         described, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
     )
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+    return hashlib.sha256(utf8(text)).hexdigest()
 
 
 def _check_names(activations: Sequence[str], loss: str) -> None:
@@ -184,7 +185,7 @@ def _extra_digest(extra: Mapping[str, Array]) -> str:
     for name in sorted(extra):
         array = extra[name]
         dtype = safetensors_dtype(name, array)  # ValidationError for dtypes the file cannot hold
-        digest.update(name.encode("utf-8") + b"\0")
+        digest.update(utf8(name) + b"\0")
         digest.update(dtype.encode("ascii") + b"\0")
         digest.update(json.dumps(list(array.shape)).encode("ascii") + b"\0")
         digest.update(_le_bytes(array))

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from dataclasses import dataclass
 from typing import Any
 
@@ -60,6 +61,7 @@ def _resolve(model: Any, standardizer: Standardizer | None) -> _Exportable:
     a FittedModel or a model-file path."""
     from chainrule.fit import FittedModel
 
+    standardizer = _as_standardizer(standardizer)
     labels: list[Any] | None = None
     if isinstance(model, str | os.PathLike):
         stored = load_model(model)
@@ -142,8 +144,13 @@ def _unpack_pipeline(pipeline: Any) -> tuple[Standardizer | None, Any]:
             f"this one has {names}"
         )
     scaler, estimator = steps
+    return _from_standard_scaler(scaler, "the Pipeline's StandardScaler"), estimator
+
+
+def _from_standard_scaler(scaler: Any, what: str) -> Standardizer:
+    """A fitted scikit-learn ``StandardScaler`` as the :class:`Standardizer` it applies."""
     if not hasattr(scaler, "n_features_in_"):
-        raise ValidationError("the Pipeline's StandardScaler is not fitted yet: call fit first")
+        raise ValidationError(f"{what} is not fitted yet: call fit first")
     n = int(scaler.n_features_in_)
     mean = scaler.mean_ if scaler.with_mean else np.zeros(n)  # mean_ is kept but not applied
     scale = scaler.scale_ if scaler.with_std else np.ones(n)
@@ -153,7 +160,26 @@ def _unpack_pipeline(pipeline: Any) -> tuple[Standardizer | None, Any]:
         "mean": [float(v) for v in mean],
         "scale": [float(v) for v in scale],
     }
-    return Standardizer.from_dict(document), estimator
+    return Standardizer.from_dict(document)
+
+
+def _as_standardizer(given: Any) -> Standardizer | None:
+    """The ``standardizer=`` argument as a :class:`Standardizer`. A scikit-learn
+    ``StandardScaler`` is converted as in a Pipeline: read as one, its ``mean_`` would be
+    subtracted even with ``with_mean=False``, where ``transform`` does not subtract it."""
+    if given is None or isinstance(given, Standardizer):
+        return given
+    # A StandardScaler exists only once scikit-learn is imported: no import needed to tell.
+    sklearn_preprocessing = sys.modules.get("sklearn.preprocessing")
+    if sklearn_preprocessing is not None and isinstance(
+        given, sklearn_preprocessing.StandardScaler
+    ):
+        return _from_standard_scaler(given, "the StandardScaler given as standardizer=")
+    raise ValidationError(
+        "standardizer= takes a fitted chainrule.datasets.Standardizer or scikit-learn "
+        f"StandardScaler; got {type(given).__name__} (put other preprocessing in the data "
+        "before it reaches the model)"
+    )
 
 
 class _Graph:
@@ -163,8 +189,24 @@ class _Graph:
         self.nodes: list[onnx.NodeProto] = []
         self.initializers: list[onnx.TensorProto] = []
 
-    def constant(self, name: str, values: NDArray[Any]) -> str:
-        array = np.ascontiguousarray(values, dtype=np.float32)
+    def constant(self, name: str, values: NDArray[Any], what: str | None = None) -> str:
+        """Add ``values`` as the float32 initializer ``name``; ``what`` names them in a refusal.
+
+        Values below float32's range become 0 or subnormal, as float32 arithmetic would make
+        them; NaN, infinities and magnitudes above it (a float64 network's or standardisation's)
+        are refused: the graph would compute inf and NaN from them without a word.
+        """
+        with np.errstate(over="ignore", under="ignore"):
+            array = np.ascontiguousarray(values, dtype=np.float32)
+        if not np.isfinite(array).all():
+            problem = (
+                "NaN or infinite values"
+                if not np.isfinite(values).all()
+                else f"values beyond float32's range (+-{np.finfo(np.float32).max:.4g})"
+            )
+            raise ValidationError(
+                f"{what or name} has {problem}; the ONNX graph computes in float32"
+            )
         self.initializers.append(numpy_helper.from_array(array, name=name))
         return name
 
@@ -175,8 +217,9 @@ class _Graph:
 
 def _layer(graph: _Graph, l: int, W: NDArray[Any], g: Activation, h_prev: str) -> str:
     """Nodes of layer ``l``: ``e^(l) = h^(l-1) W^T + b`` (Gemm), then ``h^(l) = g(e^(l))``."""
-    weights = graph.constant(f"W{l}", W[:, :-1])  # (n_out, n_in): Gemm multiplies by its transpose
-    bias = graph.constant(f"b{l}", W[:, -1])  # the bias column, the weight on the constant 1
+    # (n_out, n_in): Gemm multiplies by its transpose
+    weights = graph.constant(f"W{l}", W[:, :-1], f"W^({l})")
+    bias = graph.constant(f"b{l}", W[:, -1], f"W^({l})")  # the bias column: weights on the 1
     e = graph.node("Gemm", [h_prev, weights, bias], f"e{l}", transB=1)
     h = f"h{l}"
     activation = g.name
@@ -206,13 +249,20 @@ def build_onnx(model: Any, *, standardizer: Standardizer | None = None) -> onnx.
             f"the standardizer has {spec.standardizer.n_features_in_} features but the network "
             f"takes {n_in} inputs"
         )
+    if spec.target_scaler is not None and spec.target_scaler.n_features_in_ != n_out:
+        raise ValidationError(
+            f"the target standardizer has {spec.target_scaler.n_features_in_} columns but the "
+            f"network gives {n_out} outputs"
+        )
     graph = _Graph()
     h = "input"
     if spec.standardizer is not None:
         assert spec.standardizer.mean_ is not None and spec.standardizer.scale_ is not None
         # x = (input - mean) / scale
-        centred = graph.node("Sub", [h, graph.constant("mean", spec.standardizer.mean_)], "centred")
-        h = graph.node("Div", [centred, graph.constant("scale", spec.standardizer.scale_)], "x")
+        mean = graph.constant("mean", spec.standardizer.mean_, "the standardizer's mean")
+        scale = graph.constant("scale", spec.standardizer.scale_, "the standardizer's scale")
+        centred = graph.node("Sub", [h, mean], "centred")
+        h = graph.node("Div", [centred, scale], "x")
     layers = zip(net.weights, net.activation_functions, strict=True)
     for l, (W, g) in enumerate(layers, start=1):
         h = _layer(graph, l, W, g, h)
@@ -234,12 +284,10 @@ def build_onnx(model: Any, *, standardizer: Standardizer | None = None) -> onnx.
     elif spec.target_scaler is not None:
         assert spec.target_scaler.mean_ is not None and spec.target_scaler.scale_ is not None
         # y = h * scale + mean: undo the targets' standardisation
-        scaled = graph.node(
-            "Mul", [h, graph.constant("target_scale", spec.target_scaler.scale_)], "scaled"
-        )
-        h = graph.node(
-            "Add", [scaled, graph.constant("target_mean", spec.target_scaler.mean_)], "values"
-        )
+        target = "the target standardizer's"
+        scale = graph.constant("target_scale", spec.target_scaler.scale_, f"{target} scale")
+        mean = graph.constant("target_mean", spec.target_scaler.mean_, f"{target} mean")
+        h = graph.node("Add", [graph.node("Mul", [h, scale], "scaled"), mean], "values")
     else:
         h = graph.node("Identity", [h], "values")
     inputs = [helper.make_tensor_value_info("input", TensorProto.FLOAT, ["N", n_in])]
@@ -296,8 +344,8 @@ def export_onnx(
     path:
         The ``.onnx`` file; written to a temporary name and renamed.
     standardizer:
-        A fitted :class:`~chainrule.datasets.Standardizer` to put in front of a network or an
-        estimator (a model file brings its own).
+        A fitted :class:`~chainrule.datasets.Standardizer` (or scikit-learn ``StandardScaler``)
+        to put in front of a network or an estimator (a model file brings its own).
 
     Returns
     -------
@@ -310,8 +358,9 @@ def export_onnx(
     Raises
     ------
     ValidationError
-        For a model that is not one of those, or a classifier whose output layer gives no
-        probabilities.
+        For a model that is not one of those, a classifier whose output layer gives no
+        probabilities, a standardisation whose width is not the network's, or weights or
+        statistics that float32 cannot hold (NaN, infinite, beyond +-3.4e38).
     ModelFileError
         If the model file is not a valid chainrule model, or ``path`` cannot be written.
     """

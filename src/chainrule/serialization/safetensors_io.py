@@ -42,6 +42,7 @@ __all__ = [
     "atomic_write",
     "read_safetensors",
     "safetensors_dtype",
+    "utf8",
     "write_safetensors",
 ]
 
@@ -110,6 +111,24 @@ def safetensors_dtype(name: str, array: Array) -> str:
     return st
 
 
+def utf8(text: str) -> bytes:
+    """``text`` encoded as UTF-8, the only encoding a safetensors header has.
+
+    Raises
+    ------
+    ValidationError
+        For a lone surrogate (``"\\ud800"``) in a name, a label or a metadata string: no Unicode
+        character, so no UTF-8 bytes.
+    """
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise ValidationError(
+            "tensor names, class labels and metadata must be valid Unicode; "
+            f"{exc.object[exc.start : exc.end]!r} cannot be encoded as UTF-8"
+        ) from exc
+
+
 def _encode_header(
     entries: list[tuple[str, str, tuple[int, ...], int, int]],
     metadata: Mapping[str, str] | None,
@@ -119,14 +138,7 @@ def _encode_header(
         header[_METADATA_KEY] = dict(sorted(metadata.items()))
     for name, st, shape, begin, end in entries:
         header[name] = {"dtype": st, "shape": list(shape), "data_offsets": [begin, end]}
-    text = json.dumps(header, separators=(",", ":"), ensure_ascii=False)
-    try:
-        raw = text.encode("utf-8")
-    except UnicodeEncodeError as exc:  # lone surrogates in a name or a metadata string
-        raise ValidationError(
-            f"tensor names and metadata must be valid Unicode; {exc.object[exc.start : exc.end]!r} "
-            "cannot be encoded as UTF-8"
-        ) from exc
+    raw = utf8(json.dumps(header, separators=(",", ":"), ensure_ascii=False))
     return raw + b" " * (-len(raw) % 8)
 
 
@@ -258,8 +270,9 @@ def parse_json_object(text: str, what: str) -> dict[str, Any]:
     """Parse ``text`` as strict JSON that must be an object; ``what`` names it in errors.
 
     Stricter than :func:`json.loads`: a key given twice, ``NaN``/``Infinity``, numbers beyond a
-    float's range (``1e400``), nesting deep enough to exhaust the recursion limit and integers past
-    Python's digit limit are all refused.
+    float's range (``1e400``), nesting deep enough to exhaust the recursion limit, integers past
+    Python's digit limit and lone surrogate escapes (``"\\ud800"``: no Unicode text, refused by the
+    reference reader too) are all refused.
     """
 
     def unique_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
@@ -287,10 +300,18 @@ def parse_json_object(text: str, what: str) -> dict[str, Any]:
             parse_constant=reject_constant,
             parse_float=finite_float,
         )
+        # Valid JSON, but a string that no text encoding holds: any later encoding (a checksum,
+        # a message, a file written again) would fail on it.
+        json.dumps(document, ensure_ascii=False).encode("utf-8")
     except InvalidFile:
         raise
     except RecursionError:
         invalid(f"{what} is not valid JSON (nested too deeply)")
+    except UnicodeEncodeError as exc:
+        invalid(
+            f"{what} holds {exc.object[exc.start : exc.end]!r}, a lone surrogate escape, "
+            "which is not valid Unicode"
+        )
     except ValueError as exc:  # json.JSONDecodeError, and int-digit limits
         invalid(f"{what} is not valid JSON ({exc})")
     if not isinstance(document, dict):
