@@ -74,3 +74,19 @@ def test_a_large_prediction_batch_leaves_no_memory_behind() -> None:
     finally:
         tracemalloc.stop()
     assert kept < 1_000_000, f"{kept:,} bytes kept after three large predictions"  # 10 MB each
+
+
+@pytest.mark.parametrize("output", ["sigmoid", "softmax", "step"])
+def test_a_network_trained_for_regression_predicts_values_whatever_its_output(output) -> None:
+    """With the loss mse the outputs are the predictions (a sigmoid's lie in (0, 1)); with the
+    output's own loss a sigmoid or step gives 0/1 decisions and a softmax the likeliest class."""
+    X = np.random.default_rng(1).normal(size=(9, 4))
+    for loss in ("mse", None):
+        net = Network([4, 5, 2], ["tanh", output], seed=0, dtype="float64", loss=loss)
+        h = net.forward(X)
+        if loss == "mse":
+            np.testing.assert_array_equal(net.predict(X), h)
+        elif output == "softmax":
+            np.testing.assert_array_equal(net.predict(X), np.argmax(h, axis=1))
+        else:
+            np.testing.assert_array_equal(net.predict(X), (h > 0.5).astype(int))

@@ -569,16 +569,18 @@ class Network:
 
     def predict(self, X: ArrayLike) -> NDArray[Any]:
         """Predictions: the most probable class (softmax), a 0/1 decision (sigmoid, step) or the
-        output values themselves (any other output, e.g. identity for regression).
+        output values themselves (any other output, e.g. identity for regression, and any
+        output of a network whose loss is ``mse``: a sigmoid then predicts values in (0, 1)).
 
         Single-output networks return shape ``(n,)``.
         """
         h = self.forward(X)
         output = self.activations[-1]
-        if output == "softmax":
+        regression = self.loss is not None and self.loss.name == "mse"
+        if output == "softmax" and not regression:
             classes: NDArray[np.intp] = np.argmax(h, axis=1)
             return classes
-        if output in ("sigmoid", "step"):
+        if output in ("sigmoid", "step") and not regression:
             decisions = (h > 0.5).astype(np.int64)
             return decisions.ravel() if h.shape[1] == 1 else decisions
         return h.ravel() if h.shape[1] == 1 else h
