@@ -99,3 +99,22 @@ def test_a_checkpoint_with_a_malformed_state_is_a_model_file_error(
     save_model(path, **MODEL, training=training, kind="checkpoint")
     with pytest.raises(ModelFileError, match=message):
         load_checkpoint(path)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_big_endian_weights_are_saved_as_the_numbers_they_hold(tmp_path: Path, dtype: str) -> None:
+    """Byte order is how numpy holds a number, not which number: the file stores little-endian
+    values that the reference safetensors reader and load_model read back equal."""
+    rng = np.random.default_rng(0)
+    native = [rng.normal(size=(3, 3)).astype(dtype), rng.normal(size=(1, 4)).astype(dtype)]
+    swapped = [w.astype(w.dtype.newbyteorder(">")) for w in native]
+    path = tmp_path / "m.safetensors"
+    save_model(
+        path, weights=swapped, activations=["tanh", "identity"], loss="mse", task="regression"
+    )
+    loaded = load_model(path)
+    assert loaded.dtype == dtype
+    for got, want in zip(loaded.weights, native, strict=True):
+        assert got.dtype == np.dtype(dtype)
+        np.testing.assert_array_equal(got, want)
+    np.testing.assert_array_equal(load_file(path)["W1"], native[0])

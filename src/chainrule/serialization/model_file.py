@@ -270,9 +270,10 @@ def _check_weights(weights: Sequence[Array]) -> list[int]:
                 f"W{l} must be 2-D of shape (n_out, n_in + 1) with n_out, n_in >= 1; "
                 f"got shape {w.shape}"
             )
-        if w.dtype not in (np.float32, np.float64):
+        # by name: either byte order is fine, the file stores little-endian (_le_bytes)
+        if w.dtype.name not in ("float32", "float64"):
             raise ValidationError(f"W{l} must be float32 or float64; got {w.dtype}")
-        if w.dtype != weights[0].dtype:
+        if w.dtype.name != weights[0].dtype.name:
             raise ValidationError(
                 f"all weights must share one dtype; W1 is {weights[0].dtype}, W{l} is {w.dtype}"
             )
@@ -393,7 +394,7 @@ def save_model(
             raise ValidationError(
                 f"extra tensor {name!r} must be a numpy array; got {type(array).__name__}"
             )
-    dtype = str(weights[0].dtype)
+    dtype = weights[0].dtype.name  # "float32" whatever the byte order
     document = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
