@@ -26,7 +26,14 @@ from chainrule.serialization import load_model
 from chainrule.web import session as session_module
 from chainrule.web.app import create_app
 from chainrule.web.protocol import FRAME_DRAWN, FRAMES_IN_FLIGHT, MAX_MESSAGE_BYTES
-from chainrule.web.session import DEFAULT_SETTINGS, GRID, MAP_STRIDE, STUCK_EPOCHS, Session
+from chainrule.web.session import (
+    DEFAULT_SETTINGS,
+    GRID,
+    MAP_STRIDE,
+    STUCK_EPOCHS,
+    PageClosed,
+    Session,
+)
 
 ORIGIN = {"origin": "http://testserver"}
 
@@ -501,6 +508,39 @@ def test_a_page_that_reports_drawn_frames_is_sent_no_more_than_it_draws(
     # In a thread of its own: Playwright's sync API may run an event loop in this one.
     with concurrent.futures.ThreadPoolExecutor(1) as pool:
         pool.submit(asyncio.run, scenario()).result(timeout=60)
+
+
+def test_a_page_gone_mid_frame_ends_training_without_a_traceback(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The tab closed while a frame was on its way (the socket already closing): the training
+    loop stops as for a pause, and the server's console shows nothing (it logged a warning
+    with a traceback, as for a bug)."""
+
+    async def scenario() -> None:
+        frames = 0
+
+        async def send(message: dict[str, Any]) -> None:
+            nonlocal frames
+            if message["type"] == "frame":
+                frames += 1
+                if frames > 3:  # the third frame of training: the page has gone
+                    raise PageClosed
+
+        session = Session(send)
+        await session.start()
+        await session.handle({"type": "play"})
+        for _ in range(100):
+            await asyncio.sleep(0.01)
+            if not session.playing:
+                break
+        assert not session.playing and frames == 4
+        await session.close()
+
+    with caplog.at_level("WARNING", logger="chainrule"):
+        with concurrent.futures.ThreadPoolExecutor(1) as pool:
+            pool.submit(asyncio.run, scenario()).result(timeout=60)
+    assert caplog.records == []
 
 
 def test_drawn_reports_are_neither_rate_limited_nor_answered(talk: Conversation) -> None:

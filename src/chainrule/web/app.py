@@ -40,7 +40,7 @@ from chainrule.web.protocol import (
     RateLimiter,
     parse_message,
 )
-from chainrule.web.session import Session
+from chainrule.web.session import PageClosed, Session
 
 log = logging.getLogger(__name__)
 
@@ -136,7 +136,12 @@ def create_app(
             return
 
         async def send(message: dict[str, Any]) -> None:
-            await websocket.send_text(json.dumps(message, allow_nan=False))
+            try:
+                await websocket.send_text(json.dumps(message, allow_nan=False))
+            # the page left: its socket closing (WebSocketDisconnect) or closed (starlette's
+            # WebSocketDisconnected, a RuntimeError)
+            except (WebSocketDisconnect, RuntimeError) as err:
+                raise PageClosed from err
 
         session = Session(send)
         sessions.add(session)
@@ -169,15 +174,15 @@ def create_app(
                     await session.handle(message)
                 except ChainruleError as err:
                     await send({"type": "error", "message": str(err)})
-                except WebSocketDisconnect:
+                except PageClosed:
                     raise  # the page left while being answered: not an error to report
                 except Exception as err:  # a bug must not end the session: report and go on
                     log.exception("playground session error")
                     await send(
                         {"type": "error", "message": f"internal error: {type(err).__name__}"}
                     )
-        except WebSocketDisconnect:
-            pass
+        except (PageClosed, WebSocketDisconnect):
+            pass  # the page left
         finally:
             await session.close()
             sessions.discard(session)

@@ -236,13 +236,19 @@ def _matrix(array: NDArray[Any]) -> dict[str, Any]:
     return {"shape": list(array.shape), "data": _f32(array)}
 
 
+class PageClosed(Exception):
+    """The page's connection closed while a message was on its way to it: the session ends
+    there, with nothing to report (closing a tab mid-training is no error)."""
+
+
 class Session:
     """The training session of one page (one websocket).
 
     Parameters
     ----------
     send:
-        Coroutine that delivers one JSON-able message to the page.
+        Coroutine that delivers one JSON-able message to the page; raises :class:`PageClosed`
+        once the page is gone.
     """
 
     def __init__(self, send: Send) -> None:
@@ -747,7 +753,10 @@ class Session:
             self.playing = False
             self._task = None
             await self._send({"type": "error", "message": str(err)})
-        except Exception:  # the page went away mid-send, or a bug: stop, do not kill the server
+        except PageClosed:  # the tab closed mid-training: the app ends the session
+            self.playing = False
+            self._task = None
+        except Exception:  # a bug: stop, do not kill the server
             self.playing = False
             self._task = None
             log.warning("training loop stopped", exc_info=True)
