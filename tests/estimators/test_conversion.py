@@ -77,6 +77,8 @@ def test_to_sklearn_after_set_params_hidden_layer_sizes_trains_on_as_ours() -> N
     theirs = ours.to_sklearn()
     assert theirs.hidden_layer_sizes == (5,)
     theirs.partial_fit(X, Y)
-    ours.partial_fit(X, Y)  # the fitted network trains on until the next fit
+    with pytest.raises(ValidationError, match=r"hidden_layer_sizes=\(8, 8\) .* differ from the"):
+        ours.partial_fit(X, Y)  # training on needs the fitted layers
+    ours.set_params(hidden_layer_sizes=(5,)).partial_fit(X, Y)
     for a, b in zip(theirs.coefs_ + theirs.intercepts_, ours.coefs_ + ours.intercepts_):
         np.testing.assert_allclose(a, b, rtol=0, atol=1e-12)

@@ -36,6 +36,23 @@ def test_warm_start_may_switch_early_stopping_on_and_off() -> None:
     assert reg.best_loss_ == reg.loss_curve_[-1]
 
 
+@pytest.mark.parametrize(
+    "change", [{"hidden_layer_sizes": (6,)}, {"hidden_layer_sizes": (5, 5)}, {"activation": "tanh"}]
+)
+def test_a_warm_fit_with_other_layers_is_refused_by_name(change: dict[str, object]) -> None:
+    """Training on from the fitted weights with other layers set: the old network trained on
+    silently (scikit-learn too for a width, and it fails inside its own code for a depth)."""
+    clf = MLPClassifier(**SMALL, warm_start=True).fit(X_IRIS, Y_IRIS)
+    weights = [W.copy() for W in clf.network_.weights]
+    clf.set_params(**change)
+    with pytest.raises(ValidationError, match=r"differ from the fitted network's \(5,\) relu"):
+        clf.fit(X_IRIS, Y_IRIS)
+    for got, want in zip(clf.network_.weights, weights, strict=True):
+        np.testing.assert_array_equal(got, want)  # untouched
+    clf.set_params(warm_start=False).fit(X_IRIS, Y_IRIS)  # starting anew takes the new layers
+    assert clf.network_.sizes[1:-1] == list(clf.get_params()["hidden_layer_sizes"])
+
+
 def test_validation_fraction_zero_with_early_stopping_is_named() -> None:
     """scikit-learn refuses it too, but in words of ``train_test_split``'s ``test_size``."""
     with pytest.raises(ValueError, match="test_size"):

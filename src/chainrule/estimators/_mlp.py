@@ -502,7 +502,7 @@ class _MLP(BaseEstimator):  # type: ignore[misc]
         first_pass = not hasattr(self, "network_") or (not self.warm_start and not incremental)
         X_checked, Y = self._validate_input(X, y, incremental, reset=first_pass)
         if not first_pass:
-            self._check_continuation(Y)
+            self._check_continuation(Y, hidden)
         weights = (
             None
             if sample_weight is None
@@ -528,10 +528,23 @@ class _MLP(BaseEstimator):  # type: ignore[misc]
             raise self._divergence(str(err)) from None
         return self
 
-    def _check_continuation(self, Y: NDArray[Any]) -> None:
-        """Before training on from the fitted weights (``warm_start``, ``partial_fit``): ``Y``
-        must have the fitted number of outputs (a mismatch would broadcast in the loss, not
-        fail), and the stopping record is begun afresh where ``early_stopping`` was switched."""
+    def _check_continuation(self, Y: NDArray[Any], hidden: list[int]) -> None:
+        """Before training on from the fitted weights (``warm_start``, ``partial_fit``): the
+        hidden layers set now must be the fitted network's (else the old network trained on,
+        silently), ``Y`` must have the fitted number of outputs (a mismatch would broadcast in
+        the loss, not fail), and the stopping record is begun afresh where ``early_stopping``
+        was switched."""
+        fitted = self.network_.sizes[1:-1]
+        fitted_activation = self.network_.activations[0] if fitted else None
+        if hidden != fitted or (
+            hidden and HIDDEN_ACTIVATIONS[self.activation] != fitted_activation
+        ):
+            raise ValidationError(
+                f"hidden_layer_sizes={tuple(hidden)} with activation={self.activation!r} differ "
+                f"from the fitted network's {tuple(fitted)} {fitted_activation} units; training "
+                "on from the fitted weights needs the same layers: call fit with warm_start=False "
+                "to start anew"
+            )
         if Y.shape[1] != self.n_outputs_:
             raise ValidationError(
                 f"y has {Y.shape[1]} output column(s); the fitted network has "
