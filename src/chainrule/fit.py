@@ -296,6 +296,10 @@ class FittedModel:
                 f"the network {net.sizes[0]} inputs"
             )
         names = training.get("feature_names")
+        if isinstance(names, list) and len(names) != net.sizes[0]:
+            raise ModelFileError(
+                f"the model file names {len(names)} features, the network has {net.sizes[0]} inputs"
+            )
         return cls(
             net=net,
             task=model.task,

@@ -7,7 +7,7 @@ import pytest
 
 from chainrule.datasets import Dataset, load
 from chainrule.engine.callbacks import Callback
-from chainrule.errors import DataError, ValidationError
+from chainrule.errors import DataError, ModelFileError, ValidationError
 from chainrule.fit import FittedModel, TrainConfig, fit
 
 
@@ -69,6 +69,18 @@ def test_same_seed_same_weights_and_prediction_applies_the_scaling(tmp_path):
     np.testing.assert_array_equal(loaded.predict_proba(raw), expected)
     assert set(loaded.predict(raw)) <= {"no", "yes"}
     assert loaded.config == a.config and loaded.history == a.history
+
+
+def test_a_model_file_naming_too_few_features_is_refused(tmp_path):
+    """The names say which column of a CSV goes to which input: a file whose count differs
+    from the network's inputs is malformed (they went unchecked into predict and ONNX)."""
+    model = fit(imbalanced(), TrainConfig(epochs=1, seed=1))
+    assert model.feature_names is not None and len(model.feature_names) == model.net.sizes[0]
+    model.feature_names = model.feature_names[:-1]
+    model.save(tmp_path / "m")
+    n = model.net.sizes[0]
+    with pytest.raises(ModelFileError, match=rf"names {n - 1} features, the network has {n} in"):
+        FittedModel.load(tmp_path / "m")
 
 
 def test_unseen_seed_is_drawn_and_recorded():
