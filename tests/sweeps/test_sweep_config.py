@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 import yaml
 
+from chainrule.datasets import load_npz
 from chainrule.errors import ChainruleError
 from chainrule.sweeps import SweepConfigError, load_config, make_trials, prepare_data
 from chainrule.sweeps.config import SPACE_KEYS, LogUniform, trial_id
@@ -78,6 +79,8 @@ def test_unknown_key_is_named_with_the_allowed_keys(
         (config(dtype="float16"), "dtype must be one of float32, float64"),
         (config(dataset={"path": "d.csv", "task": "x"}), "dataset.task must be one of auto, "),
         (config(dataset={"path": "d.csv", "target": 1.5}), "dataset.target must be a column"),
+        (config(dataset={"path": "d.npz", "target": 2}), "NPZ file must name its array of"),
+        (config(dataset={"path": "d.npz", "target": "X"}), "NPZ file must name its array of"),
     ],
 )
 def test_bad_values_are_named(document: dict[str, object], fragment: str) -> None:
@@ -233,3 +236,18 @@ def test_the_example_config_loads() -> None:
     cfg = load_config(example)
     assert cfg.method == "random" and cfg.folds == 3 and len(cfg.points()) == 8
     assert isinstance(cfg.space["learning_rate"], LogUniform)
+
+
+def test_an_npz_file_s_target_array_is_the_one_the_config_names(tmp_path: Path) -> None:
+    """``target`` was read for a CSV file only: an NPZ file's ``y`` was used whatever array
+    the config named (the module's docstring says target applies to CSV and NPZ)."""
+    rng = np.random.default_rng(0)
+    X, y, kind = rng.normal(size=(24, 2)), np.arange(24) % 2, np.array(list("abc") * 8)
+    np.savez(tmp_path / "d.npz", X=X, y=y, kind=kind)
+    dataset = {"path": str(tmp_path / "d.npz"), "target": "kind"}
+    named = prepare_data(load_config({"dataset": dataset, "folds": 2}))
+    reference = load_npz(tmp_path / "d.npz", target="kind")
+    assert named.classes == reference.classes == ["a", "b", "c"]
+    assert np.array_equal(named.y, reference.y) and np.array_equal(named.X, X)
+    default = prepare_data(load_config({"dataset": str(tmp_path / "d.npz"), "folds": 2}))
+    assert default.classes == ["0", "1"] and np.array_equal(default.y, y)

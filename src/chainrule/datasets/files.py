@@ -21,6 +21,7 @@ import zipfile
 import zlib
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 from typing import BinaryIO, Literal, TextIO, TypeVar, overload
 
@@ -90,12 +91,26 @@ def _check_task(task: object) -> TaskArg:
 
 
 def is_number(text: str) -> bool:
-    """True when ``float(text)`` parses: the test every numeric CSV field must pass."""
+    """True when ``text`` is a number as CSV readers read one: ``float(text)`` parses, and the
+    text (blanks aside) is ASCII without underscores. The test every numeric CSV field must
+    pass."""
+    if "_" in text or not text.strip().isascii():
+        # float (and numpy, which parses text with it) also reads 1_000 and the digits of
+        # other scripts, which CSV readers (numpy's loadtxt, pandas) take for text: read as
+        # numbers, labels 1_2 and 12 were one class.
+        return False
     try:
         float(text)
     except ValueError:
         return False
     return True
+
+
+def _all_numbers(texts: list[str]) -> bool:
+    """Whether every one of ``texts``, all of which ``float`` parses, is a number
+    (:func:`is_number`); quick for plain ASCII without underscores, as nearly all are."""
+    joined = "".join(texts)
+    return ("_" not in joined and joined.isascii()) or all(is_number(t) for t in texts)
 
 
 def _physical_lines(fh: TextIO, label: str) -> Iterator[str]:
@@ -678,14 +693,15 @@ def _feature_row(
     values = [fields[j] for j in feature_cols]
     try:
         row = np.array(values, dtype=np.float64)
+        numbers = _all_numbers(values)
     except ValueError:
-        for j in feature_cols:
-            if not is_number(fields[j]):
-                raise DataError(
-                    f"{where}, {column_label[j]}: expected a number, got {fields[j]!r}"
-                    + _decimal_comma_hint(fields[j])
-                ) from None
-        raise  # pragma: no cover  (numpy and float() disagree)
+        numbers = False
+    if not numbers:
+        j = next(j for j in feature_cols if not is_number(fields[j]))
+        raise DataError(
+            f"{where}, {column_label[j]}: expected a number, got {fields[j]!r}"
+            + _decimal_comma_hint(fields[j])
+        )
     if not np.all(np.isfinite(row)):
         bad = feature_cols[int(np.flatnonzero(~np.isfinite(row))[0])]
         raise DataError(
@@ -783,6 +799,8 @@ def _encode_target(
         numeric = np.array(targets, dtype=np.float64)
     except ValueError:
         numeric = None
+    if numeric is not None and not _all_numbers(targets):
+        numeric = None
 
     if numeric is None:
         if task == "regression":
@@ -818,9 +836,13 @@ def _encode_target(
             return numeric, None, "regression"
     if np.any(np.abs(numeric) >= 2.0**53):
         # float64 rounds integers this large (2**63 - 1 and 2**63 - 2 become one number):
-        # keep the labels' text so that distinct classes stay distinct and keep their names.
-        codes, classes = encode_labels(np.array(targets))
-        return codes, classes, "classification"
+        # keep the labels' text so that distinct classes stay distinct and keep their names,
+        # sorted by their exact value as numbers are ('10' after '2'), then by text.
+        codes, texts = encode_labels(np.array(targets))
+        order = sorted(range(len(texts)), key=lambda c: (Decimal(texts[c]), texts[c]))
+        rank = np.empty(len(order), dtype=np.int64)
+        rank[order] = np.arange(len(order))
+        return rank[codes], [texts[c] for c in order], "classification"
     codes, classes = encode_labels(numeric)
     return codes, classes, "classification"
 
@@ -903,6 +925,10 @@ def save_csv(
         y_text = [repr(float(v)) for v in y]
     else:
         y_text = [str(v) for v in y]
+        _check_labels_read_back(sorted(set(y_text)))
+    if header:
+        first_row = [*(repr(float(v)) for v in X[0].tolist()), y_text[0]] if len(X) else None
+        _check_header_read_back(names, target_name, first_row, y_text)
 
     target = Path(path)
     try:
@@ -914,6 +940,31 @@ def save_csv(
                 writer.writerow([*(repr(float(v)) for v in row), label])
     except OSError as exc:
         raise DataError(f"cannot write {os.fspath(path)}: {exc.strerror or exc}") from exc
+
+
+def _check_header_read_back(
+    names: list[str], target_name: str, first_row: list[str] | None, labels: list[str]
+) -> None:
+    """Refuse a header that :func:`load_csv` would not read back as these names: it strips
+    blanks around names, and takes line 1 for a data row unless it decides (by the rule of
+    :func:`_decide_header`) that the line names the columns."""
+    fields = [*names, target_name]
+    for text in fields:
+        if not text.strip() or text != text.strip():
+            raise ValidationError(
+                f"column name {text!r} is empty or has blanks around it, which a CSV reader "
+                "strips; give every column a name without surrounding blanks"
+            )
+    second = None if first_row is None else (2, first_row)
+    decision = _decide_header(fields, second, len(names), list(range(len(names))))
+    if decision is False or (
+        decision is None and target_name in {label.strip() for label in labels}
+    ):
+        raise ValidationError(
+            f"the header {_listed(fields)} would read back as a data row (load_csv takes line "
+            "1 for names when a feature's name is not a number); give a feature a name that "
+            "is not a number, or pass header=False"
+        )
 
 
 def _check_labels_read_back(texts: list[str]) -> None:
@@ -1017,9 +1068,11 @@ def load_npz(
 
     Never unpickles (``allow_pickle=False``): object arrays are refused. Optional arrays
     ``feature_names``, ``target_name`` and ``classes`` (strings) are used when present; with
-    ``classes`` the target is a classification one and holds integer codes into it (as
-    :func:`save_npz` writes it), and a code outside ``0 .. len(classes) - 1`` is refused. Each
-    array's size is read from its header and checked against ``max_bytes`` before loading.
+    ``classes`` the target is a classification one and holds integer codes into it (a
+    :class:`Dataset`'s ``y`` and ``classes``, saved with ``numpy.savez``) or the class names
+    themselves, and a code outside ``0 .. len(classes) - 1`` or a name not among them is
+    refused; the classes keep their stored order. Each array's size is read from its header
+    and checked against ``max_bytes`` before loading.
 
     Parameters
     ----------
@@ -1109,7 +1162,19 @@ def load_npz(
                 f"{label}: {target} holds bytes that are not ASCII text ({exc.reason}); store the "
                 "labels as str"
             ) from exc
-        y_out, classes = encode_labels(labels)
+        if "classes" in arrays:  # the labels name stored classes: keep their order and all
+            classes = _npz_names(arrays["classes"], label, "classes")
+            code_of = {name: code for code, name in enumerate(classes)}
+            texts = labels.tolist()
+            unknown = [i for i, text in enumerate(texts) if text not in code_of]
+            if unknown:
+                raise DataError(
+                    f"{label}: {target}[{unknown[0]}] = {texts[unknown[0]]!r} is none of the "
+                    f"{len(classes)} stored classes"
+                )
+            y_out = np.array([code_of[text] for text in texts], dtype=np.int64)
+        else:
+            y_out, classes = encode_labels(labels)
         final_task = "classification"
     elif y.dtype.kind in "fiub":
         yf = y.astype(np.float64)
@@ -1129,7 +1194,7 @@ def load_npz(
         if final_task == "regression":
             y_out, classes = yf, None
         elif "classes" in arrays:
-            # y holds codes into the stored class names (as save_npz writes them)
+            # y holds codes into the stored class names (a Dataset's y, saved with savez)
             classes = _npz_names(arrays["classes"], label, "classes")
             outside = ~((yf == np.round(yf)) & (yf >= 0) & (yf < len(classes)))
             if outside.any():

@@ -99,7 +99,11 @@ class LogUniform:
 
 @dataclass(frozen=True)
 class DatasetSpec:
-    """Where the data come from: a ``chainrule.datasets`` name or a CSV/NPZ path."""
+    """Where the data come from: a ``chainrule.datasets`` name or a CSV/NPZ path.
+
+    ``target`` is a CSV file's target column (index or name) or an NPZ file's array of
+    targets (its name, ``"y"`` by default).
+    """
 
     name: str | None
     path: Path | None
@@ -353,7 +357,13 @@ def _check_dataset(value: Any, source: Path | None, seed: int, src: str) -> Data
         file = Path(path).expanduser()
         if not file.is_absolute() and source is not None:
             file = source.parent / file  # relative to the config file, not the working directory
-        target = table.get("target", -1)
+        npz = path.lower().endswith(".npz")
+        target = table.get("target", "y" if npz else -1)
+        if npz and (not isinstance(target, str) or target in ("", "X")):
+            raise SweepConfigError(
+                "dataset.target of an NPZ file must name its array of targets (default 'y'); "
+                f"got {target!r}"
+            )
         if isinstance(target, bool) or not isinstance(target, int | str):
             raise SweepConfigError(f"dataset.target must be a column index or name; got {target!r}")
         task = _choice(table.get("task", "auto"), TASKS, "dataset.task")

@@ -142,7 +142,7 @@ def read_dataset(spec: DatasetSpec) -> Dataset:
     task: Any = spec.task
     if spec.path.suffix.lower() == ".csv":
         return load_csv(spec.path, target=spec.target, task=task)
-    return load_npz(spec.path, task=task)
+    return load_npz(spec.path, target=str(spec.target), task=task)
 
 
 def prepare_data(config: SweepConfig) -> SweepData:
