@@ -95,6 +95,35 @@ def test_validation_data_columns_are_matched_by_name(
     assert finals[0] == finals[1]
 
 
+def test_a_target_index_names_the_validation_files_target_column(
+    tmp_path: Path, table: dict[str, list[object]]
+) -> None:
+    """``--target 0`` is the training file's column ``label``; the validation file, matched by
+    name, has ``label`` last: its column 0 (``a``) was read as the target and refused."""
+    train = write_table(
+        tmp_path / "train.csv", ["label", "a", "b"], [table["label"], table["a"], table["b"]]
+    )
+    valid = write_table(tmp_path / "valid.csv", ["a", "b", "label"], list(table.values()))
+    options = ["--epochs", "3", "--json", "--validation-data", valid, "--target"]
+    by_name, by_index = (json_of(chainrule("train", train, *options, t)) for t in ("label", "0"))
+    assert by_index["final"] == by_name["final"] and "val_accuracy" in by_index["final"]
+
+
+def test_a_validation_fraction_beside_validation_data_is_refused(
+    tmp_path: Path, table: dict[str, list[object]]
+) -> None:
+    """The file is scored instead of a held-out share, so --validation-fraction 0.5 trained on
+    every row without a word (and the model file recorded 0.5); refused before any work."""
+    train = write_table(tmp_path / "train.csv", ["a", "b", "label"], list(table.values()))
+    model = tmp_path / "model.safetensors"
+    result = chainrule(
+        "train", train, "--validation-data", train, "--validation-fraction", "0.5", "-o", model
+    )
+    line = one_line_error(result, "train")
+    assert "--validation-data or --validation-fraction, not both" in line
+    assert not model.exists()
+
+
 def test_validation_data_without_a_feature_column_is_refused(
     tmp_path: Path, table: dict[str, list[object]]
 ) -> None:

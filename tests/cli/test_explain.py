@@ -56,6 +56,7 @@ def test_table_and_markdown_formats(tmp_path: Path) -> None:
         (["--x", "1,2", "--y", "7"], "y[0] = 7 is not a class index in 0..1"),
         (["--x", "1,2", "--activations", "relu,softmaxx"], "unknown activation 'softmaxx'"),
         (["--x", "1,2", "--weights", "missing.npz"], "does not exist"),
+        (["--x", "1,2,3", "--sizes", "2,4,2"], "--x has 3 values but the network takes 2 inputs"),
     ],
 )
 def test_bad_arguments_are_one_line_and_exit_2(args: list[str], message: str) -> None:

@@ -65,3 +65,50 @@ def test_a_model_files_data_are_standardised_first(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "standardised with the model's stored statistics" in result.stdout.splitlines()[0]
+
+
+def _table(path: Path, header: list[str], columns: list[list[object]], sep: str = ",") -> Path:
+    """A delimited text file of ``columns`` under ``header``."""
+    rows = [sep.join(map(str, row)) for row in zip(*columns, strict=True)]
+    path.write_text(sep.join(header) + "\n" + "\n".join(rows) + "\n")
+    return path
+
+
+def test_a_model_files_data_are_read_in_its_terms(tmp_path: Path) -> None:
+    """With --weights MODEL, --data is read as evaluate reads it: the model's columns by name
+    (a .tsv too), labels as the model's class codes, integer targets of a regressor as values.
+    Read on its own, a reordered file failed on the label column, labels of one class were
+    coded 0 whatever the model's classes, and integer targets became class codes 0, 1, ..."""
+    from chainrule.cli.gradcheck import data_batch
+    from chainrule.datasets import load_csv
+    from chainrule.fit import FittedModel, TrainConfig, fit
+
+    rng = np.random.default_rng(3)
+    a, b = rng.normal(size=(2, 30)).round(3)
+    labels = np.where(a > 0, "yes", "no")
+    ages = np.round(40 + 10 * a).astype(int)
+    config = TrainConfig(hidden=(4,), epochs=2, validation_fraction=0.0)
+    classifier = fit(load_csv(_table(tmp_path / "c.csv", ["a", "b", "l"], [a, b, labels])), config)
+    regressor = fit(
+        load_csv(_table(tmp_path / "r.csv", ["a", "b", "age"], [a, b, ages]), task="regression"),
+        config,
+    )
+    classifier.save(tmp_path / "c.safetensors")
+    regressor.save(tmp_path / "r.safetensors")
+
+    yes = labels == "yes"
+    reordered = _table(tmp_path / "yes.tsv", ["l", "b", "a"], [labels[yes], b[yes], a[yes]], "\t")
+    X, y = data_batch(reordered, 5, FittedModel.load(tmp_path / "c.safetensors"))
+    np.testing.assert_array_equal(X, np.column_stack([a[yes], b[yes]])[:5])
+    np.testing.assert_array_equal(y, [["no", "yes"].index("yes")] * 5)
+    X, y = data_batch(tmp_path / "r.csv", 5, FittedModel.load(tmp_path / "r.safetensors"))
+    np.testing.assert_array_equal(y, ages[:5].astype(float))
+
+    result = chainrule("gradcheck", "--weights", tmp_path / "c.safetensors", "--data", reordered)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "PASSED" in result.stdout
+    unseen = _table(tmp_path / "unseen.csv", ["a", "b", "l"], [a[:3], b[:3], ["no", "maybe", "no"]])
+    result = chainrule("gradcheck", "--weights", tmp_path / "c.safetensors", "--data", unseen)
+    assert result.returncode == 2 and result.stdout == ""
+    assert result.stderr.count("\n") == 1
+    assert "class 'maybe', which the model never saw" in result.stderr

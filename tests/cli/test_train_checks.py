@@ -147,6 +147,20 @@ def test_a_quantity_trained_as_classes_gets_a_note(tmp_path: Path) -> None:
     assert iris.returncode == 0 and iris.stderr == ""
 
 
+def test_text_labels_get_no_note_that_they_may_be_a_quantity(tmp_path: Path) -> None:
+    """Names, most of them seen once, are no quantity: the note's advice, --task regression,
+    cannot read them (it is refused), so the note would only mislead."""
+    path = tmp_path / "names.csv"
+    names = ["ann", "bob", "cy", "dan", "eve", "fay", "ann", "bob"]
+    rows = [f"{j},{j % 3},{name}" for j, name in enumerate(names)]
+    path.write_text("a,b,who\n" + "\n".join(rows) + "\n")
+    result = chainrule("train", path, *QUICK, "--validation-fraction", "0")
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == ""
+    advice = one_line_error(chainrule("train", path, *QUICK, "--task", "regression"))
+    assert "'ann'" in advice  # the first label, which is no number
+
+
 def test_delimiter_and_default_names_for_a_file_without_header(tmp_path: Path) -> None:
     ages = ages_csv(tmp_path / "ages.csv")
     for options in (["--delimiter", ";"], ["--target", "y"], ["--target", "2"]):
@@ -173,6 +187,75 @@ def test_data_sources_empty_or_shadowed_by_a_folder(tmp_path: Path) -> None:
     assert "is a directory, not a data file" in folder
     split = one_line_error(chainrule("train", "xor:test", *QUICK))
     assert "'xor' has no splits" in split
+
+
+def test_a_model_file_never_replaces_the_checkpoint(tmp_path: Path) -> None:
+    """``-o run.ckpt --checkpoint run.ckpt`` (or ``--resume run.ckpt -o run.ckpt``) saved the
+    model last, over the checkpoint, which could then not be resumed; refused before work."""
+    same = tmp_path / "run.ckpt"
+    line = one_line_error(
+        chainrule(
+            "train", "xor", *QUICK, "-o", same, "--checkpoint", f"./{same.name}", cwd=tmp_path
+        )
+    )
+    assert "--output and --checkpoint name the same file" in line
+    assert not same.exists()
+    written = chainrule("train", "xor", *QUICK, "--checkpoint", same, cwd=tmp_path)
+    assert written.returncode == 0, written.stderr
+    before = same.read_bytes()
+    line = one_line_error(chainrule("train", "xor", "--resume", same, "-o", same, cwd=tmp_path))
+    assert "--output and --resume name the same file" in line
+    assert same.read_bytes() == before
+    resumed = chainrule("train", "xor", "--resume", same, "--epochs", "2", cwd=tmp_path)
+    assert resumed.returncode == 0, resumed.stderr
+
+
+def test_a_model_is_never_written_under_a_data_or_onnx_name(tmp_path: Path) -> None:
+    """``-o data.csv`` replaced the training data with a model file, and ``-o model.onnx``
+    wrote a safetensors file that onnxruntime cannot load; both refused before any work."""
+    data = tmp_path / "data.csv"
+    data.write_text("a,b,y\n0,0,0\n0,1,1\n1,0,1\n1,1,0\n")
+    before = data.read_bytes()
+    line = one_line_error(chainrule("train", data, *QUICK, "-o", data))
+    assert "--output writes a chainrule safetensors file, not a .csv one" in line
+    assert data.read_bytes() == before
+    line = one_line_error(chainrule("train", data, *QUICK, "-o", tmp_path / "model.onnx"))
+    assert "'chainrule export --format onnx' writes ONNX" in line
+    line = one_line_error(chainrule("train", data, *QUICK, "--checkpoint", tmp_path / "c.json"))
+    assert "--checkpoint writes a chainrule safetensors file, not a .json one" in line
+    sweep = chainrule("sweep", tmp_path / "none.toml", "--output-model", tmp_path / "best.npz")
+    assert "--output-model writes a chainrule safetensors file" in one_line_error(sweep, "sweep")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["data.csv"]
+
+
+@pytest.mark.parametrize(
+    "options, message",
+    [
+        (
+            ["--momentum", "0.5"],
+            "--momentum applies to --optimizer momentum or nesterov; the "
+            "optimizer is adam (the default)",
+        ),
+        (["--optimizer", "sgd", "--momentum", "0.5"], "the optimizer is sgd"),
+        (["--patience", "3"], "--patience applies with --early-stopping"),
+    ],
+)
+def test_an_option_the_others_leave_unused_is_refused(options: list[str], message: str) -> None:
+    """Adam and plain SGD have no momentum, and patience counts only for early stopping: these
+    options trained exactly as without them, without a word."""
+    assert message in one_line_error(chainrule("train", "xor", *QUICK, *options))
+
+
+def test_momentum_is_taken_where_it_applies() -> None:
+    finals = [
+        json.loads(
+            chainrule(
+                "train", "xor", *QUICK, "--json", "--optimizer", "momentum", "--momentum", m
+            ).stdout
+        )["final"]["loss"]
+        for m in ("0.1", "0.9")
+    ]
+    assert finals[0] != finals[1]
 
 
 def test_checkpoint_every_must_be_positive_even_without_checkpoint(tmp_path: Path) -> None:

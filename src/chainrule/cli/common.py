@@ -27,6 +27,7 @@ from chainrule.errors import ModelFileError, ValidationError
 
 if TYPE_CHECKING:
     from chainrule.datasets import Standardizer
+    from chainrule.fit import FittedModel
 
 T = TypeVar("T")
 
@@ -203,12 +204,22 @@ def load_weights_npz(path: Path, dtype: str) -> Network:
 
 
 class LoadedNetwork(NamedTuple):
-    """A network with the standardisation of its inputs and (regression) targets that a model
-    file stores; ``None`` where there is none (bare weights, or trained without it)."""
+    """A network and the model file it came from (``None`` for bare weights): the model knows
+    the standardisation of the inputs and (regression) targets its network was trained with,
+    its feature names and its classes, so that data can be read and scaled as it was."""
 
     net: Network
-    standardizer: Standardizer | None = None
-    target_scaler: Standardizer | None = None
+    model: FittedModel | None = None
+
+    @property
+    def standardizer(self) -> Standardizer | None:
+        """The model's input standardisation; ``None`` for bare weights or without one."""
+        return None if self.model is None else self.model.standardizer
+
+    @property
+    def target_scaler(self) -> Standardizer | None:
+        """The model's (regression) target scaling; ``None`` for bare weights or without one."""
+        return None if self.model is None else self.model.target_scaler
 
 
 def load_weights_file(path: Path, dtype: str) -> Network:
@@ -217,8 +228,9 @@ def load_weights_file(path: Path, dtype: str) -> Network:
 
 
 def load_weights_and_scaling(path: Path, dtype: str) -> LoadedNetwork:
-    """The network of ``path`` with the standardisation a model file stores: the network
-    was trained on standardised inputs, so raw data must go through it first."""
+    """The network of ``path`` and, for a model file, the fitted model it stores: its
+    standardisation above all (the network was trained on standardised inputs, so raw data
+    must go through it first)."""
     if path.suffix.lower() == ".npz":
         return LoadedNetwork(load_weights_npz(path, dtype))
     from chainrule.fit import FittedModel
@@ -228,8 +240,7 @@ def load_weights_and_scaling(path: Path, dtype: str) -> LoadedNetwork:
     net = Network.from_weights(
         list(model.weights), list(model.activations), dtype=dtype, loss=model.loss
     )
-    fitted = FittedModel.from_file(model)
-    return LoadedNetwork(net, fitted.standardizer, fitted.target_scaler)
+    return LoadedNetwork(net, FittedModel.from_file(model))
 
 
 def network_from_args(args: argparse.Namespace) -> LoadedNetwork:
@@ -267,6 +278,29 @@ def network_loss(net: Network) -> Loss:
 
 FILE_SUFFIXES = (".png", ".svg", ".pdf", ".jpg", ".jpeg", ".json", ".md", ".txt")
 """Suffixes of file names, which a folder option (``--plots``, ``plot -o``) refuses."""
+
+
+OTHER_FORMAT_SUFFIXES = (".csv", ".tsv", ".txt", ".npz", ".npy", ".json", ".onnx")
+"""Suffixes of data files and other model formats, which an option that writes a chainrule
+model file (safetensors) refuses (see :func:`check_model_output`)."""
+
+
+def check_model_output(path: str | os.PathLike[str] | None, what: str) -> None:
+    """Fail before any work when ``path``, where a chainrule model file (safetensors) is to be
+    written, names a data file or another format: ``-o data.csv`` would replace the data with
+    the model, ``-o model.onnx`` would hold no ONNX that onnxruntime could load."""
+    if path is None:
+        return
+    target = Path(path)
+    suffix = target.suffix.lower()
+    if suffix not in OTHER_FORMAT_SUFFIXES:
+        return
+    hint = "; 'chainrule export --format onnx' writes ONNX" if suffix == ".onnx" else ""
+    raise ValidationError(
+        f"{what} writes a chainrule safetensors file, not a {suffix} one; got "
+        f"{str(target)!r}: give a name such as "
+        f"{str(target.with_suffix('.safetensors'))!r}{hint}"
+    )
 
 
 def check_output_dir(path: str | os.PathLike[str] | None, what: str) -> None:

@@ -61,8 +61,8 @@ def run(args: argparse.Namespace) -> int:
     loaded = network_from_args(args)
     net = loaded.net
     x = list(args.x)
+    _check_width(x, net.sizes[0])
     if loaded.standardizer is not None:
-        _check_width(x, net.sizes[0])
         x = loaded.standardizer.transform(np.array([x]))[0].tolist()
     y: list[Any] | None = None
     if args.y is not None:

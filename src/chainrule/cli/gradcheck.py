@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -25,6 +25,9 @@ from chainrule.cli.common import (
 from chainrule.engine.gradcheck import gradcheck
 from chainrule.engine.losses import Loss
 from chainrule.errors import ValidationError
+
+if TYPE_CHECKING:
+    from chainrule.fit import FittedModel
 
 
 def register(subparsers: Any) -> None:
@@ -44,8 +47,9 @@ def register(subparsers: Any) -> None:
         "--data",
         type=Path,
         metavar="FILE",
-        help="a .csv (target in the last column) or .npz (X, y) data file: its first "
-        "--batch rows are the batch (default: a random batch drawn with --seed)",
+        help="a .csv/.tsv/.txt (target in the last column) or .npz (X, y) data file: its "
+        "first --batch rows are the batch (default: a random batch drawn with --seed); with "
+        "--weights MODEL, read as 'chainrule evaluate' reads it (the model's columns by name)",
     )
     parser.add_argument("--eps", type=positive_float, default=1e-6, help="default 1e-6")
     parser.add_argument("--rtol", type=positive_float, default=1e-6, help="default 1e-6")
@@ -73,14 +77,29 @@ def random_batch(
     return X, rng.standard_normal((n, n_outputs))
 
 
-def data_batch(path: Path, n: int) -> tuple[NDArray[np.float64], NDArray[Any]]:
-    """The first ``n`` rows of a CSV or NPZ data file."""
-    from chainrule.datasets import load_csv, load_npz
+DATA_SUFFIXES = (".csv", ".tsv", ".txt", ".npz")
+"""Suffixes of ``--data`` files: those the other sub-commands read as CSV, and NPZ."""
 
-    suffix = path.suffix.lower()
-    if suffix not in (".csv", ".npz"):
-        raise ValidationError(f"--data must be a .csv or .npz file; got {str(path)!r}")
-    dataset = load_npz(path) if suffix == ".npz" else load_csv(path)
+
+def data_batch(
+    path: Path, n: int, model: FittedModel | None = None
+) -> tuple[NDArray[np.float64], NDArray[Any]]:
+    """The first ``n`` rows of a CSV or NPZ data file, features and targets.
+
+    With ``model`` (``--weights`` a model file) they are read as ``evaluate`` reads them: the
+    features picked by the model's names in its order, the labels as the model's class codes
+    and a regression target as numbers. Read on their own, a file's columns in another order,
+    or labels of other classes, would be checked as numbers the network never learnt from.
+    """
+    from chainrule.sources import read_dataset, read_for_model
+
+    if path.suffix.lower() not in DATA_SUFFIXES:
+        raise ValidationError(f"--data must be a .csv, .tsv, .txt or .npz file; got {str(path)!r}")
+    if model is not None:
+        X, y = read_for_model(model, path, need_target=True)
+        assert y is not None  # need_target=True
+        return X[:n], y[:n]
+    dataset = read_dataset(path)
     return dataset.X[:n], dataset.y[:n]
 
 
@@ -90,13 +109,13 @@ def run(args: argparse.Namespace) -> int:
     net = loaded.net
     loss = network_loss(net)
     if args.data is not None:
-        X, y = data_batch(args.data, args.batch)
+        X, y = data_batch(args.data, args.batch, loaded.model)
         # a model file's network was trained on standardised data: check it where it works
-        if loaded.standardizer is not None and X.shape[1] == net.sizes[0]:
+        if loaded.standardizer is not None:
             X = loaded.standardizer.transform(X)
             if not args.json:
                 print(f"{args.data}: standardised with the model's stored statistics")
-        if loaded.target_scaler is not None and y.ndim == 1 and y.dtype.kind == "f":
+        if loaded.target_scaler is not None:
             y = loaded.target_scaler.transform(y.reshape(-1, 1)).ravel()
     else:
         X, y = random_batch(net.sizes[0], net.sizes[-1], loss, args.batch, args.seed)

@@ -81,9 +81,11 @@ def run(args: argparse.Namespace) -> int:
     interrupted command).
     """
     from chainrule._atomic import check_output_path
+    from chainrule.cli.common import check_model_output
     from chainrule.sweeps import SweepInterrupted, sweep
 
     check_output_path(args.output_model, "--output-model")
+    check_model_output(args.output_model, "--output-model")
     try:
         result = sweep(
             args.config,

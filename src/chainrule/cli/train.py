@@ -12,6 +12,7 @@ import math
 import os
 import sys
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 from chainrule.errors import ValidationError
@@ -65,6 +66,17 @@ def looks_like_quantity(classes: list[str] | None) -> bool:
     return len(classes) > (max(values) - min(values) + 1) / 2
 
 
+def looks_like_values(classes: list[str] | None, n_samples: int) -> bool:
+    """Whether class labels look like the values of a quantity read as classes: numbers,
+    more of them than half the rows (prices given ``--task classification``). Text labels
+    never do: ``--task regression``, which the note suggests, cannot read them."""
+    from chainrule.datasets.files import is_number
+
+    if classes is None or len(classes) <= n_samples / 2:
+        return False
+    return all(is_number(label) for label in classes)
+
+
 def register(subparsers: Any) -> None:
     """Add the ``train`` sub-command."""
     from chainrule.cli.common import add_data_arguments, positive_int
@@ -114,7 +126,11 @@ def register(subparsers: Any) -> None:
         metavar="ETA",
         help=f"default {defaults.learning_rate:g}",
     )
-    parser.add_argument("--momentum", type=float, help=f"default {defaults.momentum:g}")
+    parser.add_argument(
+        "--momentum",
+        type=float,
+        help=f"of --optimizer momentum or nesterov (default {defaults.momentum:g})",
+    )
     parser.add_argument(
         "--batch-size",
         type=int,
@@ -148,7 +164,9 @@ def register(subparsers: Any) -> None:
         f"(default {defaults.validation_fraction:g})",
     )
     parser.add_argument(
-        "--validation-data", metavar="PATH", help="score each epoch on this file instead"
+        "--validation-data",
+        metavar="PATH",
+        help="score each epoch on this file instead of a held-out share of the rows",
     )
     parser.add_argument(
         "--early-stopping",
@@ -160,7 +178,8 @@ def register(subparsers: Any) -> None:
         "--patience",
         type=int,
         metavar="N",
-        help=f"epochs without improvement before early stopping (default {defaults.patience})",
+        help="with --early-stopping: epochs without improvement before it stops "
+        f"(default {defaults.patience})",
     )
     parser.add_argument(
         "--no-standardize",
@@ -286,6 +305,7 @@ def read_validation(
     from chainrule.sources import read_like
 
     try:
+        target = validation_target(target, data, source, delimiter)
         validation = read_like(data, source, target=target, delimiter=delimiter)
     except DataError as err:
         raise DataError(
@@ -296,18 +316,70 @@ def read_validation(
     return validation
 
 
+def validation_target(
+    target: int | str | None, data: Any, source: str, delimiter: str | None
+) -> int | str | None:
+    """``--target`` as the ``--validation-data`` file reads it. An index counts the training
+    file's columns; when both files name their columns, the validation file's features are
+    matched by name, so its target is the column with the training target's name (the same
+    index may hold a feature there). Otherwise (a file without a header) ``target`` as given.
+    """
+    from chainrule.datasets.files import default_column_names, first_csv_row
+
+    path = Path(source)
+    unnamed = data.feature_names == default_column_names(data.n_features, target=False)
+    binary = path.suffix.lower() in (".npz", ".npy")
+    if not isinstance(target, int) or unnamed or binary or not path.is_file():
+        return target
+    columns, _ = first_csv_row(path, delimiter=delimiter)
+    return data.target_name if data.target_name in columns else target
+
+
+def check_unused_options(args: argparse.Namespace) -> None:
+    """Refuse an option that the others leave unused: given, it would change nothing without
+    a word. With ``--resume`` the optimizer and early stopping are the checkpoint's, and
+    :func:`check_resume` refuses settings that differ from them."""
+    from chainrule.fit import TrainConfig
+
+    if args.validation_data is not None and args.validation_fraction is not None:
+        raise ValidationError(
+            "give --validation-data or --validation-fraction, not both: the validation file "
+            "replaces the share of the training rows held out"
+        )
+    if args.resume is not None:
+        return
+    optimizer = args.optimizer or TrainConfig.optimizer
+    if args.momentum is not None and optimizer not in ("momentum", "nesterov"):
+        raise ValidationError(
+            f"--momentum applies to --optimizer momentum or nesterov; the optimizer is "
+            f"{optimizer}{'' if args.optimizer else ' (the default)'}"
+        )
+    if args.patience is not None and not args.early_stopping:
+        raise ValidationError("--patience applies with --early-stopping; add it")
+
+
 def run(args: argparse.Namespace) -> int:
     """Train, report and save; see the module docstring for exit statuses."""
     from chainrule._atomic import check_output_path
-    from chainrule.cli.common import check_output_dir, print_json
+    from chainrule.cli.common import check_model_output, check_output_dir, print_json
     from chainrule.cli.progress import ProgressBar
     from chainrule.fit import TrainConfig, fit, read_dataset
 
     check_output_path(args.output, "--output")
+    check_model_output(args.output, "--output")
     # a resumed run goes on writing its checkpoint, into the file it resumed from by default
     checkpoint = args.resume if args.checkpoint is None else args.checkpoint
-    check_output_path(checkpoint, "--resume" if args.checkpoint is None else "--checkpoint")
+    checkpoint_option = "--resume" if args.checkpoint is None else "--checkpoint"
+    check_output_path(checkpoint, checkpoint_option)
+    check_model_output(args.checkpoint, "--checkpoint")
+    if args.output and checkpoint and Path(args.output).resolve() == Path(checkpoint).resolve():
+        # the model is saved last, over the checkpoint: the run could not be resumed
+        raise ValidationError(
+            f"--output and {checkpoint_option} name the same file {args.output!r}: the model "
+            "file would replace the checkpoint; give them different names"
+        )
     check_output_dir(args.plots, "--plots")
+    check_unused_options(args)
     given = given_settings(args)
     epochs = TrainConfig.epochs if args.epochs is None else args.epochs
     config = TrainConfig(**given, epochs=epochs)
@@ -323,10 +395,10 @@ def run(args: argparse.Namespace) -> int:
             f"{data.n_classes} classes; if it is a quantity, use --task regression",
             file=sys.stderr,
         )
-    elif data.classes is not None and len(data.classes) > data.n_samples / 2:
+    elif looks_like_values(data.classes, data.n_samples):
         # prices read as classes with --task classification: each value its own class
         print(
-            f"chainrule train: note: the target {data.target_name!r} has {len(data.classes)} "
+            f"chainrule train: note: the target {data.target_name!r} has {data.n_classes} "
             f"classes for {data.n_samples} rows, most of them seen once, which no classifier "
             "can learn; if it is a quantity, use --task regression",
             file=sys.stderr,
