@@ -234,12 +234,16 @@ def _csv_by_name(
     delimiter: str,
     columns: list[str],
     *,
+    header: bool,
     target: int | str | None,
     need_target: bool,
 ) -> tuple[NDArray[np.float64], NDArray[Any] | None]:
-    """Read a CSV file whose header names every feature of ``model``: the features are picked
-    by name, in the model's order. Without ``need_target`` any other column is ignored; with
-    it the one other column (or ``target``) is the target."""
+    """Read a CSV file whose ``columns`` name every feature of ``model``: the features are
+    picked by name, in the model's order. Without ``need_target`` any other column is ignored;
+    with it the one other column (or ``target``) is the target. ``columns`` are the header's
+    names, or (``header=False``) the default names of a file without one, which the model's
+    names are when it was trained on such a file with another target than the last (``x2, y``
+    after ``--target x1``): they address the columns by position."""
     names = model.feature_names
     assert names is not None
     extra = [c for c in columns if c not in names]
@@ -248,8 +252,15 @@ def _csv_by_name(
     if target is not None and target not in extra:
         why = "is one of the model's features" if target in names else "does not exist"
         raise DataError(f"{path}: target column {target!r} {why}")
+
+    def at(name: str) -> int | str:
+        return name if header else columns.index(name)
+
+    features_at = [at(name) for name in names]
     if not need_target:
-        features = load_csv(path, target=None, columns=names, header=True, delimiter=delimiter)
+        features = load_csv(
+            path, target=None, columns=features_at, header=header, delimiter=delimiter
+        )
         return features.X, None
     if target is None and len(extra) > 1:
         raise DataError(
@@ -260,9 +271,9 @@ def _csv_by_name(
         raise DataError(f"{path} has the model's features but no target column")
     data = load_csv(
         path,
-        target=extra[0] if target is None else target,
-        columns=names,
-        header=True,
+        target=at(extra[0] if target is None else target),
+        columns=features_at,
+        header=header,
         delimiter=delimiter,
         task=_task_of(model),
     )
@@ -301,13 +312,24 @@ def _csv_for_model(
     if names is not None:
         if set(names) <= set(columns):
             return _csv_by_name(
-                model, path, delimiter, columns, target=target, need_target=need_target
+                model, path, delimiter, columns, header=True, target=target, need_target=need_target
             )
         if sum(not is_number(f) for f in columns if f) >= min(2, len(columns)):
             missing = [n for n in names if n not in columns]  # a header without them
             raise DataError(
                 f"{path} has no column {_quoted(missing)}; the model was "
                 f"trained on columns {_quoted(names)}"
+            )
+        defaults = default_column_names(len(columns))  # line 1 is data: no header
+        if set(names) <= set(defaults):
+            return _csv_by_name(
+                model,
+                path,
+                delimiter,
+                defaults,
+                header=False,
+                target=target,
+                need_target=need_target,
             )
     if not need_target:
         return _csv_features_by_position(model, path, delimiter, columns, target), None

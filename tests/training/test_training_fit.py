@@ -163,6 +163,31 @@ def test_read_for_model_uses_the_models_task_and_labels(tmp_path):
     assert y.tolist() == [1, 0]  # codes of the model's classes ['no', 'yes']
 
 
+@pytest.mark.parametrize("target", [0, "x1"])
+def test_a_model_of_a_file_without_header_finds_its_target_there_again(tmp_path, target):
+    """Trained with the first column of a file without a header as its target (by index or
+    by its default name x1), a model reads that file (and one of its features alone) with the
+    same columns: the last column was taken for the target, silently (R^2 -24 for +0.99)."""
+    from chainrule.fit import read_dataset, read_for_model
+
+    rng = np.random.default_rng(0)
+    table = np.column_stack([rng.normal(size=20), rng.normal(size=20), rng.normal(size=20)])
+    path = tmp_path / "nohdr.csv"
+    np.savetxt(path, table, delimiter=",")
+    data = read_dataset(path, target=target, task="regression")
+    assert data.feature_names == ["x2", "y"] and data.target_name == "x1"
+    model = fit(data, TrainConfig(epochs=1, hidden=(3,)))
+    X, y = read_for_model(model, path, need_target=True)
+    np.testing.assert_array_equal(X, table[:, 1:])
+    np.testing.assert_array_equal(y, table[:, 0])
+    X, _ = read_for_model(model, path)  # predict: the target's column skipped
+    np.testing.assert_array_equal(X, table[:, 1:])
+    features = tmp_path / "features.csv"
+    np.savetxt(features, table[:, 1:], delimiter=",")
+    X, _ = read_for_model(model, features)  # the features alone, in their order
+    np.testing.assert_array_equal(X, table[:, 1:])
+
+
 def test_wrong_kinds_of_arguments_are_named_not_attribute_errors():
     data = imbalanced()
     with pytest.raises(ValidationError, match=r"data must be a chainrule.datasets.Dataset.*tuple"):

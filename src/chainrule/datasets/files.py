@@ -660,8 +660,10 @@ def _read_csv(
     if not line_numbers:
         raise DataError(f"{label} has a header (line {first_line}) but no data rows")
 
-    # Without a header: the default names when a name addressed them, else x1.. in order
-    if not names and layout.positional:
+    # Without a header: the default names (x1, ..., y with a target, x1, ..., xn without),
+    # also for a target given by index, so that the features keep the names of their places
+    # (x2, y after target 0, as after target 'x1'), by which a model finds them again
+    if not names and (layout.positional or t is not None):
         names = default_column_names(n_columns, target=t is not None)
     if names:
         feature_names = [names[j] for j in feature_cols]
