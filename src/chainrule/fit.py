@@ -576,7 +576,12 @@ def fit(
         callbacks=all_callbacks,
     )
     if state is not None and saved_model is not None:
-        if saved_model.preprocessing != preprocessing or list(saved_model.sizes) != net.sizes:
+        saved_classes = None if saved_model.classes is None else list(saved_model.classes)
+        if (
+            saved_model.preprocessing != preprocessing
+            or list(saved_model.sizes) != net.sizes
+            or saved_classes != (None if data.classes is None else list(data.classes))
+        ):  # other rows, widths or class labels (the same numbers labelled 0/1, not no/yes)
             raise ValidationError(
                 f"the checkpoint {os.fspath(resume or '')!r} was trained on other data: "
                 "resume it with the data set it was started with"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -154,3 +156,8 @@ def test_fit_resume_equals_uninterrupted_fit(tmp_path, dtype):
     other = load("spiral", n_samples=120, n_classes=3, seed=9)
     with pytest.raises(ValidationError, match="other data"):
         fit(other, config, resume=tmp_path / "c")
+    # the same numbers under other class labels: the saved outputs would mean other classes
+    assert SPIRAL.classes is not None
+    relabelled = replace(SPIRAL, classes=[f"class {c}" for c in SPIRAL.classes])
+    with pytest.raises(ValidationError, match="other data"):
+        fit(relabelled, config, resume=tmp_path / "c")
