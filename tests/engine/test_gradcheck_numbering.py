@@ -6,8 +6,10 @@ from __future__ import annotations
 import re
 
 import numpy as np
+import pytest
 
 from chainrule.engine import Network, gradcheck
+from chainrule.errors import ValidationError
 
 
 def _labels(text: str) -> dict[int, tuple[int, int]]:
@@ -36,3 +38,15 @@ def test_the_report_says_what_passing_means() -> None:
     text = str(gradcheck(net, [[0.5, -1.0], [1.0, 2.0]], [0, 1]))
     assert "PASSED" in text and "|backprop - numeric| <= atol + rtol |numeric|" in text
     assert "numbered as in chainrule explain" in text
+
+
+@pytest.mark.parametrize("loss", ["mse", "cross_entropy"])
+def test_a_loss_beyond_float64_is_refused_by_name_not_reported_as_zero_errors(loss) -> None:
+    """At weights where the loss overflows, L(w + eps) - L(w - eps) is NaN: every entry failed
+    while the report showed errors of 0, with numpy's warnings on stderr."""
+    outputs = ["identity"] if loss == "mse" else ["softmax"]
+    W = np.array([[1e200, 0.0]] if loss == "mse" else [[1e200, 0.0], [-1e200, 0.0]])
+    net = Network.from_weights([W], outputs, dtype="float64", loss=loss)
+    y = [[0.0]] if loss == "mse" else [0]
+    with pytest.raises(ValidationError, match=r"the loss at these weights is (inf|nan) .*finite"):
+        gradcheck(net, [[1e200]], y)

@@ -129,7 +129,17 @@ def gradcheck(
         net.weights, net.activation_functions, dtype=np.float64, loss=net.loss
     )
     loss_fn = net64._resolve_loss(loss)
-    analytic_loss, analytic = net64.loss_and_gradients(X, y, loss_fn)
+    with np.errstate(over="ignore", invalid="ignore", under="ignore"):  # refused below, by name
+        analytic_loss, analytic = net64.loss_and_gradients(X, y, loss_fn)
+    finite_gradients = all(bool(np.isfinite(g).all()) for g in analytic)
+    if not (np.isfinite(analytic_loss) and finite_gradients):
+        # L(w + eps) - L(w - eps) of an infinite loss is NaN: every entry would "fail" with
+        # no error to show
+        raise ValidationError(
+            f"the loss at these weights is {analytic_loss:g} and back-propagation's gradients "
+            f"are {'finite' if finite_gradients else 'not all finite'}: finite differences "
+            "need both finite; standardise the inputs or start from smaller weights"
+        )
     h0 = net64.check_inputs(X)
     targets = net64.check_targets(y, len(h0), loss_fn)
     rng = as_generator(seed)
