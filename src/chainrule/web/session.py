@@ -746,20 +746,22 @@ class Session:
                 await self._wait_for_the_page()
                 await asyncio.sleep(max(0.0, interval - (time.perf_counter() - start)))
         except DivergenceError as err:
-            self.playing = False
-            self._task = None
+            self._loop_ended()
             await self._diverged(err)
         except ChainruleError as err:
-            self.playing = False
-            self._task = None
+            self._loop_ended()
             await self._send({"type": "error", "message": str(err)})
         except PageClosed:  # the tab closed mid-training: the app ends the session
-            self.playing = False
-            self._task = None
+            self._loop_ended()
         except Exception:  # a bug: stop, do not kill the server
-            self.playing = False
-            self._task = None
+            self._loop_ended()
             log.warning("training loop stopped", exc_info=True)
+
+    def _loop_ended(self) -> None:
+        """The training loop has stopped of itself: not playing, no task to cancel (before
+        anything is sent, so that the page's next frame says so)."""
+        self.playing = False
+        self._task = None
 
     @staticmethod
     async def _run_epoch(trainer: Trainer) -> None:
