@@ -34,12 +34,16 @@ if TYPE_CHECKING:
 __all__ = ["read_dataset", "read_for_model", "read_like"]
 
 
+CSV_SUFFIXES = (".csv", ".tsv", ".txt")
+"""Suffixes of the files read as CSV (so is any existing file not named .npz or .npy)."""
+
+
 def _is_csv(path: Path) -> bool:
     """Whether :func:`read_dataset` reads ``path`` as a CSV file (by extension or existence)."""
     suffix = path.suffix.lower()
     if suffix in (".npz", ".npy"):
         return False
-    return suffix in (".csv", ".tsv", ".txt") or path.exists()
+    return suffix in CSV_SUFFIXES or path.exists()
 
 
 def _is_builtin(text: str) -> bool:

@@ -280,20 +280,22 @@ FILE_SUFFIXES = (".png", ".svg", ".pdf", ".jpg", ".jpeg", ".json", ".md", ".txt"
 """Suffixes of file names, which a folder option (``--plots``, ``plot -o``) refuses."""
 
 
-OTHER_FORMAT_SUFFIXES = (".csv", ".tsv", ".txt", ".npz", ".npy", ".json", ".onnx")
+OTHER_FORMAT_SUFFIXES = (".npz", ".npy", ".json", ".onnx")
 """Suffixes of data files and other model formats, which an option that writes a chainrule
-model file (safetensors) refuses (see :func:`check_model_output`)."""
+model file (safetensors) refuses, besides those of CSV files (see :func:`check_model_output`)."""
 
 
 def check_model_output(path: str | os.PathLike[str] | None, what: str) -> None:
     """Fail before any work when ``path``, where a chainrule model file (safetensors) is to be
     written, names a data file or another format: ``-o data.csv`` would replace the data with
     the model, ``-o model.onnx`` would hold no ONNX that onnxruntime could load."""
+    from chainrule.sources import CSV_SUFFIXES  # here: the data layer is no start-up import
+
     if path is None:
         return
     target = Path(path)
     suffix = target.suffix.lower()
-    if suffix not in OTHER_FORMAT_SUFFIXES:
+    if suffix not in (*CSV_SUFFIXES, *OTHER_FORMAT_SUFFIXES):
         return
     hint = "; 'chainrule export --format onnx' writes ONNX" if suffix == ".onnx" else ""
     raise ValidationError(

@@ -77,10 +77,6 @@ def random_batch(
     return X, rng.standard_normal((n, n_outputs))
 
 
-DATA_SUFFIXES = (".csv", ".tsv", ".txt", ".npz")
-"""Suffixes of ``--data`` files: those the other sub-commands read as CSV, and NPZ."""
-
-
 def data_batch(
     path: Path, n: int, model: FittedModel | None = None
 ) -> tuple[NDArray[np.float64], NDArray[Any]]:
@@ -91,9 +87,9 @@ def data_batch(
     and a regression target as numbers. Read on their own, a file's columns in another order,
     or labels of other classes, would be checked as numbers the network never learnt from.
     """
-    from chainrule.sources import read_dataset, read_for_model
+    from chainrule.sources import CSV_SUFFIXES, read_dataset, read_for_model
 
-    if path.suffix.lower() not in DATA_SUFFIXES:
+    if path.suffix.lower() not in (*CSV_SUFFIXES, ".npz"):
         raise ValidationError(f"--data must be a .csv, .tsv, .txt or .npz file; got {str(path)!r}")
     if model is not None:
         X, y = read_for_model(model, path, need_target=True)
