@@ -29,6 +29,7 @@ temporary alone is 128 KiB."""
         ([64, 128, 10], ["relu", "softmax"], Adam),
         ([100, 128, 128, 10], ["tanh", "leaky_relu", "softmax"], SGD),
         ([8, 128, 1], ["sigmoid", "sigmoid"], SGD),  # binary cross-entropy
+        ([256, 256, 10], ["relu", "softmax"], SGD),  # 68,362 weights: SGD folded into BLAS
     ],
 )
 def test_steps_after_warm_up_allocate_only_small_temporaries(sizes, activations, optimizer):

@@ -47,6 +47,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from chainrule.engine.activations import Activation, get_activation
+from chainrule.engine.blas import add_product
 
 Array = NDArray[np.floating]
 
@@ -232,12 +233,19 @@ class Dense:
         *,
         dL_de: Array | None = None,
         need_dL_dh_prev: bool = True,
+        learning_rate: float | None = None,
     ) -> Array | None:
         """Back-propagate through this layer; fills ``dL_dW`` and returns ``dL/dh^(l-1)``.
 
         Give ``dL_dh`` (shape ``(n, n_out)``), or ``dL_de`` directly when the loss supplies it
         (softmax + cross-entropy). ``need_dL_dh_prev=False`` skips ``dL/dh^(0)`` for the first
         layer, which nothing uses.
+
+        ``learning_rate`` ``eta``: take the gradient-descent step ``w_jk <- w_jk - eta dL/dw_jk``
+        here, inside the product that computes ``dL/dW`` (one BLAS call, see
+        :mod:`chainrule.engine.blas`), instead of filling ``dL_dW`` for an optimizer; ``dL_dW``
+        is then left as it was. ``dL/dh^(l-1)`` is computed first, with the weights of the
+        forward pass.
         """
         assert self.h_prev is not None and self.e is not None and self.h is not None
         buffers = self._buffers.get(len(self.e)) or self.buffers_for(len(self.e))
@@ -246,17 +254,33 @@ class Dense:
             # dL/de_j = dL/dh_j g'(e_j)
             dL_de = self.activation.chain(dL_dh, self.e, self.h, buffers.dL_de, buffers.g_prime)
         self.dL_dh, self.dL_de = dL_dh, dL_de
+        dL_dh_prev = None
+        if need_dL_dh_prev:
+            # dL/dh_k^(l-1) = sum_j w_jk dL/de_j (the bias column has no h_k to flow back to)
+            dL_dh_prev = product(dL_de, self._W_h, out=buffers.dL_dh_prev)
+        if learning_rate is None:
+            self._store_dL_dW(dL_de, self.h_prev)
+        else:
+            self._descend(dL_de, self.h_prev, learning_rate)
+        return dL_dh_prev
+
+    def _store_dL_dW(self, dL_de: Array, h_prev: Array) -> None:
         # dL/dw_jk = sum over the batch of dL/de_j h_k, written transposed, (h_prev^T dL/de)_kj,
         # into the row-major dL_dW^T; the bias column's h_k is the constant 1
         if self._h_prev_augmented is not None:
             product(self._h_prev_augmented.T, dL_de, out=self._dL_dW_T)  # all n_in + 1 columns
         else:
-            product(self.h_prev.T, dL_de, out=self._dL_dW_h_T)
+            product(h_prev.T, dL_de, out=self._dL_dW_h_T)
             np.add.reduce(dL_de, axis=0, out=self._dL_dW_bias)  # h_k = 1: sum of dL/de_j
-        if not need_dL_dh_prev:
-            return None
-        # dL/dh_k^(l-1) = sum_j w_jk dL/de_j (the bias column has no h_k to flow back to)
-        return product(dL_de, self._W_h, out=buffers.dL_dh_prev)
+
+    def _descend(self, dL_de: Array, h_prev: Array, eta: float) -> None:
+        # w_jk <- w_jk - eta dL/dw_jk, with dL/dw_jk = sum over the batch of dL/de_j h_k:
+        # BLAS adds -eta dL/de^T h_prev to W as it computes the product
+        if self._h_prev_augmented is not None:
+            add_product(self._W, dL_de.T, self._h_prev_augmented, -eta)  # all n_in + 1 columns
+        else:
+            add_product(self._W_h, dL_de.T, h_prev, -eta)
+            self._w_bias -= eta * np.add.reduce(dL_de, axis=0)  # h_k = 1: sum of dL/de_j
 
     def __getstate__(self) -> dict[str, Any]:
         """What a copy or a pickle keeps: ``W`` and the activation. The views of ``W``, the

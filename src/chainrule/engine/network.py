@@ -482,13 +482,18 @@ class Network:
             h_prev = layer.h_augmented  # [h^(l), 1]: the next layer's input, with its constant 1
         return h
 
-    def back_propagate(self, y: NDArray[Any], loss: Loss) -> None:
+    def back_propagate(
+        self, y: NDArray[Any], loss: Loss, *, learning_rate: float | None = None
+    ) -> None:
         """Back-propagate from the loss at the output, leaving ``dL/dW^(l)`` in every layer.
 
         Must follow :meth:`propagate` on the same batch. At the output, a loss paired with the
         output activation gives ``dL/de^(L)`` directly (softmax + cross-entropy:
         ``softmax(e) - onehot(y)``); otherwise the loss gives ``dL/dh^(L)`` and the layer applies
         ``g'``.
+
+        ``learning_rate`` ``eta``: each layer takes the step ``w <- w - eta dL/dw`` as it
+        computes its ``dL/dW``, which it then does not keep (see :meth:`Dense.backward`).
         """
         output = self.layers[-1]
         assert output.h is not None
@@ -497,14 +502,18 @@ class Network:
             dL_dh = output.backward(
                 dL_de=loss.dL_de(output.h, y, out=buffers.dL_de),
                 need_dL_dh_prev=len(self.layers) > 1,
+                learning_rate=learning_rate,
             )
         else:
             dL_dh = output.backward(
                 loss.dL_dh(output.h, y, out=buffers.dL_dh),
                 need_dL_dh_prev=len(self.layers) > 1,
+                learning_rate=learning_rate,
             )
         for l in range(len(self.layers) - 2, -1, -1):
-            dL_dh = self.layers[l].backward(dL_dh, need_dL_dh_prev=l > 0)
+            dL_dh = self.layers[l].backward(
+                dL_dh, need_dL_dh_prev=l > 0, learning_rate=learning_rate
+            )
 
     def output_loss(self, y: NDArray[Any], loss: Loss) -> float:
         """The loss of the last :meth:`propagate`: stably from ``e^(L)`` when ``loss`` pairs with

@@ -91,6 +91,22 @@ class Optimizer:
         """Update every ``params[i]`` in place from ``grads[i]``."""
         raise NotImplementedError
 
+    def plain_rate(self) -> float | None:
+        """``eta`` when the next :meth:`step` is exactly the lecture's ``w <- w - eta dL/dw``
+        (plain SGD without weight decay), else ``None``.
+
+        A caller that takes that step itself (a layer can, in the product that computes
+        ``dL/dw``: see :meth:`~chainrule.engine.layers.Dense.backward`) then calls
+        :meth:`stepped` instead of :meth:`step`.
+        """
+        return None
+
+    def stepped(self) -> None:
+        """Count a step the caller took at :meth:`plain_rate` (only SGD has nothing else to do)."""
+        if self.plain_rate() is None:
+            raise ValidationError(f"{self!r} takes its own steps: call step(params, grads)")
+        self.steps += 1
+
     def state_dict(self) -> dict[str, Any]:
         """Hyper-parameters and state: floats, ints and lists of arrays (copies)."""
         return {
@@ -125,6 +141,9 @@ class SGD(Optimizer):
         for w, dL_dw, scratch in zip(params, grads, self._scratch, strict=True):
             w -= np.multiply(dL_dw, eta, out=scratch)  # w <- w - eta dL/dw
         self.steps += 1
+
+    def plain_rate(self) -> float | None:
+        return self.learning_rate if self.weight_decay == 0 else None
 
 
 def _copy_arrays(arrays: list[Array]) -> list[Array]:
@@ -161,6 +180,9 @@ class Momentum(SGD):
         self.momentum = _check_fraction("momentum", momentum, below_1=False)
         self.nesterov = bool(nesterov)
         self.velocity: list[Array] = []
+
+    def plain_rate(self) -> None:
+        return None  # the step follows the velocity, not dL/dw alone
 
     def step(self, params: Sequence[Array], grads: Sequence[Array]) -> None:
         grads = self._effective_gradients(params, grads)

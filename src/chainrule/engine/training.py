@@ -38,6 +38,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from chainrule.engine import blas
 from chainrule.engine.callbacks import Callback
 from chainrule.engine.init import Seed, as_generator
 from chainrule.engine.layers import with_constant_1
@@ -49,6 +50,11 @@ from chainrule.engine.schedules import ReduceOnPlateau, Schedule, schedule_from_
 from chainrule.errors import DivergenceError, ValidationError
 
 Array = NDArray[np.floating]
+
+FOLD_MIN_WEIGHTS = 65_536
+"""Networks with at least this many weights take plain SGD's step in the dL/dW products: below
+it, the BLAS calls' overhead (a few microseconds each) outweighs the pass over the weights they
+save."""
 
 STOP_REASONS = ("running", "completed", "early_stopping", "interrupted", "diverged", "callback")
 
@@ -211,6 +217,13 @@ class Trainer:
         A :class:`ReduceOnPlateau` fed ``val_loss`` (or ``loss``) after each epoch.
     callbacks:
         :class:`~chainrule.engine.callbacks.Callback` objects, called in order.
+    keep_gradients:
+        Leave each step's ``dL/dW`` in ``net.gradients``. Without it, plain :class:`SGD` (no
+        weight decay) on a network of at least :data:`FOLD_MIN_WEIGHTS` weights takes
+        ``w <- w - eta dL/dw`` inside the products that compute ``dL/dw``
+        (:meth:`Dense.backward <chainrule.engine.layers.Dense.backward>` with
+        ``learning_rate``): the same step up to rounding, without a second pass over the
+        weights, and the gradients are not stored.
     """
 
     def __init__(
@@ -229,6 +242,7 @@ class Trainer:
         schedule: Schedule | None = None,
         plateau: ReduceOnPlateau | None = None,
         callbacks: Sequence[Callback] = (),
+        keep_gradients: bool = False,
     ) -> None:
         self.net = net
         self.loss = net._resolve_loss(loss)
@@ -254,6 +268,11 @@ class Trainer:
         self.schedule = schedule
         self.plateau = plateau
         self.callbacks = list(callbacks)
+        # Plain SGD steps inside the dL/dW products where that pays: where the separate pass
+        # over the weights costs more than the BLAS calls' overhead (see Dense.backward).
+        self._fold_steps = (
+            not keep_gradients and blas.in_place() and net.weight_vector.size >= FOLD_MIN_WEIGHTS
+        )
         keys = [cb.key for cb in self.callbacks if cb.key is not None]
         if len(keys) != len(set(keys)):
             raise ValidationError(f"two callbacks share a checkpoint key: {keys}")
@@ -302,9 +321,15 @@ class Trainer:
         loss = net.output_loss(y_batch, self.loss)
         if not math.isfinite(loss):
             return loss  # the caller restores the last good weights; nothing is updated
-        net.back_propagate(y_batch, self.loss)
-        # w <- w - eta dL/dw (for SGD), for all the layers' weights at once
-        self.optimizer.step([net.weight_vector], [net.gradient_vector])
+        eta = self.optimizer.plain_rate() if self._fold_steps else None
+        if eta is None:
+            net.back_propagate(y_batch, self.loss)
+            # w <- w - eta dL/dw (for SGD), for all the layers' weights at once
+            self.optimizer.step([net.weight_vector], [net.gradient_vector])
+        else:
+            # plain SGD: each layer takes w <- w - eta dL/dw inside the product giving dL/dw
+            net.back_propagate(y_batch, self.loss, learning_rate=eta)
+            self.optimizer.stepped()
         self.steps += 1
         return loss
 
@@ -460,7 +485,9 @@ class Trainer:
 
     def _finish_epoch(self) -> None:
         if not np.isfinite(self.net.weight_vector).all():  # every layer at once
-            self._diverged("the weights became non-finite")
+            # A step folded into BLAS's products raises no floating-point error: the epoch's
+            # last step may have made them so.
+            self._diverged("the weights became non-finite", step=self.steps)
         n = len(self.X)
         record: dict[str, float] = {
             "epoch": float(self.epoch + 1),
@@ -517,19 +544,22 @@ class Trainer:
         self._good_steps = self.steps
         self._good_rng = self.rng.bit_generator.state
 
-    def _diverged(self, what: str) -> None:
+    def _diverged(self, what: str, step: int | None = None) -> None:
+        """Restore the last good state and raise; ``step`` (1-based) is where it happened, by
+        default the step under way."""
+        step = self.steps + 1 if step is None else step
         restored = (
             f"the weights from the end of epoch {self.epoch} (loss {self.history[-1]:.4g})"
             if self.history
             else "the initial weights"
         )
         error = DivergenceError(
-            f"training diverged in epoch {self.epoch + 1}, step {self.steps + 1}: {what}. "
+            f"training diverged in epoch {self.epoch + 1}, step {step}: {what}. "
             f"Restored {restored} and the optimizer's state. Lower the learning rate (now "
             f"{self.optimizer.learning_rate:g}, try {self.optimizer.learning_rate / 10:g}) "
             "or standardise the inputs.",
             epoch=self.epoch,
-            step=self.steps,
+            step=step - 1,
             history=self.history,
             cause=what,
         )

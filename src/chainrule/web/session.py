@@ -331,6 +331,7 @@ class Session:
             optimizer=optimizer,
             batch_size=s["batch_size"],
             seed=s["seed"],
+            keep_gradients=True,  # the page shows each step's dL/dW
         )
         if keep_counts and old is not None:
             trainer.epoch, trainer.steps, trainer.history = old.epoch, old.steps, old.history
