@@ -1,10 +1,11 @@
 """Plain SGD taken inside the dL/dW products against the two passes it replaces.
 
-On a network of at least ``FOLD_MIN_WEIGHTS`` weights the trainer lets each layer add
-``-eta dL/de^T h_prev`` to ``W`` in one BLAS call (``Dense.backward(learning_rate=eta)``) instead
-of writing ``dL/dW`` and then stepping ``w <- w - eta dL/dw``. The two must be the same step up to
-rounding, keep every guarantee of the plain path (divergence undone, bit-identical resume, no
-per-step allocation), and apply only where the step is plain SGD.
+In a network with a layer of at least ``FOLD_MIN_WEIGHTS`` weights the trainer lets each layer
+take its own step (``Dense.backward(learning_rate=eta)``): a large layer adds ``-eta dL/de^T
+h_prev`` to ``W`` in one BLAS call, a small one subtracts ``eta dL/dW`` after computing it,
+instead of the optimizer stepping ``w <- w - eta dL/dw`` over the whole weight vector. The steps
+must be the same up to rounding, keep every guarantee of the plain path (divergence undone,
+bit-identical resume, no per-step allocation), and apply only where the step is plain SGD.
 """
 
 from __future__ import annotations
@@ -13,13 +14,13 @@ import numpy as np
 import pytest
 
 from chainrule.engine import SGD, Adam, Momentum, Network, Trainer, blas
-from chainrule.engine.training import FOLD_MIN_WEIGHTS
+from chainrule.engine.layers import FOLD_MIN_WEIGHTS
 from chainrule.errors import DivergenceError, ValidationError
 from chainrule.serialization.checkpoint import load_checkpoint, restore_trainer, save_checkpoint
 
 pytestmark = pytest.mark.skipif(not blas.in_place(), reason="numpy's BLAS was not found")
 
-SIZES = [40, 1500, 3]  # 1500 * 41 + 3 * 1501 = 66,003 weights: just above the threshold
+SIZES = [40, 1500, 3]  # 1500 * 41 = 61,500 weights (folded) and 3 * 1501 = 4,503 (not)
 
 
 def _data(n=96, seed=0):
@@ -42,14 +43,27 @@ def _trainer(dtype="float64", optimizer=None, keep_gradients=False, **kwargs):
     )
 
 
-def test_the_network_is_large_enough_to_fold_and_folding_leaves_no_gradients():
+def test_the_large_layer_folds_its_step_and_keeps_no_gradient():
     trainer = _trainer()
-    assert trainer.net.weight_vector.size >= FOLD_MIN_WEIGHTS
+    large, small = trainer.net.layers
+    assert large.W.size >= FOLD_MIN_WEIGHTS > small.W.size
+    assert large.folds_descent and not small.folds_descent
     trainer.fit(1)
-    assert not trainer.net.gradient_vector.any()  # dL/dW was never written: the step was folded
+    assert not large.dL_dW.any()  # dL/dW was never written: the step was taken inside BLAS
     kept = _trainer(keep_gradients=True)
     kept.fit(1)
-    assert kept.net.gradient_vector.any()
+    assert kept.net.layers[0].dL_dW.any()
+
+
+def test_a_network_of_small_layers_keeps_one_update_of_the_weight_vector():
+    net = Network([100, 150, 150, 150, 10], ["tanh"] * 3 + ["softmax"], seed=0)
+    assert net.weight_vector.size > FOLD_MIN_WEIGHTS  # large in all, small layer by layer
+    rng = np.random.default_rng(3)
+    X, y = rng.standard_normal((64, 100)), rng.integers(0, 10, 64)
+    trainer = Trainer(net, X, y, optimizer=SGD(0.1), seed=0)
+    assert not any(layer.folds_descent for layer in net.layers)
+    trainer.fit(1)
+    assert all(g.any() for g in net.gradients)
 
 
 @pytest.mark.parametrize(("dtype", "rtol"), [("float64", 1e-12), ("float32", 2e-5)])
@@ -78,16 +92,19 @@ def test_a_layer_fed_its_input_without_the_1_folds_the_bias_too():
         np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-15)
 
 
-def test_backward_with_a_rate_steps_w_and_returns_the_same_dL_dh_prev():
-    """One layer: ``W - eta dL/dW`` in place, and dL/dh^(l-1) from the weights before the step."""
+@pytest.mark.parametrize(("sizes", "folds"), [([5, 40, 1000], True), ([5, 7, 3], False)])
+def test_backward_with_a_rate_steps_w_and_returns_the_same_dL_dh_prev(sizes, folds):
+    """One layer: ``W - eta dL/dW`` in place, and dL/dh^(l-1) from the weights before the step,
+    inside BLAS's product for a large layer and after numpy's for a small one."""
     rng = np.random.default_rng(4)
-    net = Network([5, 7, 3], ["tanh", "softmax"], seed=0, dtype="float64")
-    X, y = rng.standard_normal((11, 5)), rng.integers(0, 3, 11)
+    net = Network(sizes, ["tanh", "softmax"], seed=0, dtype="float64")
+    assert net.layers[1].folds_descent is folds
+    X, y = rng.standard_normal((11, sizes[0])), rng.integers(0, sizes[-1], 11)
     _, gradients = net.loss_and_gradients(X, y)
     before = [W.copy() for W in net.weights]
     dL_dh_plain = net.layers[1].backward(dL_de=net.layers[1].dL_de).copy()
     net.propagate(net.check_inputs(X))
-    dL_de = net.loss.dL_de(net.layers[1].h, y, out=np.empty((11, 3), order="F"))
+    dL_de = net.loss.dL_de(net.layers[1].h, y, out=np.empty((11, sizes[-1]), order="F"))
     dL_dh_folded = net.layers[1].backward(dL_de=dL_de, learning_rate=0.3)
     assert dL_dh_folded.tobytes() == dL_dh_plain.tobytes()
     np.testing.assert_allclose(net.weights[1], before[1] - 0.3 * gradients[1], rtol=1e-13)
@@ -132,7 +149,8 @@ def test_weights_overflowed_by_an_epochs_last_folded_step_are_caught_at_its_end(
     """One step per epoch: nothing computes with the overflowed weights before the epoch's end,
     whose check names the step that made them and restores the epoch's starting weights."""
     X, y = _data()
-    net = Network(SIZES, ["relu", "softmax"], seed=1, dtype="float32")
+    net = Network([40, 1000, 40], ["relu", "softmax"], seed=1, dtype="float32")
+    assert all(layer.folds_descent for layer in net.layers)  # no numpy step to overflow
     trainer = Trainer(net, 1e3 * X, y, optimizer=SGD(1e-6), batch_size=96, seed=2)
     trainer.fit(1)
     good = [W.copy() for W in trainer.net.weights]

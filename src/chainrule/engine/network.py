@@ -492,8 +492,8 @@ class Network:
         ``softmax(e) - onehot(y)``); otherwise the loss gives ``dL/dh^(L)`` and the layer applies
         ``g'``.
 
-        ``learning_rate`` ``eta``: each layer takes the step ``w <- w - eta dL/dw`` as it
-        computes its ``dL/dW``, which it then does not keep (see :meth:`Dense.backward`).
+        ``learning_rate`` ``eta``: each layer takes the step ``w <- w - eta dL/dw`` itself and
+        keeps no ``dL/dW`` (see :meth:`Dense.backward`).
         """
         output = self.layers[-1]
         assert output.h is not None

@@ -38,7 +38,6 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from chainrule.engine import blas
 from chainrule.engine.callbacks import Callback
 from chainrule.engine.init import Seed, as_generator
 from chainrule.engine.layers import with_constant_1
@@ -50,11 +49,6 @@ from chainrule.engine.schedules import ReduceOnPlateau, Schedule, schedule_from_
 from chainrule.errors import DivergenceError, ValidationError
 
 Array = NDArray[np.floating]
-
-FOLD_MIN_WEIGHTS = 65_536
-"""Networks with at least this many weights take plain SGD's step in the dL/dW products: below
-it, the BLAS calls' overhead (a few microseconds each) outweighs the pass over the weights they
-save."""
 
 STOP_REASONS = ("running", "completed", "early_stopping", "interrupted", "diverged", "callback")
 
@@ -219,11 +213,12 @@ class Trainer:
         :class:`~chainrule.engine.callbacks.Callback` objects, called in order.
     keep_gradients:
         Leave each step's ``dL/dW`` in ``net.gradients``. Without it, plain :class:`SGD` (no
-        weight decay) on a network of at least :data:`FOLD_MIN_WEIGHTS` weights takes
-        ``w <- w - eta dL/dw`` inside the products that compute ``dL/dw``
-        (:meth:`Dense.backward <chainrule.engine.layers.Dense.backward>` with
-        ``learning_rate``): the same step up to rounding, without a second pass over the
-        weights, and the gradients are not stored.
+        weight decay) on a network with a layer of at least
+        :data:`~chainrule.engine.layers.FOLD_MIN_WEIGHTS` weights lets each layer take
+        ``w <- w - eta dL/dw`` itself, the large ones inside the products that compute
+        ``dL/dw`` (:meth:`Dense.backward <chainrule.engine.layers.Dense.backward>` with
+        ``learning_rate``): the same step up to rounding, without a second pass over their
+        weights, and no gradients kept.
     """
 
     def __init__(
@@ -268,11 +263,10 @@ class Trainer:
         self.schedule = schedule
         self.plateau = plateau
         self.callbacks = list(callbacks)
-        # Plain SGD steps inside the dL/dW products where that pays: where the separate pass
-        # over the weights costs more than the BLAS calls' overhead (see Dense.backward).
-        self._fold_steps = (
-            not keep_gradients and blas.in_place() and net.weight_vector.size >= FOLD_MIN_WEIGHTS
-        )
+        # Plain SGD steps inside the dL/dW products where that pays: in a network with a layer
+        # large enough (see Dense.backward). Otherwise one update of the whole weight vector
+        # beats one per layer.
+        self._fold_steps = not keep_gradients and any(layer.folds_descent for layer in net.layers)
         keys = [cb.key for cb in self.callbacks if cb.key is not None]
         if len(keys) != len(set(keys)):
             raise ValidationError(f"two callbacks share a checkpoint key: {keys}")
@@ -327,7 +321,7 @@ class Trainer:
             # w <- w - eta dL/dw (for SGD), for all the layers' weights at once
             self.optimizer.step([net.weight_vector], [net.gradient_vector])
         else:
-            # plain SGD: each layer takes w <- w - eta dL/dw inside the product giving dL/dw
+            # plain SGD: each layer takes w <- w - eta dL/dw itself (see Dense.backward)
             net.back_propagate(y_batch, self.loss, learning_rate=eta)
             self.optimizer.stepped()
         self.steps += 1
