@@ -172,9 +172,17 @@ def check_output_path(
     """Fail before any work when a file could not be written at ``path``: its folder is
     missing or not writable, or ``path`` is a folder, or (unless ``stream_ok``: the caller
     writes text there in place) a device or pipe, which a file written atomically would
-    replace (see :func:`is_stream`)."""
+    replace (see :func:`is_stream`). ``-`` is standard output: fine where ``stream_ok`` (the
+    caller writes there), refused elsewhere rather than written as a file named ``-``."""
     if path is None:
         return
+    if os.fspath(path) == "-":
+        if stream_ok:
+            return
+        raise ValidationError(
+            f"{what}: '-' means standard output, which cannot take this binary file; "
+            "give a file name"
+        )
     if is_stream(path):
         if stream_ok:
             return

@@ -320,9 +320,15 @@ def _csv_for_model(
             )
         if sum(not is_number(f) for f in columns if f) >= min(2, len(columns)):
             missing = [n for n in names if n not in columns]  # a header without them
+            shown = _quoted(columns[:8]) + (", ..." if len(columns) > 8 else "")
+            separator = (
+                f"; is {delimiter!r} the file's separator (--delimiter)?"
+                if len(columns) < len(names)
+                else ""
+            )
             raise DataError(
-                f"{path} has no column {_quoted(missing)}; the model was "
-                f"trained on columns {_quoted(names)}"
+                f"{path} has no column {_quoted(missing)}; the model was trained on columns "
+                f"{_quoted(names)}, and line 1, split at {delimiter!r}, names {shown}{separator}"
             )
         defaults = default_column_names(len(columns))  # line 1 is data: no header
         if set(names) <= set(defaults):

@@ -192,3 +192,33 @@ def test_evaluate_and_predict_take_a_delimiter(columns, tmp_path: Path) -> None:
     predicted = chainrule("predict", model, piped, "--delimiter", "|")
     assert predicted.stdout == chainrule("predict", model, plain).stdout, predicted.stderr
     assert "piped.csv" in one_line_error(chainrule("predict", model, piped), "predict")
+
+
+def test_predict_to_dash_is_standard_output_and_a_model_to_dash_is_refused(
+    columns, tmp_path: Path
+) -> None:
+    """``-o -`` wrote a file named ``-``; for a model file it now says why not."""
+    data, model = columns["folder"] / "asym.csv", columns["model"]
+    expected = chainrule("predict", model, data).stdout
+    to_dash = chainrule("predict", model, data, "-o", "-", cwd=tmp_path)
+    assert to_dash.returncode == 0, to_dash.stderr
+    assert to_dash.stdout == expected and not (tmp_path / "-").exists()
+    refused = chainrule("train", data, "-o", "-", "--epochs", "1", cwd=tmp_path)
+    assert one_line_error(refused, "train") == (
+        "chainrule train: error: --output: '-' means standard output, which cannot take this "
+        "binary file; give a file name"
+    )
+    assert not (tmp_path / "-").exists()
+
+
+def test_a_wrong_delimiter_for_a_models_data_is_named(columns, tmp_path: Path) -> None:
+    """The model's columns were reported missing beside the same names, with no word on the
+    separator that had glued line 1 into one field."""
+    data, model = columns["folder"] / "asym.csv", columns["model"]
+    for command in ("evaluate", "predict"):
+        result = chainrule(command, model, data, "--delimiter", ";")
+        assert one_line_error(result, command) == (
+            f"chainrule {command}: error: {data} has no column 'height', 'weight'; the model was "
+            "trained on columns 'height', 'weight', and line 1, split at ';', names "
+            "'height,weight,y'; is ';' the file's separator (--delimiter)?"
+        )

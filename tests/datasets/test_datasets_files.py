@@ -125,6 +125,17 @@ def test_headerless_first_row_stays_data(tmp_path: Path, first: str) -> None:
     assert ds.decode(ds.y).tolist()[0] == first.rpartition(",")[2]
 
 
+@pytest.mark.parametrize("names", ["400,500", "-1,2015", "0,2"])
+def test_whole_numbers_above_fractions_name_the_columns(tmp_path: Path, names: str) -> None:
+    """Columns named by numbers (wavelengths, years) over measurements: before, line 1 was
+    read as data, and its target's name as a class of one sample."""
+    p = write(tmp_path, f"{names},label\n0.25,1.5,cat\n3.75,4,dog\n5,6.5,cat\n")
+    ds = load_csv(p)
+    assert ds.feature_names == names.split(",") and ds.target_name == "label"
+    assert ds.classes == ["cat", "dog"]
+    np.testing.assert_array_equal(ds.X, [[0.25, 1.5], [3.75, 4], [5, 6.5]])
+
+
 def test_pandas_like_header_alone_is_a_header(tmp_path: Path) -> None:
     p = write(tmp_path, "0,1,label\n")
     assert csv_error(p) == f"{p} has a header (line 1) but no data rows"

@@ -65,8 +65,8 @@ def test_a_header_of_numbers_is_refused_by_name(tmp_path: Path) -> None:
         )
     assert str(info.value) == (
         "the header '400', '500', 'kind' would read back as a data row (load_csv takes line 1 "
-        "for names when a feature's name is not a number); give a feature a name that is not a "
-        "number, or pass header=False"
+        "for names when a feature's name is not a number, or when whole numbers there stand "
+        "above fractions); give a feature a name that is not a number, or pass header=False"
     )
     with pytest.raises(ValidationError, match=r"column name ' a' is empty or has blanks"):
         save_csv(path, np.ones((2, 2)), np.array([0, 1]), feature_names=[" a", "b"])
@@ -75,6 +75,12 @@ def test_a_header_of_numbers_is_refused_by_name(tmp_path: Path) -> None:
     save_csv(path, np.ones((2, 2)), np.array([0, 1]), feature_names=["400", "500"], header=False)
     save_csv(path, np.ones((2, 2)), np.array([0, 1]), feature_names=["400", "500"])
     assert load_csv(path).feature_names == ["400", "500"]
+    # Above fractions, whole numbers read back as the names they are.
+    X = np.array([[0.25, 1.5], [3.0, 4.75]])
+    save_csv(path, X, np.array([0, 1]), feature_names=["400", "500"], classes=["a", "b"])
+    back = load_csv(path)
+    assert back.feature_names == ["400", "500"] and back.target_name == "y"
+    np.testing.assert_array_equal(back.X, X)
 
 
 def test_labels_only_python_reads_as_numbers_stay_apart(tmp_path: Path) -> None:

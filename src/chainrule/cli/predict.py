@@ -2,9 +2,9 @@
 
 DATA holds the model's feature columns, with or without the target column. The output has a
 ``prediction`` column and, with ``--proba``, one ``p_<class>`` column per class; it goes to
-stdout or, with ``-o``, to a file written atomically (nothing is written on an error), or
-written to in place when ``-o`` names a device or pipe (``/dev/stdout``), which renaming a
-file onto would replace.
+stdout (also with ``-o -``) or, with ``-o``, to a file written atomically (nothing is written
+on an error), or written to in place when ``-o`` names a device or pipe (``/dev/stdout``),
+which renaming a file onto would replace.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ def register(subparsers: Any) -> None:
     parser.add_argument("model", metavar="MODEL", help="model file")
     parser.add_argument("data", metavar="DATA", help="CSV/NPZ path or built-in data set name")
     add_data_arguments(parser, "target column to leave out, unread")
-    parser.add_argument("-o", "--output", metavar="PATH", help="CSV file (default: stdout)")
+    parser.add_argument("-o", "--output", metavar="PATH", help="CSV file (default, or '-': stdout)")
     parser.add_argument("--proba", action="store_true", help="add class probabilities")
     parser.set_defaults(func=run)
 
@@ -73,7 +73,7 @@ def run(args: argparse.Namespace) -> int:
     model = FittedModel.load(args.model)
     target = parse_target(args.target)
     text = predictions_csv(model, args.data, target, args.proba, args.delimiter)
-    if args.output is None:
+    if args.output in (None, "-"):
         sys.stdout.write(text)
         return 0
     try:

@@ -264,7 +264,8 @@ def load_csv(
         when it holds the names ``target`` or ``columns`` ask for, or when one of its
         non-empty feature fields is not a number. Text in the other columns alone counts if
         the next line has numbers there, or if the features read ``0, 1, ...`` (pandas' names
-        for unnamed columns) and that text is no other row's label. Without a header the
+        for unnamed columns) or other whole numbers above rows with fractions there, and that
+        text is no other row's label. Without a header the
         features are named ``x1, x2, ...`` and the target ``y``.
     delimiter : str or None
         Field separator; ``None`` picks among ``,``, ``;`` and tab from the first lines.
@@ -653,7 +654,11 @@ def _read_csv(
 
     X = features.array()
     names = layout.names
-    if layout.header is None and labels[0] not in labels[1:]:
+    if (
+        layout.header is None
+        and labels[0] not in labels[1:]
+        and _line_1_names_columns(first_fields, feature_cols, X[1:])
+    ):
         names = _column_names(first_fields, label, first_line)
         X, labels, line_numbers = X[1:], labels[1:], line_numbers[1:]
         column_label = _column_labels(names, n_columns)
@@ -770,10 +775,11 @@ def _decide_header(
     """Whether line 1 (``first``) is a header, by the rule documented in :func:`load_csv`.
 
     None means "only once the whole file is read": line 1's text is outside the features (in
-    the target, or a column not read) and its features are ``0, 1, ..., k-1``, as pandas
-    writes the header of unnamed columns (``pd.DataFrame(X).assign(label=y).to_csv(index=
-    False)``). Such a line is a header when its label occurs nowhere else in its column, since
-    a data row's label is a class that other rows share.
+    the target, or a column not read) and its features are whole numbers, as numbers naming
+    columns are (pandas writes ``0, 1, ..., k-1`` for unnamed ones: ``pd.DataFrame(X).assign(
+    label=y).to_csv(index=False)``). Such a line is a header when its label occurs nowhere else
+    in its column, since a data row's label is a class that other rows share, and its numbers
+    are pandas' or stand above fractions (see :func:`_line_1_names_columns`).
     """
     text_columns = [j for j, f in enumerate(first) if f.strip() and not is_number(f)]
     if not text_columns:
@@ -787,9 +793,23 @@ def _decide_header(
         and all(is_number(second[1][j]) for j in text_columns)
     ):
         return True
-    # ... perhaps one if the features look like pandas' column indices.
+    # ... perhaps one if the features are whole numbers, as numbers that name columns are
+    # (pandas' indices 0, 1, ..., wavelengths, years): decided with the rows below.
     values = [first[j].strip() for j in features]
-    return None if values == [str(i) for i in range(len(values))] else False
+    return None if all(_WHOLE_NUMBER.fullmatch(v) for v in values) else False
+
+
+_WHOLE_NUMBER = re.compile(r"[+-]?[0-9]+")
+
+
+def _line_1_names_columns(first: list[str], features: list[int], below: np.ndarray) -> bool:
+    """For a line 1 left undecided by :func:`_decide_header`, whose label is no other row's
+    (a data row's label is a class other rows share): whether its whole numbers name the
+    columns. They do when they are pandas' ``0, 1, ..., k-1``, or when the features of the
+    rows ``below`` hold fractions, which column names would not."""
+    values = [first[j].strip() for j in features]
+    pandas_names = values == [str(i) for i in range(len(values))]
+    return pandas_names or bool(np.any(np.isfinite(below) & (below != np.round(below))))
 
 
 def _encode_target(
@@ -930,7 +950,7 @@ def save_csv(
         _check_labels_read_back(sorted(set(y_text)))
     if header:
         first_row = [*(repr(float(v)) for v in X[0].tolist()), y_text[0]] if len(X) else None
-        _check_header_read_back(names, target_name, first_row, y_text)
+        _check_header_read_back(names, target_name, first_row, y_text, X)
 
     target = Path(path)
     try:
@@ -945,7 +965,11 @@ def save_csv(
 
 
 def _check_header_read_back(
-    names: list[str], target_name: str, first_row: list[str] | None, labels: list[str]
+    names: list[str],
+    target_name: str,
+    first_row: list[str] | None,
+    labels: list[str],
+    X: np.ndarray,
 ) -> None:
     """Refuse a header that :func:`load_csv` would not read back as these names: it strips
     blanks around names, and takes line 1 for a data row unless it decides (by the rule of
@@ -960,12 +984,17 @@ def _check_header_read_back(
     second = None if first_row is None else (2, first_row)
     decision = _decide_header(fields, second, len(names), list(range(len(names))))
     if decision is False or (
-        decision is None and target_name in {label.strip() for label in labels}
+        decision is None
+        and (
+            target_name in {label.strip() for label in labels}
+            or not _line_1_names_columns(fields, list(range(len(names))), X)
+        )
     ):
         raise ValidationError(
             f"the header {_listed(fields)} would read back as a data row (load_csv takes line "
-            "1 for names when a feature's name is not a number); give a feature a name that "
-            "is not a number, or pass header=False"
+            "1 for names when a feature's name is not a number, or when whole numbers there "
+            "stand above fractions); give a feature a name that is not a number, or pass "
+            "header=False"
         )
 
 
