@@ -18,6 +18,7 @@ bias column.
 from __future__ import annotations
 
 import math
+import weakref
 from collections.abc import Sequence
 from typing import Any
 
@@ -64,13 +65,25 @@ class Optimizer:
         self._scratch: list[Array] = []
         self._decayed: list[Array] = []  # g + lambda w: apart from _scratch, which step() reuses
         self._layout: list[tuple[tuple[int, ...], np.dtype[Any]]] = []
+        self._params: list[weakref.ref[Array]] = []  # the arrays the state is for
 
     def _effective_gradients(
         self, params: Sequence[Array], grads: Sequence[Array]
     ) -> Sequence[Array]:
-        """``grad + weight_decay * w`` into buffers of their own (or the gradients themselves)."""
+        """``grad + weight_decay * w`` into buffers of their own (or the gradients themselves).
+
+        Other parameter arrays than the last step's (the optimizer was given to a second
+        network) start from a fresh state, as ``torch.optim`` keeps its state per parameter:
+        the first network's momentum must not push the second's weights.
+        """
         if len(params) != len(grads):
             raise ValidationError(f"{len(params)} parameters but {len(grads)} gradients")
+        if len(params) != len(self._params) or any(
+            ref() is not p for ref, p in zip(self._params, params, strict=False)
+        ):
+            if self._params:
+                self._forget()
+            self._params = [weakref.ref(p) for p in params]
         layout = [(p.shape, p.dtype) for p in params]
         if layout != self._layout:  # new parameters: new scratch buffers (else reuse them)
             self._scratch = [np.empty_like(p) for p in params]
@@ -90,6 +103,15 @@ class Optimizer:
     def step(self, params: Sequence[Array], grads: Sequence[Array]) -> None:
         """Update every ``params[i]`` in place from ``grads[i]``."""
         raise NotImplementedError
+
+    def _forget(self) -> None:
+        """Drop the state learnt for other parameters (momentum, moments, the step count)."""
+        self.steps = 0
+
+    def __getstate__(self) -> dict[str, Any]:
+        """A copy or pickle keeps the state, but not which arrays it is for (weak references do
+        not copy): the next step's parameters adopt it, as after :meth:`load_state_dict`."""
+        return {**self.__dict__, "_params": []}
 
     def plain_rate(self) -> float | None:
         """``eta`` when the next :meth:`step` is exactly the lecture's ``w <- w - eta dL/dw``
@@ -125,6 +147,7 @@ class Optimizer:
         self.learning_rate = float(state["learning_rate"])
         self.weight_decay = float(state["weight_decay"])
         self.steps = int(state["steps"])
+        self._params = []  # the state is for whichever parameters the next step brings
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(learning_rate={self.learning_rate})"
@@ -183,6 +206,10 @@ class Momentum(SGD):
 
     def plain_rate(self) -> None:
         return None  # the step follows the velocity, not dL/dw alone
+
+    def _forget(self) -> None:
+        super()._forget()
+        self.velocity = []
 
     def step(self, params: Sequence[Array], grads: Sequence[Array]) -> None:
         grads = self._effective_gradients(params, grads)
@@ -243,6 +270,10 @@ class Adam(Optimizer):
         self.epsilon = _check_rate("epsilon", epsilon)
         self.m: list[Array] = []
         self.v: list[Array] = []
+
+    def _forget(self) -> None:
+        super()._forget()
+        self.m, self.v = [], []
 
     def step(self, params: Sequence[Array], grads: Sequence[Array]) -> None:
         grads = self._effective_gradients(params, grads)
