@@ -108,3 +108,31 @@ def test_a_multilabel_matrix_for_a_model_of_single_labels_is_named() -> None:
             go_on(X, Y)
     with pytest.raises(ValidationError, match=f"y has a matrix of 3 columns; {fitted_on}"):
         multilabel.explain(X[0], indicator[0])
+
+
+@pytest.mark.parametrize(
+    ("make", "y", "where"),
+    [
+        (MLPRegressor, _with(X[:, 0], 7, np.nan).astype(float), "nan, is at row 7"),
+        (
+            MLPRegressor,
+            np.column_stack([X[:, 0], _with(X[:, 1], 9, np.inf)]),
+            "inf, is at row 9, column 1",
+        ),
+        (
+            MLPClassifier,
+            _with(np.array(["a", "b", "c"], dtype=object)[Y], 40, np.nan),
+            "nan, is at row 40",
+        ),
+        (MLPClassifier, _with(Y, 3, np.nan).astype(float), "nan, is at row 3"),
+    ],
+    ids=["regression", "regression-2d-inf", "text-labels", "number-labels"],
+)
+def test_a_nan_or_infinite_target_is_named_by_its_row(make, y, where: str) -> None:
+    """scikit-learn said "Input y contains NaN." with no row, or for a NaN among text labels
+    "Input contains NaN", which does not even say it is y (and a 2-D y with inf reached the
+    matrix products). Its words still lead the message, as its estimator checks expect."""
+    with pytest.raises(ValidationError) as info:
+        make(**SMALL).fit(X, y)
+    message = str(info.value)
+    assert message.startswith("Input y contains ") and f"The first, {where}: " in message

@@ -229,6 +229,33 @@ def _check_label_kinds(name: str, labels: ArrayLike) -> None:
             )
 
 
+def _check_targets_present(y: ArrayLike) -> None:
+    """Refuse ``y`` with a NaN or infinite target, naming the first one's row (and column):
+    scikit-learn's "Input y contains NaN." said neither, and for a NaN among text labels only
+    "Input contains NaN". Its words start the message, as its estimator checks expect."""
+    array = np.asarray(y)
+    if array.dtype.kind == "f":
+        bad = ~np.isfinite(array)
+    elif array.dtype == object:
+        bad = np.fromiter(
+            (isinstance(v, float | np.floating) and not math.isfinite(v) for v in array.flat),
+            dtype=bool,
+            count=array.size,
+        ).reshape(array.shape)
+    else:
+        return
+    if not bad.any():
+        return
+    where = tuple(int(i) for i in np.argwhere(bad)[0])
+    value = float(array[where])
+    what = "NaN" if math.isnan(value) else "infinity or a value too large for dtype('float64')"
+    place = f"row {where[0]}" + (f", column {where[1]}" if len(where) > 1 else "")
+    raise ValidationError(
+        f"Input y contains {what}. The first, {value!r}, is at {place}: give every sample a "
+        "target, or drop the samples without one"
+    )
+
+
 def _as_rows(x: Any) -> Any:
     """``x`` as rows of samples: 2-D input as it is (a DataFrame keeps its column names, which
     are checked against ``feature_names_in_``), one sample (1-D, a pandas Series) as one row."""
@@ -406,6 +433,7 @@ class _MLP(BaseEstimator):  # type: ignore[misc]
         self, X: ArrayLike, y: ArrayLike, incremental: bool, reset: bool
     ) -> tuple[Array, NDArray[Any]]:
         """Checked ``X`` (network dtype) and ``Y``, the targets as an ``(n, k)`` matrix."""
+        _check_targets_present(y)
         X_checked, y_checked = validate_data(
             self,
             X,
