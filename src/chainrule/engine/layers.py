@@ -34,6 +34,12 @@ Prediction (:meth:`Dense.infer`), which keeps no buffers, multiplies row-major a
 faster there. Either order gives the same numbers up to rounding; :func:`product` writes a
 product into either.
 
+Gradient descent inside the product. Trained with plain SGD (see ``Trainer``), a layer of at
+least :data:`FOLD_MIN_WEIGHTS` weights takes the step ``w_jk <- w_jk - eta dL/dw_jk`` in the
+BLAS call that computes ``dL/dW`` (``W <- W - eta dL/de^T h_prev``, see
+:mod:`chainrule.engine.blas`): the same numbers up to rounding, without writing ``dL/dW`` and
+reading it back. ``dL/dh^(l-1)`` is computed before, with the weights of the forward pass.
+
 All intermediate arrays live in buffers reused from step to step (one set per batch size seen
 recently), so the steady state of training allocates nothing.
 """
