@@ -192,6 +192,36 @@ def test_a_decimal_comma_is_named_in_the_message(tmp_path: Path) -> None:
     assert str(info.value).endswith("expected a number, got 'abc'")  # no hint for plain text
 
 
+@pytest.mark.parametrize(
+    ("text", "hint"),
+    [
+        (
+            "1,234",
+            "a thousands separator or a decimal comma: write the number without "
+            "separators and with a point for decimals",
+        ),
+        ("-12,345,678", "thousands separators: write the number without them"),
+        (
+            "12,3456",
+            "a decimal comma: write numbers with a point, 1.5, e.g. by exporting the "
+            "sheet in an English locale",
+        ),
+    ],
+)
+def test_a_comma_in_a_number_is_named_for_what_it_may_be(
+    tmp_path: Path, text: str, hint: str
+) -> None:
+    """``1,234`` is 1234 in an English sheet and 1.234 in a German one: the hint said only
+    "a decimal comma"; ``12,345,678`` can only be grouping, and had no hint at all."""
+    path = tmp_path / "d.csv"
+    path.write_text(f'a;b;kind\n1.5;2.5;x\n3;"{text}";y\n')
+    with pytest.raises(DataError) as info:
+        load_csv(path)
+    assert str(info.value) == (
+        f"{path}, line 3, column 'b': expected a number, got {text!r} ({hint})"
+    )
+
+
 def test_a_file_that_is_no_npz_archive_is_not_called_a_pickle(tmp_path: Path) -> None:
     """np.load takes any file that is neither zip nor .npy for a pickle and suggests
     allow_pickle=True; a CSV file named .npz is told what it is instead."""

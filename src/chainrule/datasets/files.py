@@ -718,12 +718,22 @@ def _feature_row(
 
 
 _DECIMAL_COMMA = re.compile(r"[+-]?[0-9]*,[0-9]+")
+_THOUSANDS = re.compile(r"[+-]?[0-9]{1,3}(,[0-9]{3})+")
 
 
 def _decimal_comma_hint(text: str) -> str:
     """What to do about ``1,5``, a number written with a decimal comma (a spreadsheet's export
-    in many locales, with ``;`` between fields); nothing for other text."""
-    if not _DECIMAL_COMMA.fullmatch(text.strip()):
+    in many locales, with ``;`` between fields), or ``12,345,678`` with thousands separators;
+    ``1,234`` may be either. Nothing for other text."""
+    number = text.strip()
+    if _THOUSANDS.fullmatch(number):
+        if number.count(",") > 1:
+            return " (thousands separators: write the number without them)"
+        return (
+            " (a thousands separator or a decimal comma: write the number without separators "
+            "and with a point for decimals)"
+        )
+    if not _DECIMAL_COMMA.fullmatch(number):
         return ""
     return (
         " (a decimal comma: write numbers with a point, 1.5, e.g. by exporting the sheet in "
