@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 from chainrule.engine import SGD, Adam, Momentum, Network, Trainer, blas
+from chainrule.engine.callbacks import Callback
 from chainrule.engine.layers import FOLD_MIN_WEIGHTS
 from chainrule.errors import DivergenceError, ValidationError
 from chainrule.serialization.checkpoint import load_checkpoint, restore_trainer, save_checkpoint
@@ -129,38 +130,48 @@ def test_only_plain_sgd_is_folded(optimizer):
         np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-14)
 
 
+def _diverge_in_epoch_2(trainer, learning_rate):
+    """Train one epoch, then one at ``learning_rate``, which must diverge and restore the first
+    epoch's weights bit for bit; return the error."""
+    trainer.fit(1)
+    good = [W.copy() for W in trainer.net.weights]
+    trainer.optimizer.learning_rate = learning_rate
+    with np.errstate(all="ignore"), pytest.raises(DivergenceError) as err:
+        trainer.fit(1)
+    for got, want in zip(trainer.net.weights, good):
+        assert got.tobytes() == want.tobytes()
+    assert trainer.epoch == 1 and not trainer.in_epoch
+    return err.value
+
+
+def _all_folding_trainer(batch_size, callbacks=()):
+    """Every layer folds (no numpy step to overflow first), on inputs large enough that a
+    rate of 1e38 overflows float32 weights inside BLAS."""
+    X, y = _data()
+    net = Network([40, 1000, 40], ["relu", "softmax"], seed=1, dtype="float32")
+    assert all(layer.folds_descent for layer in net.layers)
+    return Trainer(
+        net, 1e3 * X, y, optimizer=SGD(1e-6), batch_size=batch_size, seed=2, callbacks=callbacks
+    )
+
+
 @pytest.mark.parametrize("keep_gradients", [False, True])
 def test_a_divergence_in_a_folded_step_is_caught_at_the_next_product(keep_gradients):
     """BLAS raises no floating-point error: weights a folded step overflowed are caught by the
     next step's first product, the step the two passes' own overflow is caught at."""
     trainer = _trainer(keep_gradients=keep_gradients)
-    trainer.fit(1)
-    good = [W.copy() for W in trainer.net.weights]
-    trainer.optimizer.learning_rate = 1e300
-    with np.errstate(all="ignore"), pytest.raises(DivergenceError) as err:
-        trainer.fit(1)
-    assert "training diverged in epoch 2, step 8: a floating-point error" in str(err.value)
-    for got, want in zip(trainer.net.weights, good):
-        assert got.tobytes() == want.tobytes()
-    assert trainer.epoch == 1 and trainer.steps == 6 and not trainer.in_epoch
+    err = _diverge_in_epoch_2(trainer, 1e300)
+    assert "training diverged in epoch 2, step 8: a floating-point error" in str(err)
+    assert trainer.steps == 6
 
 
 def test_weights_overflowed_by_an_epochs_last_folded_step_are_caught_at_its_end():
     """One step per epoch: nothing computes with the overflowed weights before the epoch's end,
     whose check names the step that made them and restores the epoch's starting weights."""
-    X, y = _data()
-    net = Network([40, 1000, 40], ["relu", "softmax"], seed=1, dtype="float32")
-    assert all(layer.folds_descent for layer in net.layers)  # no numpy step to overflow
-    trainer = Trainer(net, 1e3 * X, y, optimizer=SGD(1e-6), batch_size=96, seed=2)
-    trainer.fit(1)
-    good = [W.copy() for W in trainer.net.weights]
-    trainer.optimizer.learning_rate = 1e38
-    with np.errstate(all="ignore"), pytest.raises(DivergenceError) as err:
-        trainer.fit(1)
-    assert "diverged in epoch 2, step 2: the weights became non-finite" in str(err.value)
-    assert err.value.step == 1  # 0-based, as for a divergence found during the step
-    for got, want in zip(trainer.net.weights, good):
-        assert got.tobytes() == want.tobytes()
+    trainer = _all_folding_trainer(batch_size=96)
+    err = _diverge_in_epoch_2(trainer, 1e38)
+    assert "diverged in epoch 2, step 2: the weights became non-finite" in str(err)
+    assert err.step == 1  # 0-based, as for a divergence found during the step
     assert trainer.steps == 1
 
 
@@ -182,4 +193,60 @@ def test_a_resumed_folded_run_is_bit_identical_to_an_uninterrupted_one(tmp_path,
 
 def test_a_step_counted_for_an_optimizer_with_its_own_update_is_refused():
     with pytest.raises(ValidationError, match=r"takes its own steps: call step\(params, grads\)"):
-        Adam(0.01).stepped()
+        Adam(0.01).stepped([np.zeros(3)])
+
+
+@pytest.mark.parametrize("augmented", [False, True])
+def test_a_float64_network_steps_on_a_float32_batch_as_torch_does(augmented):
+    """``Trainer.step`` given float32 data (the forward pass promotes it): the folded layer
+    took the step in BLAS, which multiplies one dtype only, and raised a ValueError where the
+    two passes with ``keep_gradients`` stepped. Reference: torch's autograd in float64."""
+    torch = pytest.importorskip("torch")
+    X, y = _data(16)
+    trainer = _trainer()
+    assert trainer.net.layers[0].folds_descent
+    before = [W.copy() for W in trainer.net.weights]
+    X_batch = X.astype(np.float32)
+    if augmented:
+        X_batch = np.hstack([X_batch, np.ones((16, 1), np.float32)])
+    trainer.step(X_batch, y, augmented=augmented)
+    # W - eta dL/dW, dL/dW of the mean cross-entropy of relu -> softmax, by autograd
+    Ws = [torch.tensor(W, requires_grad=True) for W in before]
+    h = torch.tensor(X.astype(np.float32).astype(np.float64))
+    h = torch.relu(h @ Ws[0][:, :-1].T + Ws[0][:, -1])
+    e = h @ Ws[1][:, :-1].T + Ws[1][:, -1]
+    torch.nn.functional.cross_entropy(e, torch.tensor(y)).backward()
+    for got, W, W_torch in zip(trainer.net.weights, before, Ws):
+        assert got.dtype == np.float64
+        want = W - 0.05 * W_torch.grad.numpy()
+        np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-14)
+
+
+def test_sgd_given_to_a_second_network_counts_that_networks_steps_alone():
+    """As :meth:`Optimizer.step` does (the state belongs to the parameters): the folded steps
+    on the first network were counted as the second's, 12 steps for its 6."""
+    optimizer = SGD(0.05)
+    first = _trainer(optimizer=optimizer)
+    first.fit(1)
+    second = _trainer(optimizer=optimizer)
+    second.fit(1)
+    assert second.steps == 6 and optimizer.steps == second.steps
+    assert optimizer.state_dict()["steps"] == second.steps
+
+
+class _CtrlC(Callback):
+    """Ctrl-C as it arrives outside the main thread: a KeyboardInterrupt after a step."""
+
+    def on_batch_end(self, trainer, loss):
+        if trainer.epoch == 1:
+            raise KeyboardInterrupt
+
+
+def test_ctrl_c_after_a_folded_step_overflowed_the_weights_restores_the_good_ones():
+    """The two passes raise at the overflowing step; a folded step raises nothing, and Ctrl-C
+    before the next product kept the non-finite weights as "interrupted"."""
+    trainer = _all_folding_trainer(batch_size=32, callbacks=[_CtrlC()])
+    err = _diverge_in_epoch_2(trainer, 1e38)
+    assert "diverged in epoch 2, step 4: the weights became non-finite" in str(err)
+    assert trainer.record.stopped == "diverged"
+    assert trainer.steps == 3

@@ -294,7 +294,10 @@ class Dense:
         return self._W.size >= FOLD_MIN_WEIGHTS and blas.in_place()
 
     def _descend(self, dL_de: Array, h_prev: Array, eta: float) -> None:
-        if not self.folds_descent:
+        # BLAS multiplies matrices of the weights' dtype only: an input of another (float32 data
+        # handed to a float64 network's Trainer.step) takes numpy's two passes, which promote it
+        # as the forward pass did, rather than fail where the gradient path would not.
+        if not self.folds_descent or not (h_prev.dtype == dL_de.dtype == self._W.dtype):
             self._store_dL_dW(dL_de, h_prev)
             self._dL_dW *= eta
             self._W -= self._dL_dW  # w <- w - eta dL/dw

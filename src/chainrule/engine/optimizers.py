@@ -70,20 +70,11 @@ class Optimizer:
     def _effective_gradients(
         self, params: Sequence[Array], grads: Sequence[Array]
     ) -> Sequence[Array]:
-        """``grad + weight_decay * w`` into buffers of their own (or the gradients themselves).
-
-        Other parameter arrays than the last step's (the optimizer was given to a second
-        network) start from a fresh state, as ``torch.optim`` keeps its state per parameter:
-        the first network's momentum must not push the second's weights.
-        """
+        """``grad + weight_decay * w`` into buffers of their own (or the gradients themselves),
+        the state bound to ``params`` (see :meth:`_bind`)."""
         if len(params) != len(grads):
             raise ValidationError(f"{len(params)} parameters but {len(grads)} gradients")
-        if len(params) != len(self._params) or any(
-            ref() is not p for ref, p in zip(self._params, params, strict=False)
-        ):
-            if self._params:
-                self._forget()
-            self._params = [weakref.ref(p) for p in params]
+        self._bind(params)
         layout = [(p.shape, p.dtype) for p in params]
         if layout != self._layout:  # new parameters: new scratch buffers (else reuse them)
             self._scratch = [np.empty_like(p) for p in params]
@@ -99,6 +90,21 @@ class Optimizer:
             s += g  # g + lambda w: the gradient of L + (lambda / 2) ||w||^2
             out.append(s)
         return out
+
+    def _bind(self, params: Sequence[Array]) -> None:
+        """Make the state that of ``params``.
+
+        Other parameter arrays than the last step's (the optimizer was given to a second
+        network) start from a fresh state, as ``torch.optim`` keeps its state per parameter:
+        the first network's momentum must not push the second's weights, nor its steps count
+        as the second's.
+        """
+        if len(params) != len(self._params) or any(
+            ref() is not p for ref, p in zip(self._params, params, strict=False)
+        ):
+            if self._params:
+                self._forget()
+            self._params = [weakref.ref(p) for p in params]
 
     def step(self, params: Sequence[Array], grads: Sequence[Array]) -> None:
         """Update every ``params[i]`` in place from ``grads[i]``."""
@@ -123,10 +129,14 @@ class Optimizer:
         """
         return None
 
-    def stepped(self) -> None:
-        """Count a step the caller took at :meth:`plain_rate` (only SGD has nothing else to do)."""
+    def stepped(self, params: Sequence[Array]) -> None:
+        """Count a step the caller took on ``params`` at :meth:`plain_rate` (only SGD has
+        nothing else to do). ``params`` are the arrays :meth:`step` would have been given: a
+        step on other arrays than the last one's starts the count afresh, as :meth:`step` does.
+        """
         if self.plain_rate() is None:
             raise ValidationError(f"{self!r} takes its own steps: call step(params, grads)")
+        self._bind(params)
         self.steps += 1
 
     def state_dict(self) -> dict[str, Any]:

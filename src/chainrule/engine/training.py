@@ -323,7 +323,7 @@ class Trainer:
         else:
             # plain SGD: each layer takes w <- w - eta dL/dw itself (see Dense.backward)
             net.back_propagate(y_batch, self.loss, learning_rate=eta)
-            self.optimizer.stepped()
+            self.optimizer.stepped([net.weight_vector])
         self.steps += 1
         return loss
 
@@ -603,10 +603,14 @@ class Trainer:
             try:
                 for callback in self.callbacks:
                     callback.on_train_begin(self)
-                while self.epoch < self.epochs_planned and self.stop_reason is None:
-                    self._finish_current_epoch(interrupt)
-                    if on_epoch is not None:
-                        on_epoch(self)
+                try:
+                    while self.epoch < self.epochs_planned and self.stop_reason is None:
+                        self._finish_current_epoch(interrupt)
+                        if on_epoch is not None:
+                            on_epoch(self)
+                except KeyboardInterrupt:
+                    self._check_interrupted_weights()
+                    raise
             except KeyboardInterrupt:
                 self._abandoned_epoch = self.in_epoch
                 self._position = len(self.X)  # drop the unfinished epoch, keep the weights
@@ -626,6 +630,17 @@ class Trainer:
             for callback in self.callbacks:
                 callback.on_train_end(self)
         return self.history[start:]
+
+    def _check_interrupted_weights(self) -> None:
+        """Raise :class:`DivergenceError` (last good state restored) when Ctrl-C stops an epoch
+        whose weights are no longer finite, rather than keep them.
+
+        A step folded into BLAS's products (plain SGD on a large layer) raises no floating-point
+        error: the weights it overflowed are found by the next step's products or at the
+        epoch's end, and Ctrl-C between the two would otherwise keep them.
+        """
+        if not np.isfinite(self.net.weight_vector).all():
+            self._diverged("the weights became non-finite", step=self.steps)
 
     # -- checkpoints -------------------------------------------------------------------------
 
