@@ -238,9 +238,15 @@ class FittedModel:
         return out
 
     def predict(self, X: ArrayLike) -> NDArray[Any]:
-        """Original class labels (classification) or target values (regression)."""
+        """Original class labels (classification) or target values (regression).
+
+        A multilabel model (several sigmoid units, one per label in :attr:`classes`) gives its
+        0/1 decisions, shape ``(n, n_labels)``, as scikit-learn's multilabel ``predict`` does:
+        they are no codes to look labels up with (a row ``[1, 1, 0]`` is not the labels
+        ``classes[1], classes[1], classes[0]``).
+        """
         out = self.predict_codes(X)
-        if self.classes is None:
+        if self.classes is None or out.ndim == 2:
             return out
         labels: NDArray[Any] = np.asarray(self.classes)[out]
         return labels
@@ -288,6 +294,7 @@ class FittedModel:
             )
             history = History.from_dict(training["history"]) if "history" in training else History()
             config = TrainConfig.from_dict(training.get("config", {}))
+            seconds = float(training.get("seconds", 0.0))  # save(extra=...) may have set it
         except (ValidationError, KeyError, TypeError, ValueError) as err:
             raise ModelFileError(f"the model file's description is malformed: {err}") from None
         if standardizer is not None and standardizer.n_features_in_ != net.sizes[0]:
@@ -309,7 +316,7 @@ class FittedModel:
             history=history,
             config=config,
             feature_names=list(names) if isinstance(names, list) else None,
-            seconds=float(training.get("seconds", 0.0)),
+            seconds=seconds,
         )
 
     @classmethod

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import sys
 import warnings
 from collections.abc import Sequence
 from itertools import pairwise
@@ -162,7 +163,10 @@ def _plain(value: object) -> object:
 def _finite_as(values: NDArray[Any], dtype: np.dtype[Any], name: str) -> Array:
     """``values`` (2-D) as a C-contiguous array of ``dtype``, refused by row and column where an
     entry is no number (a string, ``None``), not finite (NaN: ``None`` in an object array of
-    targets becomes NaN), or overflows in the cast (a float64 like 1e39 is inf in float32)."""
+    targets becomes NaN), or overflows in the cast (a float64 like 1e39 is inf in float32).
+
+    ``X`` reaches this unchecked for NaN and infinity (``ensure_all_finite=False``): scikit-learn's
+    "Input X contains NaN." named neither the row nor the column, this names both."""
     try:
         with np.errstate(over="ignore"):
             converted: Array = np.ascontiguousarray(values, dtype=dtype)
@@ -179,8 +183,10 @@ def _finite_as(values: NDArray[Any], dtype: np.dtype[Any], name: str) -> Array:
         row, column = np.argwhere(~np.isfinite(converted))[0]
         value = _plain(values[row, column])
         if not np.isfinite(np.asarray(values[row, column], dtype=np.float64)):
-            raise ValidationError(
-                f"{name} must hold finite numbers; got {value!r} at row {row}, column {column}"
+            what = "NaN" if np.isnan(converted[row, column]) else "infinity"
+            raise ValidationError(  # scikit-learn's words first, as its estimator checks expect
+                f"Input {name} contains {what}. {name} must hold finite numbers; got {value!r} "
+                f"at row {row}, column {column}"
             )
         raise ValidationError(
             f"{name} has values too large for dtype={dtype.name!r} (first at row {row}, column "
@@ -192,8 +198,8 @@ def _finite_as(values: NDArray[Any], dtype: np.dtype[Any], name: str) -> Array:
 
 def _label_kind(label_type: type) -> str:
     """What a class label of ``label_type`` is, in the words of :func:`_check_label_kinds`."""
-    if label_type is type(None):
-        return "None"
+    if label_type is type(None) or _is_pandas_missing_type(label_type):
+        return "None"  # no label at all
     if issubclass(label_type, str):
         return "a string"
     if issubclass(label_type, numbers.Number | bool | np.bool_):
@@ -218,7 +224,7 @@ def _check_label_kinds(name: str, labels: ArrayLike) -> None:
         kind = _label_kind(type(label))
         if kind == "None":
             raise ValidationError(
-                f"{name} has no class label (None) at row {i // per_row}; give every sample a "
+                f"{name} has no class label ({label!r}) at row {i // per_row}; give every sample a "
                 "label or drop the samples without one"
             )
         if kind != first:
@@ -229,26 +235,52 @@ def _check_label_kinds(name: str, labels: ArrayLike) -> None:
             )
 
 
+def _is_pandas_missing(value: object) -> bool:
+    """Whether ``value`` is pandas' missing value ``pd.NA`` (or ``pd.NaT``), as a Series of a
+    nullable dtype ('string', 'Int64', ...) or of objects holds it. pandas is not imported for
+    this: a value of pandas exists only once pandas is."""
+    pandas = sys.modules.get("pandas")
+    return pandas is not None and (value is pandas.NA or value is pandas.NaT)
+
+
+def _is_pandas_missing_type(value_type: type) -> bool:
+    """Whether ``value_type`` is the type of ``pd.NA`` or ``pd.NaT`` (see
+    :func:`_is_pandas_missing`)."""
+    pandas = sys.modules.get("pandas")
+    return pandas is not None and value_type in (type(pandas.NA), type(pandas.NaT))
+
+
+def _is_missing_target(value: object) -> bool:
+    """A target that is no value: a NaN or infinite float, or pandas' ``pd.NA``/``pd.NaT``."""
+    if isinstance(value, float | np.floating):
+        return not math.isfinite(value)
+    return _is_pandas_missing(value)
+
+
 def _check_targets_present(y: ArrayLike) -> None:
-    """Refuse ``y`` with a NaN or infinite target, naming the first one's row (and column):
-    scikit-learn's "Input y contains NaN." said neither, and for a NaN among text labels only
-    "Input contains NaN". Its words start the message, as its estimator checks expect."""
+    """Refuse ``y`` with a NaN, infinite or missing (``pd.NA``) target, naming the first one's
+    row (and column): scikit-learn's "Input y contains NaN." said neither, for a NaN among text
+    labels only "Input contains NaN", and for ``pd.NA`` in a Series of objects or strings it
+    failed with pandas' "boolean value of NA is ambiguous". Its words start the message, as its
+    estimator checks expect."""
     array = np.asarray(y)
     if array.dtype.kind == "f":
         bad = ~np.isfinite(array)
     elif array.dtype == object:
         bad = np.fromiter(
-            (isinstance(v, float | np.floating) and not math.isfinite(v) for v in array.flat),
-            dtype=bool,
-            count=array.size,
+            (_is_missing_target(v) for v in array.flat), dtype=bool, count=array.size
         ).reshape(array.shape)
     else:
         return
     if not bad.any():
         return
     where = tuple(int(i) for i in np.argwhere(bad)[0])
-    value = float(array[where])
-    what = "NaN" if math.isnan(value) else "infinity or a value too large for dtype('float64')"
+    if _is_pandas_missing(array[where]):
+        value: object = array[where]
+        what = "NaN (a missing value)"
+    else:
+        value = float(array[where])
+        what = "NaN" if math.isnan(value) else "infinity or a value too large for dtype('float64')"
     place = f"row {where[0]}" + (f", column {where[1]}" if len(where) > 1 else "")
     raise ValidationError(
         f"Input y contains {what}. The first, {value!r}, is at {place}: give every sample a "
@@ -416,7 +448,12 @@ class _MLP(BaseEstimator):  # type: ignore[misc]
 
     def _validate_X(self, X: ArrayLike, *, reset: bool) -> Array:
         X = validate_data(
-            self, X, accept_sparse=["csr", "csc"], dtype=(np.float64, np.float32), reset=reset
+            self,
+            X,
+            accept_sparse=["csr", "csc"],
+            dtype=(np.float64, np.float32),
+            ensure_all_finite=False,  # refused by _dense, which names the row and the column
+            reset=reset,
         )
         return self._dense(X, reset)
 
@@ -442,6 +479,7 @@ class _MLP(BaseEstimator):  # type: ignore[misc]
             multi_output=True,
             y_numeric=self._output_kind == "regression",
             dtype=(np.float64, np.float32),
+            ensure_all_finite=False,  # X: refused by _dense, naming the row (y: checked above)
             reset=reset,
         )
         if y_checked.ndim == 2 and y_checked.shape[1] == 1:

@@ -33,9 +33,12 @@ _REF = "tensor"
 
 
 def _flatten(value: Any, name: str, tensors: dict[str, npt.NDArray[Any]]) -> Any:
-    """Move every array in ``value`` into ``tensors``, leaving ``{"tensor": name}`` behind."""
+    """Move every array in ``value`` into ``tensors``, leaving ``{"tensor": name}`` behind.
+
+    Each array keeps its shape: ``np.ascontiguousarray`` alone makes a 0-d array 1-d (a callback's
+    ``np.array(0.5)`` would resume as ``array([0.5])``)."""
     if isinstance(value, np.ndarray):
-        tensors[name] = np.ascontiguousarray(value)
+        tensors[name] = np.ascontiguousarray(value).reshape(value.shape)
         return {_REF: name}
     if isinstance(value, Mapping):
         return {str(k): _flatten(v, f"{name}.{k}", tensors) for k, v in value.items()}

@@ -84,9 +84,7 @@ def _resolve(model: Any, standardizer: Standardizer | None) -> _Exportable:
             model.feature_names,
         )
     if isinstance(model, Network):
-        output = model.activations[-1]
-        task = "classification" if output in ("softmax", "sigmoid") else "regression"
-        return _Exportable(model, task, None, standardizer, None)
+        return _Exportable(model, _network_task(model), None, standardizer, None)
     names = _feature_names(model)
     if hasattr(model, "steps"):  # a scikit-learn Pipeline
         scaler, model = _unpack_pipeline(model)
@@ -106,6 +104,16 @@ def _resolve(model: Any, standardizer: Standardizer | None) -> _Exportable:
         "export_onnx needs a Network, a fitted chainrule estimator, a FittedModel or a model "
         f"file path; got {_describe(model)}"
     )
+
+
+def _network_task(net: Network) -> str:
+    """What a bare network does, as its own ``predict`` decides: class probabilities from a
+    softmax or sigmoid output, unless it was built with the ``mse`` loss, whose outputs are
+    values (a sigmoid then gives values in (0, 1), not ``[1 - p, p]``). A model file of the same
+    network says "regression" too, so the network and its file export the same graph."""
+    regression = net.loss is not None and net.loss.name == "mse"
+    output = net.activations[-1]
+    return "classification" if output in ("softmax", "sigmoid") and not regression else "regression"
 
 
 def _describe(model: Any) -> str:
@@ -351,9 +359,10 @@ def export_onnx(
     -------
     onnx.ModelProto
         The model written. Its output is ``"probabilities"`` ``(N, n_classes)`` for a classifier
-        (or a network with a softmax or sigmoid output) and ``"values"`` ``(N, n_outputs)``
-        otherwise; metadata ``task``, ``activations``, ``classes`` and ``feature_names`` (the
-        input's columns in order, from a model file or an estimator fitted on a DataFrame), JSON.
+        (or a network with a softmax or sigmoid output whose loss is not ``mse``) and
+        ``"values"`` ``(N, n_outputs)`` otherwise; metadata ``task``, ``activations``,
+        ``classes`` and ``feature_names`` (the input's columns in order, from a model file or an
+        estimator fitted on a DataFrame), JSON.
 
     Raises
     ------
