@@ -1,6 +1,5 @@
-"""Review findings in the scikit-learn estimators and in model files (session 7).
-
-(One file: pytest's default import mode cannot collect two test modules of one name.)
+"""Missing values given to the scikit-learn estimators, and edge cases of model files and
+checkpoints, each of which went wrong before:
 
 - pandas' missing value ``pd.NA`` among the targets (a Series of objects, or of the nullable
   'string' dtype) failed deep in scikit-learn with pandas' "boolean value of NA is ambiguous",
