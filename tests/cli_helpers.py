@@ -46,3 +46,13 @@ def far_from_zero_model(folder: Path, n: int) -> tuple[Path, Path]:
     model = folder / "far.safetensors"
     fit(load_csv(data), TrainConfig(hidden=(4,), epochs=2, validation_fraction=0.0)).save(model)
     return model, data
+
+
+def one_line_error(result: subprocess.CompletedProcess[str], command: str = "train") -> str:
+    """The single error line of a failed ``chainrule COMMAND`` (status 2, no traceback, nothing
+    on stdout), checked as such."""
+    assert result.returncode == 2, (result.stdout, result.stderr)
+    assert "Traceback" not in result.stderr and result.stdout == ""
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"chainrule {command}: error:"), lines
+    return lines[0]

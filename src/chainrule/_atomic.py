@@ -173,10 +173,19 @@ def check_output_path(
     missing or not writable, or ``path`` is a folder, or (unless ``stream_ok``: the caller
     writes text there in place) a device or pipe, which a file written atomically would
     replace (see :func:`is_stream`). ``-`` is standard output: fine where ``stream_ok`` (the
-    caller writes there), refused elsewhere rather than written as a file named ``-``."""
+    caller writes there), refused elsewhere rather than written as a file named ``-``. An empty
+    name (which would read as the folder ``.``) and one ending in a slash (a folder: ``-o
+    models/`` would write a file named ``models``) are refused by what they are."""
     if path is None:
         return
-    if os.fspath(path) == "-":
+    text = os.fspath(path)
+    if not text.strip():
+        raise ValidationError(f"{what}: the file name is empty; give a file name")
+    if text.endswith(("/", os.sep)) and not Path(text).is_dir():
+        raise ValidationError(
+            f"{what}: {text!r} ends in '/', so it names a folder, not a file; give a file name"
+        )
+    if text == "-":
         if stream_ok:
             return
         raise ValidationError(

@@ -591,7 +591,9 @@ def fit(
         ):  # other rows, widths or class labels (the same numbers labelled 0/1, not no/yes)
             raise ValidationError(
                 f"the checkpoint {os.fspath(resume or '')!r} was trained on other data: "
-                "resume it with the data set it was started with"
+                "resume it with the data set it was started with, and with validation data if "
+                "and only if that run had them (they change the rows the inputs are "
+                "standardised on)"
             )
         restore_trainer(trainer, saved_model, state)
     started = time.perf_counter()

@@ -140,7 +140,10 @@ def read_like(
     Read by position, a file with the same columns in another order would swap features
     without a word. Without ``target``, a CSV header that holds the training target's name
     picks that column; else the target is found as :func:`read_dataset` finds it. Columns
-    count by position when either side has no names (a file without a header).
+    count by position when either side has no names (a file without a header). A header
+    that names every training feature but not the target has its one other column as the
+    target, as :func:`read_for_model` finds it (by position the last column, a feature
+    there, would be taken).
 
     Raises
     ------
@@ -152,8 +155,16 @@ def read_like(
     path = Path(os.fspath(source))
     if target is None and names is not None and _is_csv(path) and path.is_file():
         columns, _ = first_csv_row(path, delimiter=delimiter)
+        extra = [c for c in columns if c not in names]
         if training.target_name in columns:
             target = training.target_name
+        elif set(names) <= set(columns) and len(extra) == 1:
+            target = extra[0]  # the features by name, and one other column: the target
+        elif set(names) <= set(columns) and not extra:
+            raise DataError(
+                f"{path} has the training features but no target column (the training "
+                f"target: {training.target_name!r})"
+            )
     data = read_dataset(source, target=target, task=training.task, delimiter=delimiter)
     have = _named(data.feature_names)
     if names is None or have is None or have == names:
@@ -321,9 +332,11 @@ def _csv_for_model(
         if sum(not is_number(f) for f in columns if f) >= min(2, len(columns)):
             missing = [n for n in names if n not in columns]  # a header without them
             shown = _quoted(columns[:8]) + (", ..." if len(columns) > 8 else "")
+            # a wrong separator glues line 1 into fewer fields, which hold another one
+            glued = any(sep in field for field in columns for sep in ",;\t|" if sep != delimiter)
             separator = (
                 f"; is {delimiter!r} the file's separator (--delimiter)?"
-                if len(columns) < len(names)
+                if len(columns) < len(names) and (len(columns) == 1 or glued)
                 else ""
             )
             raise DataError(

@@ -17,7 +17,7 @@ from sklearn.metrics import mean_squared_error, r2_score
 from chainrule.datasets import load, save_csv, train_test_split
 from chainrule.fit import FittedModel
 from chainrule.serialization import load_model
-from cli_helpers import chainrule
+from cli_helpers import chainrule, one_line_error
 
 ENV = {**os.environ, "MPLBACKEND": "Agg"}
 
@@ -250,14 +250,6 @@ def test_ctrl_c_saves_the_weights_and_exits_130(animals, tmp_path):
     saved = load_model(out)
     assert saved.training["history"]["stopped"] == "interrupted"
     assert len(saved.training["history"]["epochs"]) < 100000
-
-
-def one_line_error(result, command):
-    assert result.returncode == 2, (result.stdout, result.stderr)
-    assert "Traceback" not in result.stderr
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith(f"chainrule {command}: error:"), lines
-    return lines[0]
 
 
 @pytest.fixture(scope="module")

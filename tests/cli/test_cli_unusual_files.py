@@ -15,18 +15,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from cli_helpers import chainrule
+from cli_helpers import chainrule, one_line_error
 
 N = 80
-
-
-def one_line_error(result: subprocess.CompletedProcess[str], command: str) -> str:
-    """The single error line of a failed command (status 2, no traceback, no stdout)."""
-    assert result.returncode == 2, (result.stdout, result.stderr)
-    assert "Traceback" not in result.stderr and result.stdout == ""
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith(f"chainrule {command}: error:"), lines
-    return lines[0]
 
 
 def write_table(path: Path, header: list[str], columns: list[list[object]], end: str = "") -> Path:

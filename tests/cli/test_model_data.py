@@ -12,7 +12,7 @@ import pytest
 
 from chainrule.datasets import load_csv
 from chainrule.fit import TrainConfig, fit
-from cli_helpers import chainrule
+from cli_helpers import chainrule, one_line_error
 
 N = 120
 
@@ -25,14 +25,6 @@ def write_table(path: Path, header: list[str] | None, columns: list[list[object]
             writer.writerow(header)
         writer.writerows(zip(*columns, strict=True))
     return path
-
-
-def one_line_error(result, command: str) -> str:
-    assert result.returncode == 2, (result.stdout, result.stderr)
-    assert "Traceback" not in result.stderr and result.stdout == ""
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith(f"chainrule {command}: error:"), lines
-    return lines[0]
 
 
 def train_file(path: Path, target: str = "y", **options: object) -> Path:

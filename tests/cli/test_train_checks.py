@@ -10,17 +10,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from cli_helpers import chainrule
+from cli_helpers import chainrule, one_line_error
 
 QUICK = ["--epochs", "1", "--hidden", "3"]
-
-
-def one_line_error(result, command: str = "train") -> str:
-    assert result.returncode == 2, (result.stdout, result.stderr)
-    assert "Traceback" not in result.stderr and result.stdout == ""
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith(f"chainrule {command}: error:"), lines
-    return lines[0]
 
 
 def test_regression_scores_are_in_the_targets_units(tmp_path: Path) -> None:

@@ -285,6 +285,14 @@ OTHER_FORMAT_SUFFIXES = (".npz", ".npy", ".json", ".onnx")
 model file (safetensors) refuses, besides those of CSV files (see :func:`check_model_output`)."""
 
 
+def same_file(a: str | os.PathLike[str], b: str | os.PathLike[str]) -> bool:
+    """Whether ``a`` and ``b`` are one existing file (also through links or ``./``)."""
+    try:
+        return os.path.samefile(a, b)
+    except OSError:  # either is missing, or not a path at all (a data set's name)
+        return False
+
+
 def check_model_output(path: str | os.PathLike[str] | None, what: str) -> None:
     """Fail before any work when ``path``, where a chainrule model file (safetensors) is to be
     written, names a data file or another format: ``-o data.csv`` would replace the data with

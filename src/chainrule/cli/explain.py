@@ -40,9 +40,9 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument(
         "--y",
-        type=parse_floats,
-        help="its target: a class index for cross-entropy, else one value per output "
-        "(omit for the forward pass only)",
+        help="its target: a class index for cross-entropy (with a model file: a class label "
+        "as the data has it, or an index when the labels are not numbers), else one value per "
+        "output (omit for the forward pass only)",
     )
     parser.add_argument("--format", choices=sorted(RENDERERS), default="table")
     parser.add_argument(
@@ -65,18 +65,29 @@ def run(args: argparse.Namespace) -> int:
     if loaded.standardizer is not None:
         x = loaded.standardizer.transform(np.array([x]))[0].tolist()
     y: list[Any] | None = None
+    raw_y: list[float] | None = None
+    note = ""  # the class a label names, for the reader of the trace's index
     if args.y is not None:
         loss = network_loss(net)
+        classes = None if loaded.model is None else loaded.model.classes
         if loss.name == "cross_entropy":
-            y = [_class_index(args.y, net.sizes[-1])]
-        elif loaded.target_scaler is not None and len(args.y) == 1:
-            y = [loaded.target_scaler.transform(np.array([args.y]))[0].tolist()]
+            label = _labelled_class(args.y, classes)
+            y = [_class_index(_numbers(args.y), net.sizes[-1]) if label is None else label]
+            if label is not None and classes is not None:
+                note = (
+                    f"target: the class labelled {classes[label]!r} is y = {label} "
+                    f"(the model's classes in order: {', '.join(classes)})\n"
+                )
         else:
-            y = [args.y]
+            raw_y = _numbers(args.y)
+            if loaded.target_scaler is not None and len(raw_y) == 1:
+                y = [loaded.target_scaler.transform(np.array([raw_y]))[0].tolist()]
+            else:
+                y = [raw_y]
     result = trace(net, [x], y, learning_rate=args.learning_rate)
     rendered = RENDERERS[args.format](result)
     if loaded.standardizer is None:
-        print(rendered)
+        print(note + rendered)
     elif args.format == "json":
         document = json.loads(rendered)
         document["standardization"] = {"raw_x": list(args.x), "x": x, "y": y}
@@ -89,11 +100,48 @@ def run(args: argparse.Namespace) -> int:
         )
         if y is not None and loaded.target_scaler is not None:
             print(
-                f"y standardised likewise: {explain.format_vector(args.y)} -> "
+                f"y standardised likewise: {explain.format_vector(raw_y or [])} -> "
                 f"{explain.format_vector(y[0])}"
             )
-        print(rendered)
+        print(note + rendered)
     return 0
+
+
+def _numbers(text: str) -> list[float]:
+    """``--y`` as numbers, or the one-line error naming the option."""
+    try:
+        return parse_floats(text)
+    except argparse.ArgumentTypeError as err:
+        raise ValidationError(f"--y: {err}") from None
+
+
+def _labelled_class(text: str, classes: list[str] | None) -> int | None:
+    """The class of the model's ``classes`` that ``--y`` names by its label, or ``None`` when
+    ``--y`` is a class index: without labels, with labels ``0 .. K-1`` (each its own index),
+    or with text labels and a number typed. Numeric labels other than ``0 .. K-1`` (grades
+    1, 2, 3) are the data's own: ``--y 1`` is the label 1, never the index of the label 2,
+    and a number that is no label is refused with the labels listed."""
+    if classes is None or classes == [str(k) for k in range(len(classes))]:
+        return None
+    typed = text.strip()
+    if typed in classes:
+        return classes.index(typed)
+    numeric = [_as_number(label) for label in classes]
+    value = _as_number(typed)
+    if value is not None and None not in numeric and value in numeric:
+        return numeric.index(value)
+    if value is None or None not in numeric:
+        raise ValidationError(
+            f"--y must be one of the model's class labels ({', '.join(classes)}); got {typed!r}"
+        )
+    return None  # text labels, a number typed: a class index
+
+
+def _as_number(text: str) -> float | None:
+    try:
+        return float(text)
+    except ValueError:
+        return None
 
 
 def _class_index(values: list[float], n_classes: int) -> int:

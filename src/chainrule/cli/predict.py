@@ -62,6 +62,34 @@ def predictions_csv(
     return buffer.getvalue()
 
 
+NOT_CSV_SUFFIXES = (".safetensors", ".onnx", ".npz", ".npy")
+"""Suffixes of model files and binary data, which ``-o`` (a CSV file) would replace."""
+
+
+def check_not_an_input(output: str | None, model: str, data: str) -> None:
+    """Refuse an ``-o`` that would replace the model or the data being read (the predictions
+    would be written over them), or that names a model or binary data file."""
+    from pathlib import Path
+
+    from chainrule.cli.common import same_file
+    from chainrule.errors import ValidationError
+
+    if output is None or output == "-":
+        return
+    for option, path in (("MODEL", model), ("DATA", data)):
+        if same_file(output, path):
+            raise ValidationError(
+                f"--output {output!r} is the {option} file being read; writing the "
+                "predictions there would replace it: give another file name"
+            )
+    suffix = Path(output).suffix.lower()
+    if suffix in NOT_CSV_SUFFIXES:
+        raise ValidationError(
+            f"--output: predict writes CSV, not a {suffix} file; got {output!r}: give a name "
+            f"such as {str(Path(output).with_suffix('.csv'))!r}"
+        )
+
+
 def run(args: argparse.Namespace) -> int:
     """Write the predictions."""
     from chainrule._atomic import atomic_path, check_output_path, is_stream
@@ -70,6 +98,7 @@ def run(args: argparse.Namespace) -> int:
     from chainrule.fit import FittedModel
 
     check_output_path(args.output, "--output", stream_ok=True)
+    check_not_an_input(args.output, args.model, args.data)
     model = FittedModel.load(args.model)
     target = parse_target(args.target)
     text = predictions_csv(model, args.data, target, args.proba, args.delimiter)
