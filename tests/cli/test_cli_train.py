@@ -277,8 +277,8 @@ BAD_TRAINING = [
     ("inf", ["train", "{inf}"], "inf"),
     ("non-numeric", ["train", "{text}"], "abc"),
     ("one class", ["train", "{one_class}"], "only one class"),
-    ("negative rate", ["train", "{csv}", "--learning-rate", "-0.1"], "learning_rate"),
-    ("zero epochs", ["train", "{csv}", "--epochs", "0"], "epochs"),
+    ("negative rate", ["train", "{csv}", "--learning-rate", "-0.1"], "--learning-rate must be"),
+    ("zero epochs", ["train", "{csv}", "--epochs", "0"], "--epochs must be an integer >= 1"),
     ("bad hidden", ["train", "{csv}", "--hidden", "64,x"], "--hidden"),
     ("missing folder", ["train", "{csv}", "--checkpoint", "{dir}/no/ckpt"], "does not exist"),
 ]

@@ -257,3 +257,26 @@ def test_checkpoint_every_must_be_positive_even_without_checkpoint(tmp_path: Pat
         assert f"argument --checkpoint-every: expected an integer >= 1; got '{value}'" in (
             result.stderr
         )
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "problem"),
+    [
+        ("--epochs", "0", "must be an integer >= 1; got 0"),
+        ("--lr", "-1", "must be a number > 0; got -1.0"),
+        ("--batch-size", "0", "must be an integer >= 1; got 0"),
+        ("--validation-fraction", "2", "must be a number >= 0 and < 1; got 2.0"),
+    ],
+)
+def test_a_refused_setting_is_named_by_its_option(option: str, value: str, problem: str) -> None:
+    """The message named TrainConfig's field (``learning_rate``), which the command line has
+    no option called; it names the option now (``--lr`` is ``--learning-rate``)."""
+    name = "--learning-rate" if option == "--lr" else option
+    result = chainrule("train", "xor", option, value)
+    assert one_line_error(result) == f"chainrule train: error: {name} {problem}"
+
+
+def test_one_epoch_is_one_epoch(tmp_path: Path) -> None:
+    result = chainrule("train", "xor", "--epochs", "1", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("trained xor: 1 epoch in ")

@@ -505,7 +505,7 @@ CASES: tuple[Case, ...] = (
         "hyper",
         _hyper(learning_rate=0.0),
         ValidationError,
-        r"learning_rate(_init)? must be .*(> 0|\(0)",
+        r"(learning_rate(_init)?|--learning-rate) must be .*(> 0|\(0)",
     ),
     Case(
         "lr-negative",
@@ -513,7 +513,7 @@ CASES: tuple[Case, ...] = (
         "hyper",
         _hyper(learning_rate=-0.1),
         ValidationError,
-        r"learning_rate(_init)? must be .*(> 0|\(0)",
+        r"(learning_rate(_init)?|--learning-rate) must be .*(> 0|\(0)",
     ),
     Case(
         "lr-nan",
@@ -521,7 +521,7 @@ CASES: tuple[Case, ...] = (
         "hyper",
         _hyper(learning_rate=float("nan")),
         ValidationError,
-        r"learning_rate(_init)? must be .*got nan",
+        r"(learning_rate(_init)?|--learning-rate) must be .*got nan",
     ),
     Case(
         "lr-inf",
@@ -529,7 +529,7 @@ CASES: tuple[Case, ...] = (
         "hyper",
         _hyper(learning_rate=float("inf")),
         ValidationError,
-        r"learning_rate(_init)? must be .*got inf",
+        r"(learning_rate(_init)?|--learning-rate) must be .*got inf",
     ),
     Case(
         "lr-huge",
@@ -552,7 +552,7 @@ CASES: tuple[Case, ...] = (
         "hyper",
         _hyper(batch_size=0),
         ValidationError,
-        r"batch_size must be .*got 0|batch_size must be an integer >= 1",
+        r"(batch_size|--batch-size) must be .*got 0|batch_size must be an integer >= 1",
     ),
     Case(
         "batch-negative",
@@ -560,7 +560,7 @@ CASES: tuple[Case, ...] = (
         "hyper",
         _hyper(batch_size=-5),
         ValidationError,
-        r"batch_size must be",
+        r"(batch_size|--batch-size) must be",
     ),
     Case(
         "epochs-zero",

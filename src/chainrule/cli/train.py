@@ -13,9 +13,12 @@ import os
 import sys
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chainrule.errors import ValidationError
+
+if TYPE_CHECKING:
+    from chainrule.fit import TrainConfig
 
 
 def parse_hidden(text: str) -> tuple[int, ...]:
@@ -240,6 +243,21 @@ def given_settings(args: argparse.Namespace) -> dict[str, Any]:
     return {name: value for name, value in given.items() if value is not None}
 
 
+def train_config(given: dict[str, Any], epochs: int) -> TrainConfig:
+    """The TrainConfig of the options; a value it refuses is named by its option
+    (``--epochs must be an integer >= 1``), not by the field the option sets (``epochs``)."""
+    from chainrule.fit import TrainConfig
+
+    try:
+        return TrainConfig(**given, epochs=epochs)
+    except ValidationError as err:
+        field, _, rest = str(err).partition(" ")
+        option = {**SETTINGS, "epochs": "--epochs"}.get(field)
+        if option is None:
+            raise
+        raise ValidationError(f"{option} {rest}") from None
+
+
 def check_resume(checkpoint: str, given: dict[str, Any]) -> int:
     """Refuse options that contradict the checkpoint's settings: resuming continues with those,
     so an option that differs would be ignored without a word. Return the number of epochs
@@ -280,7 +298,8 @@ def summary_lines(model: Any, data_name: str, output: str | None) -> list[str]:
     history = model.history
     epochs = len(history.epochs)
     lines = [
-        f"trained {data_name}: {epochs} epochs in {model.seconds:.1f} s ({history.stopped})",
+        f"trained {data_name}: {epochs} epoch{'s' * (epochs != 1)} in {model.seconds:.1f} s "
+        f"({history.stopped})",
     ]
     if history.message:
         lines.append(f"  {history.message}")
@@ -388,7 +407,7 @@ def run(args: argparse.Namespace) -> int:
     check_unused_options(args)
     given = given_settings(args)
     epochs = TrainConfig.epochs if args.epochs is None else args.epochs
-    config = TrainConfig(**given, epochs=epochs)
+    config = train_config(given, epochs)
     if args.resume is not None:
         planned = check_resume(args.resume, given)
         if args.epochs is None:  # continue to the interrupted run's end, not to the default
