@@ -514,8 +514,9 @@ def fit(
     if validation_data is not None:
         if validation_data.n_features != data.n_features:
             raise DataError(
-                f"validation data have {validation_data.n_features} features, training data "
-                f"{data.n_features}"
+                f"validation data {validation_data.name!r} have {validation_data.n_features} "
+                f"feature{'s' * (validation_data.n_features != 1)}, training data "
+                f"{data.name!r} {data.n_features}"
             )
         X_val, y_val = validation_data.X, _validation_codes(validation_data, data)
     elif config.validation_fraction > 0:

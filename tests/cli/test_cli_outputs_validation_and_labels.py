@@ -276,3 +276,14 @@ def test_no_separator_hint_when_line_1_was_split_right(tmp_path: Path) -> None:
         f"chainrule evaluate: error: {other} has no column 'a', 'b', 'c'; the model was trained "
         "on columns 'a', 'b', 'c', and line 1, split at ',', names 'x', 'label'"
     )
+
+
+def test_explain_lists_the_labels_for_an_index_out_of_range(files) -> None:
+    """``--y 2`` for a two-class model said "not a class index in 0..1", naming no label."""
+    with open(files["data"], newline="") as fh:
+        labels = sorted({row["label"] for row in csv.DictReader(fh)})
+    result = chainrule("explain", "--weights", files["model"], "--x", "0.5,50", "--y", "2")
+    assert one_line_error(result, "explain") == (
+        f"chainrule explain: error: --y must be one of the model's class labels "
+        f"({', '.join(labels)}) or its index 0..{len(labels) - 1}; got '2'"
+    )

@@ -19,6 +19,7 @@ checkpoints, each of which went wrong before:
 
 from __future__ import annotations
 
+import inspect
 import re
 from typing import Any, ClassVar
 
@@ -176,3 +177,22 @@ def test_a_training_time_that_is_no_number_is_a_model_file_error(tmp_path) -> No
     )
     with pytest.raises(ModelFileError, match="malformed"):
         FittedModel.load(path)
+
+
+def test_layer_widths_given_as_the_regressors_first_argument_are_pointed_out() -> None:
+    """``loss`` comes first, as in scikit-learn (same order, checked here): the message said
+    only that ``(5, 4)`` is no loss."""
+    from sklearn.neural_network import MLPRegressor as SklearnRegressor
+
+    from chainrule.estimators import MLPRegressor
+
+    def first(cls: type) -> str:
+        return next(iter(inspect.signature(cls).parameters))
+
+    assert first(SklearnRegressor) == first(MLPRegressor) == "loss"
+    with pytest.raises(ValidationError) as info:
+        MLPRegressor((5, 4)).fit(np.zeros((4, 2)), np.zeros(4))
+    assert str(info.value) == (
+        "loss must be one of 'squared_error'; got (5, 4); loss is the first argument, as in "
+        "scikit-learn: give the layer widths by name, MLPRegressor(hidden_layer_sizes=(5, 4))"
+    )

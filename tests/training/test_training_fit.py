@@ -231,6 +231,18 @@ def test_resume_without_a_config_continues_to_the_interrupted_runs_end(tmp_path)
         assert W.tobytes() == expected.tobytes()
 
 
+def test_validation_data_of_another_width_are_named_with_the_training_data():
+    data = imbalanced()
+    val = Dataset(
+        data.X[:4, :1], data.y[:4], data.feature_names[:1], "y", data.classes, data.task, "val"
+    )
+    with pytest.raises(DataError) as info:
+        fit(data, TrainConfig(epochs=1), validation_data=val)
+    assert str(info.value) == (
+        f"validation data 'val' have 1 feature, training data {data.name!r} {data.n_features}"
+    )
+
+
 def test_a_validation_split_that_leaves_one_training_class_is_refused():
     tiny = Dataset(np.array([[1.0], [2.0]]), np.array([0, 1]), ["a"], "y", ["x", "y"],
                    "classification", "tiny")  # fmt: skip

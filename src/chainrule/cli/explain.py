@@ -134,6 +134,11 @@ def _labelled_class(text: str, classes: list[str] | None) -> int | None:
         raise ValidationError(
             f"--y must be one of the model's class labels ({', '.join(classes)}); got {typed!r}"
         )
+    if not (value.is_integer() and 0 <= value < len(classes)):
+        raise ValidationError(
+            f"--y must be one of the model's class labels ({', '.join(classes)}) or its index "
+            f"0..{len(classes) - 1}; got {typed!r}"
+        )
     return None  # text labels, a number typed: a class index
 
 

@@ -288,6 +288,19 @@ def _check_targets_present(y: ArrayLike) -> None:
     )
 
 
+def _loss_hint(loss: object) -> str:
+    """What a regressor's wrong ``loss`` probably meant: ``loss`` is its first argument, as in
+    scikit-learn, so ``MLPRegressor((64, 64))`` gives layer widths as the loss."""
+    if loss == "poisson":
+        return " ('poisson' needs an exponential output unit, which chainrule does not have)"
+    if isinstance(loss, int | tuple | list) and not isinstance(loss, bool):
+        return (
+            "; loss is the first argument, as in scikit-learn: give the layer widths by name, "
+            f"MLPRegressor(hidden_layer_sizes={loss!r})"
+        )
+    return ""
+
+
 def _as_rows(x: Any) -> Any:
     """``x`` as rows of samples: 2-D input as it is (a DataFrame keeps its column names, which
     are checked against ``feature_names_in_``), one sample (1-D, a pandas Series) as one row."""
@@ -1133,9 +1146,7 @@ class MLPRegressor(RegressorMixin, _MLP):  # type: ignore[misc]
             "loss",
             self.loss,
             ("squared_error",),
-            hint=" ('poisson' needs an exponential output unit, which chainrule does not have)"
-            if self.loss == "poisson"
-            else "",
+            hint=_loss_hint(self.loss),
         )
         return super()._check_parameters()
 
