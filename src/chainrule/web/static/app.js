@@ -45,6 +45,7 @@
       if (reconnects > 0) {
         api.reconnected = (api.reconnected || 0) + 1;
         firstState = true;   // the new session starts from defaults: send it the URL's run
+        viewSent = DEFAULT_VIEW;
         if ($("error-text").textContent === CONNECTION_LOST) $("error").hidden = true;
       }
       reconnects = 0;
@@ -470,6 +471,9 @@
     units.className = "units";
     const minus = document.createElement("button"); minus.textContent = "−"; minus.title = "Remove a neuron";
     const plus = document.createElement("button"); plus.textContent = "+"; plus.title = "Add a neuron";
+    // Each hidden layer has these controls: their names say which layer they change.
+    minus.setAttribute("aria-label", `remove a neuron from hidden layer ${index + 1}`);
+    plus.setAttribute("aria-label", `add a neuron to hidden layer ${index + 1}`);
     const count = document.createElement("span"); count.textContent = `${layer.units}`;
     minus.disabled = layer.units <= 1; plus.disabled = layer.units >= MAX_UNITS;
     const change = (delta) => {
@@ -484,6 +488,7 @@
     units.append(minus, count, plus);
     const select = document.createElement("select");
     select.className = "activation";
+    select.setAttribute("aria-label", `activation of hidden layer ${index + 1}`);
     for (const a of ACTIVATIONS) select.add(new Option(SHORT[a], a, false, a === layer.activation));
     select.onchange = () => { if (settings.hidden[index]) { settings.hidden[index].activation = select.value; sendConfig(); } };
     box.append(units, select);
@@ -589,9 +594,16 @@
       for (let j = 0; j < units; j++) select.add(new Option(`h${j + 1}`, String(j)));
       select.value = String(Math.min(keep, units - 1));
     }
+    // A smaller layer clamps the choice here; the server must then draw what the menus say,
+    // not go back to the neurons chosen before once the layer grows again.
+    if (hidden && viewKey() !== viewSent) sendView();
   }
+  const viewMessage = () => ({ type: "view", layer: Number($("view-layer").value || 1), neurons: [Number($("view-a").value || 0), Number($("view-b").value || 0)], maps: true });
+  const viewKey = () => JSON.stringify(viewMessage());
+  const DEFAULT_VIEW = JSON.stringify({ type: "view", layer: 1, neurons: [0, 1], maps: true });   // a new session's
+  let viewSent = DEFAULT_VIEW;   // the view the session draws
   function sendView() {
-    send({ type: "view", layer: Number($("view-layer").value || 1), neurons: [Number($("view-a").value || 0), Number($("view-b").value || 0)], maps: true });
+    if (send(viewMessage())) viewSent = viewKey();
   }
   $("view-layer").onchange = () => { syncViewControls(); sendView(); };
   $("view-a").onchange = sendView;
