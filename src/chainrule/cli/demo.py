@@ -119,19 +119,30 @@ def xor_backprop(tour: Tour) -> None:
         f"{np.round(probabilities, 3).tolist()}"
     )
     flat = [xor_without_hidden_layer(seed) for seed in range(5)]
-    unit = softmax_decision_unit(flat[0].network)
+    units = [softmax_decision_unit(run.network) for run in flat]
+    largest = max(abs(v) for unit in units for v in (*unit.weights, unit.bias))
     tour.say(
         f"without a hidden layer (2-2 softmax), seeds 0..4 end at accuracy "
         f"{[run.accuracy for run in flat]}, never 1:"
     )
-    tour.say("  its decision (class 1 iff e_2 > e_1) is the single unit u(w.x + b) with")
+    # Softmax neurons count from 0, like the classes (explain's numbering): e_0 is class 0.
+    tour.say("  its decision (class 1 iff e_1^(1) > e_0^(1)) is the single unit u(w.x + b) with")
     tour.say(
         "  w = W[1, :2] - W[0, :2], b = W[1, 2] - W[0, 2], which cannot compute XOR (section 2);"
     )
+    # The best such a network can do on XOR under cross-entropy is w = 0, b = 0: P = 1/2 on
+    # every input, loss ln 2. Its "accuracies" are then ties e_1 = e_0 broken by rounding
+    # noise, so they must not be read as "3 of 4 learned".
     tour.say(
-        f"  seed 0 ends at |w|, |b| <= {max(map(abs, (*unit.weights, unit.bias))):.1g} and "
-        f"P(Y = 1 | x) = {np.round(flat[0].network.predict_proba(XOR_X)[:, 1], 3).tolist()}"
+        f"  seeds 0..4 end at |w|, |b| <= {largest:.1g}, loss up to "
+        f"{max(run.history[-1] for run in flat):.4f} (ln 2 = {np.log(2):.4f}: P = 1/2 "
+        f"everywhere); seed 0: P(Y = 1 | x) = "
+        f"{np.round(flat[0].network.predict_proba(XOR_X)[:, 1], 3).tolist()}"
     )
+    if largest < 1e-6:
+        tour.say(
+            "  so they learn nothing: the accuracies above are ties e_1 = e_0 broken by rounding"
+        )
 
 
 def worked(tour: Tour) -> None:

@@ -20,6 +20,7 @@ from chainrule.cli.common import (
     positive_float,
 )
 from chainrule.engine import explain
+from chainrule.engine.network import Network
 from chainrule.engine.trace import trace
 from chainrule.errors import ValidationError
 
@@ -80,10 +81,13 @@ def run(args: argparse.Namespace) -> int:
                 )
         else:
             raw_y = _numbers(args.y)
+            _check_target_count(raw_y, net.sizes[-1], loss.name)
             if loaded.target_scaler is not None and len(raw_y) == 1:
                 y = [loaded.target_scaler.transform(np.array([raw_y]))[0].tolist()]
             else:
                 y = [raw_y]
+    if y is not None:
+        _check_target(net, y)
     result = trace(net, [x], y, learning_rate=args.learning_rate)
     rendered = RENDERERS[args.format](result)
     if loaded.standardizer is None:
@@ -169,7 +173,33 @@ def _class_index(values: list[float], n_classes: int) -> int:
     return int(label)  # a class out of range: the engine's check names it
 
 
+def _values(count: int) -> str:
+    """``1 value``, ``3 values``."""
+    return f"{count} value{'' if count == 1 else 's'}"
+
+
 def _check_width(x: list[float], n_inputs: int) -> None:
     """``--x`` must have one value per input of the network."""
     if len(x) != n_inputs:
-        raise ValidationError(f"--x has {len(x)} values but the network takes {n_inputs} inputs")
+        raise ValidationError(f"--x has {_values(len(x))} but the network takes {n_inputs} inputs")
+
+
+def _check_target_count(values: list[float], n_outputs: int, loss: str) -> None:
+    """``--y`` for a loss other than cross-entropy: one target per output unit ``j``."""
+    if len(values) != n_outputs:
+        raise ValidationError(
+            f"--y must hold one target per output unit for {loss} (the output layer has "
+            f"{n_outputs} units); got {_values(len(values))}"
+        )
+
+
+def _check_target(net: Network, y: list[Any]) -> None:
+    """The engine's check of the target, its message naming ``--y``, the option typed.
+
+    The engine words it for arrays (``y[0] = 3 is not a class index in 0..2``); the
+    learner typed ``--y 3`` and needs to see which option to change.
+    """
+    try:
+        net.check_targets(y, 1, network_loss(net))
+    except ValidationError as err:
+        raise ValidationError(f"--y: {err}") from None

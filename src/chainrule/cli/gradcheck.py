@@ -24,6 +24,7 @@ from chainrule.cli.common import (
 )
 from chainrule.engine.gradcheck import gradcheck
 from chainrule.engine.losses import Loss
+from chainrule.engine.network import Network
 from chainrule.errors import ValidationError
 
 if TYPE_CHECKING:
@@ -99,13 +100,35 @@ def data_batch(
     return dataset.X[:n], dataset.y[:n]
 
 
+def _check_batch(net: Network, loss: Loss, X: NDArray[Any], y: NDArray[Any], path: Path) -> None:
+    """The ``--data`` batch must fit the network: one column per input, targets of its loss.
+
+    Checked here so that the message names the option and the file; the engine's own check
+    speaks of arrays (``X has 3 features``) the user never typed.
+    """
+    if X.ndim == 2 and X.shape[1] != net.sizes[0]:
+        where = " (the last column is the target)" if path.suffix.lower() != ".npz" else ""
+        raise ValidationError(
+            f"--data {str(path)!r} has {X.shape[1]} feature column"
+            f"{'' if X.shape[1] == 1 else 's'}{where} but the network takes "
+            f"{net.sizes[0]} inputs"
+        )
+    try:
+        net.check_targets(y, len(X), loss)
+    except ValidationError as err:
+        raise ValidationError(f"--data {str(path)!r}, target column: {err}") from None
+
+
 def run(args: argparse.Namespace) -> int:
     """Run the check, print the report; 1 when it fails."""
+    if not args.eps < 1:  # central differences 2 eps wide: the engine refuses eps >= 1 too
+        raise ValidationError(f"--eps must be in (0, 1); got {args.eps:g}")
     loaded = network_from_args(args)
     net = loaded.net
     loss = network_loss(net)
     if args.data is not None:
         X, y = data_batch(args.data, args.batch, loaded.model)
+        _check_batch(net, loss, X, y, args.data)
         # a model file's network was trained on standardised data: check it where it works
         if loaded.standardizer is not None:
             X = loaded.standardizer.transform(X)

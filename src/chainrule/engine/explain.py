@@ -50,7 +50,7 @@ NOTATION: dict[str, str] = {
     "h": "h_j^(l) = g^(l)(e_j^(l))",
     "dL_dh": "dL/dh_j^(l)",
     "dL_de": "dL/de_j^(l) = dL/dh_j^(l) g^(l)'(e_j^(l))",
-    "dL_dW": "dL/dw_jk^(l) = dL/de_j^(l) h_k^(l-1)",
+    "dL_dW": "dL/dw_jk^(l) = dL/de_j^(l) h_k^(l-1), summed over the tokens (dL/de has the 1/n)",
     "W_updated": "w_jk^(l) - eta dL/dw_jk^(l)",
     "loss": "L, the mean loss over the tokens",
     "learning_rate": "eta",
@@ -200,8 +200,14 @@ def to_text(trace: Trace) -> str:
         )
         if backward:
             assert layer.dL_dW is not None and layer.W_updated is not None
+            # For a batch, dL/dw is the sum over the tokens (each dL/de already carries the
+            # 1/n of the mean loss): no single token's product is the number shown.
+            over_tokens = "" if n == 1 else f", summed over the {n} tokens"
             lines += _matrix_lines(
-                f"dL/dw_jk^({l}) = dL/de_j^({l}) h_k^({l - 1}):", layer.dL_dW, j0, k0
+                f"dL/dw_jk^({l}) = dL/de_j^({l}) h_k^({l - 1}){over_tokens}:",
+                layer.dL_dW,
+                j0,
+                k0,
             )
             lines += _matrix_lines(
                 f"updated w_jk^({l}) - eta dL/dw_jk^({l}), eta = {_num(trace.learning_rate)}:",
@@ -227,6 +233,13 @@ def _tex_num(value: float) -> str:
 
 def _product(a: float, b: float) -> str:
     return f"({_tex_num(a)})({_tex_num(b)})"
+
+
+def _subtrahend(value: float) -> str:
+    """A number written after a minus sign: ``(-0.3)`` in brackets, so that ``h - y`` reads
+    ``0.65 - (-0.3)`` and never ``0.65 - -0.3``."""
+    text = _tex_num(value)
+    return f"({text})" if text.startswith("-") else text
 
 
 def _bmatrix(matrix: Array) -> str:
@@ -326,7 +339,7 @@ def _dL_de_markdown(trace: Trace, layer: LayerTrace, t: int, is_output: bool) ->
             if trace.loss_name == "cross_entropy":
                 target, target_value = f"[y = {j}]", str(int(int(trace.y[t]) == j))
             else:
-                target, target_value = f"y_{{{j + j0}}}", _tex_num(trace.y[t][j])
+                target, target_value = f"y_{{{j + j0}}}", _subtrahend(trace.y[t][j])
             lines.append(
                 f"$${name} = {scale}\\left({h_j} - {target}\\right) = "
                 f"{scale}({_tex_num(layer.h[t, j])} - {target_value}) = {value}$$"

@@ -52,6 +52,10 @@ class GradcheckReport:
     rtol: float
     atol: float
     layers: list[LayerCheck]
+    rounding: float = 0.0
+    """The allowance for the central difference's own rounding error, ``10 u |L| / eps``: the
+    report names it, so that a passing entry whose relative error exceeds ``rtol`` is
+    explained rather than a puzzle."""
 
     @property
     def passed(self) -> bool:
@@ -89,6 +93,10 @@ class GradcheckReport:
         lines.append(
             f"{verdict} (rtol={self.rtol:g}, atol={self.atol:g}): {test} weight has "
             "|backprop - numeric| <= atol + rtol |numeric| + rounding"
+        )
+        lines.append(
+            f"(rounding = 10 u |L| / eps = {self.rounding:.3g}, the finite difference's own "
+            "rounding error; u is float64's machine epsilon)"
         )
         lines.append(
             "(w_jk numbered as in chainrule explain: j from 1, a softmax layer's from 0 like "
@@ -186,4 +194,4 @@ def gradcheck(
                 first_index(names[l - 1]),
             )
         )
-    return GradcheckReport(loss_fn.name, eps, rtol, atol, checks)
+    return GradcheckReport(loss_fn.name, eps, rtol, atol, checks, roundoff)
