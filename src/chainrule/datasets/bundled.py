@@ -231,19 +231,28 @@ def load(name: str, **kwargs: Any) -> Dataset:
             )
         return _load_sklearn(name)
     if name in _SPLIT:
+        _check_arguments(name, kwargs, _load_mnist)
         return _load_mnist(name, **kwargs)
     raise ValidationError(f"unknown data set {name!r}; choose one of {_names()}")
 
 
-def _load_toy(name: str, kwargs: Mapping[str, Any]) -> Dataset:
-    generator = _TOY[name]
-    accepted = list(inspect.signature(generator).parameters)
+def _check_arguments(name: str, kwargs: Mapping[str, Any], loader: Callable[..., Any]) -> None:
+    """Refuse keyword arguments that ``loader`` does not take for data set ``name``, naming
+    the ones it does (a ValidationError, not Python's TypeError about a private function).
+
+    Every parameter of ``loader`` but ``name`` (which :func:`load` fills itself) is one."""
+    accepted = [p for p in inspect.signature(loader).parameters if p != "name"]
     unknown = sorted(set(kwargs) - set(accepted))
     if unknown:
         raise ValidationError(
             f"unknown argument {unknown[0]!r} for data set {name!r}; accepted: "
             f"{', '.join(accepted)}"
         )
+
+
+def _load_toy(name: str, kwargs: Mapping[str, Any]) -> Dataset:
+    generator = _TOY[name]
+    _check_arguments(name, kwargs, generator)
     X, y = generator(**kwargs)
     feature_names = [f"x{j + 1}" for j in range(X.shape[1])]
     if y.dtype.kind == "f":

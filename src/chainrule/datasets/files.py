@@ -741,6 +741,22 @@ def _decimal_comma_hint(text: str) -> str:
     )
 
 
+_MISSING_HINT = (
+    ", which reads as a missing value (NaN) or an infinite number, not a class; fill in the "
+    "label or remove the row"
+)
+
+
+def _missing_number(text: str) -> bool:
+    """Whether a class label reads as a number that is not finite (``nan``, ``inf``).
+
+    Labels that are all numbers must be finite, but among text labels ``nan`` would be taken
+    for one more class: it is a missing value (pandas reads it as one; labels turned into text
+    with ``astype(str)`` write a missing one so), and its rows would be trained on as a class
+    of their own."""
+    return is_number(text) and not math.isfinite(float(text))
+
+
 def _text_column(fields: list[str]) -> int:
     """The first field of line 1 that is text (one there is when the header is undecided)."""
     return next(j for j, f in enumerate(fields) if f.strip() and not is_number(f))
@@ -853,6 +869,8 @@ def _encode_target(
         for i, v in enumerate(targets):
             if not v:
                 raise DataError(f"{where(i)}: expected a class label, got '' (empty)")
+            if _missing_number(v):
+                raise DataError(f"{where(i)}: expected a class label, got {v!r}" + _MISSING_HINT)
         codes, classes = encode_labels(np.array(targets))
         return codes, classes, "classification"
 
@@ -1018,6 +1036,11 @@ def _check_labels_read_back(texts: list[str]) -> None:
                 f"class label {text!r} is empty or blank, which a CSV file cannot hold as a "
                 "label; give every class a name"
             )
+        if _missing_number(stripped):
+            raise ValidationError(
+                f"class label {text!r} reads back as a missing value (NaN) or an infinite "
+                "number, not a class; give every class a name"
+            )
     as_numbers = [float(k) for k in keys] if all(is_number(k) for k in keys) else None
     seen: dict[object, str] = {}
     for i, text in enumerate(texts):
@@ -1160,6 +1183,13 @@ def load_npz(
     X = arrays["X"]
     if X.ndim != 2 or X.dtype.kind not in "fiub":
         raise DataError(f"{label}: X must be a 2-D numeric array; got shape {X.shape} ({X.dtype})")
+    if X.shape[1] == 0:
+        # No feature to learn from or predict with, refused as load_csv refuses a file with a
+        # target column alone. (No rows is a data set, empty: training refuses it.)
+        raise DataError(
+            f"{label}: X has shape {X.shape}, no feature columns; a data set needs at least "
+            "one feature"
+        )
     X = X.astype(np.float64)
     if not np.all(np.isfinite(X)):
         r, c = (int(v) for v in np.argwhere(~np.isfinite(X))[0])
@@ -1215,6 +1245,18 @@ def load_npz(
                 )
             y_out = np.array([code_of[text] for text in texts], dtype=np.int64)
         else:
+            for i, text in enumerate(labels.tolist()):
+                # as load_csv: an empty label or a missing number is no class of its own
+                if not text.strip():
+                    raise DataError(
+                        f"{label}: {target}[{i}] = {text!r}: expected a class label, got an "
+                        "empty one"
+                    )
+                if _missing_number(text):
+                    raise DataError(
+                        f"{label}: {target}[{i}]: expected a class label, got {text!r}"
+                        + _MISSING_HINT
+                    )
             y_out, classes = encode_labels(labels)
         final_task = "classification"
     elif y.dtype.kind in "fiub":

@@ -92,19 +92,31 @@ class Standardizer:
         data = _as_matrix(X).astype(np.float64)
         if data.shape[0] < 1:
             raise ValidationError("X must have at least one row to fit a Standardizer")
-        # In units of each column's largest magnitude, every value and its distance from
-        # the mean are at most 1 and 2: neither huge values (1e308 - -1e308 overflows) nor
-        # tiny ones (1e-200 squared underflows) break mean or variance.
+        # In units of a power of two near each column's largest magnitude, every value and
+        # its distance from the mean are at most 2 and 4: neither huge values (1e308 - -1e308
+        # overflows) nor tiny ones (1e-200 squared underflows) break mean or variance. A power
+        # of two, so that the scaling is exact and loses none of the low bits that tell
+        # close values apart (1e6 + 1e-6 k).
         with np.errstate(under="ignore"):
             size = np.max(np.abs(data), axis=0)
             size = np.where(size > 0, size, 1.0)
+            size = np.ldexp(1.0, np.frexp(size)[1] - 1)  # 2**(e-1) <= size < 2**e
             scaled = data / size
             scaled_mean = scaled.mean(axis=0)
+            # One correction pass: the rounding error of the first mean is of the order of
+            # the values' float step, as large as their whole spread when they are close.
+            scaled_mean = scaled_mean + (scaled - scaled_mean).mean(axis=0)
             mean = scaled_mean * size
-            std = np.sqrt(np.mean((scaled - scaled_mean) ** 2, axis=0)) * size  # <= size
-            # A constant column can show a rounding-level spread (e.g. 0.1 repeated): treat
-            # a spread below 1e-12 of the mean's magnitude as zero.
-            constant = (std == 0) | (std <= 1e-12 * np.abs(mean))
+            scaled_var = np.mean((scaled - scaled_mean) ** 2, axis=0)
+            std = np.sqrt(scaled_var) * size  # <= 2 size
+            # Constant: a spread no larger than the rounding error of computing it, the bound
+            # scikit-learn's StandardScaler uses (n eps var + (n eps |mean|)^2, in the scaled
+            # units): 0.1 + 0.2 beside 0.3 is one column of one value, while values 1e6 + 1e-6 k
+            # or nanosecond timestamps within a millisecond, thousands of float steps apart,
+            # are real variation (a bound of 1e-12 |mean| flattened them).
+            n, eps = len(data), np.finfo(np.float64).eps
+            rounding = n * eps * scaled_var + (n * eps * scaled_mean) ** 2
+            constant = (std == 0) | (scaled_var <= rounding)
         self.mean_ = mean
         self.scale_ = np.where(constant, 1.0, std)
         return self

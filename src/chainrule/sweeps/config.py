@@ -34,6 +34,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import importlib
+import inspect
 import itertools
 import json
 import math
@@ -92,9 +93,13 @@ class LogUniform:
     high: float
 
     def draw(self, rng: np.random.Generator) -> float:
-        """One value from the range, rounded to 4 significant digits (readable results)."""
+        """One value from the range, rounded to 4 significant digits (readable results).
+
+        Kept within ``[low, high]``: a bound with more digits (``0.012345``) would otherwise
+        let a draw next to it round beyond it (``0.01235``), a value the config excludes.
+        """
         value = np.exp(rng.uniform(math.log(self.low), math.log(self.high)))
-        return float(f"{value:.4g}")
+        return min(max(float(f"{value:.4g}"), self.low), self.high)
 
 
 @dataclass(frozen=True)
@@ -378,7 +383,26 @@ def _check_dataset(value: Any, source: Path | None, seed: int, src: str) -> Data
     from chainrule.datasets import toy
 
     if name in toy.__all__ and callable(getattr(toy, name)):
+        # Checked here, before any data are loaded or results written, and named as the
+        # config's keys: e.g. n_classes for xor, which has two classes only.
+        accepted = [
+            key for key in LOAD_OPTIONS if key in inspect.signature(getattr(toy, name)).parameters
+        ]
+        for key in options:
+            if key not in accepted:
+                raise SweepConfigError(
+                    f"dataset.{key} does not apply to the data set {name!r}{src}; it takes "
+                    f"{', '.join(accepted)}"
+                )
         options.setdefault("seed", seed)  # a toy set must be the same on every run
+    elif options:
+        # Only the toy generators take arguments: scikit-learn's tables and MNIST would
+        # refuse them when loaded (MNIST with a TypeError), after the config was accepted.
+        toys = [n for n in toy.__all__ if callable(getattr(toy, n))]
+        raise SweepConfigError(
+            f"dataset.{next(iter(options))} applies to the toy data sets ({', '.join(toys)}), "
+            f"not to {name!r}{src}"
+        )
     return DatasetSpec(name, None, options=options)
 
 

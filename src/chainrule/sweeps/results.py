@@ -7,7 +7,8 @@ loses no finished trial. Reading back:
 
 * a re-run skips every trial whose id is already in the file (the first record of an id wins);
 * a torn last line (no newline: the process died while writing it) is ignored, and cut off
-  before anything is appended, so the file is clean again;
+  before anything is appended, so the file is clean again (a JSON Lines record that lacks
+  only its newline is complete and kept; a CSV line cannot show that it is, and is rerun);
 * any other unreadable line stops the sweep with :class:`ResultsFileError` naming the line:
   the file is never rewritten.
 """
@@ -154,14 +155,28 @@ class ResultsFile:
             result = self._parse(line, number)
             results.setdefault(result.trial_id, result)
         if tail.strip():
-            try:
-                result = parse_line(tail.decode("utf-8"), self.format)
-            except (ValueError, KeyError, TypeError, StopIteration):
+            last = self._complete_tail(tail)
+            if last is None:
                 self._keep_bytes = len(raw) - len(tail)  # torn by a crash: cut off on open
             else:  # a complete record that only lacks its newline
-                results.setdefault(result.trial_id, result)
+                results.setdefault(last.trial_id, last)
                 self._needs_newline = True
         return results
+
+    def _complete_tail(self, tail: bytes) -> TrialResult | None:
+        """The record of a last line without its newline if it is surely complete, else None.
+
+        A JSON object is complete only with its closing brace. A CSV line torn inside its last
+        field, the error message, still has every column (``...,fold 1: lay`` of ``...,fold 1:
+        layers too wide``) and would be kept, cut short, as a failed trial never rerun: a CSV
+        line without its newline counts as torn, and its trial runs again.
+        """
+        if self.format == "csv":
+            return None
+        try:
+            return parse_line(tail.decode("utf-8"), self.format)
+        except (ValueError, KeyError, TypeError, StopIteration):
+            return None
 
     def _parse(self, line: bytes, number: int) -> TrialResult:
         try:
