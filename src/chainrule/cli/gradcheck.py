@@ -121,7 +121,7 @@ def _check_batch(net: Network, loss: Loss, X: NDArray[Any], y: NDArray[Any], pat
 
 def run(args: argparse.Namespace) -> int:
     """Run the check, print the report; 1 when it fails."""
-    if not args.eps < 1:  # central differences 2 eps wide: the engine refuses eps >= 1 too
+    if not 0 < args.eps < 1:  # central differences 2 eps wide, as the engine checks
         raise ValidationError(f"--eps must be in (0, 1); got {args.eps:g}")
     loaded = network_from_args(args)
     net = loaded.net
