@@ -196,3 +196,26 @@ def test_layer_widths_given_as_the_regressors_first_argument_are_pointed_out() -
         "loss must be one of 'squared_error'; got (5, 4); loss is the first argument, as in "
         "scikit-learn: give the layer widths by name, MLPRegressor(hidden_layer_sizes=(5, 4))"
     )
+
+
+@pytest.mark.parametrize("training", [{1: "a", "1": "b"}, {"history": {True: 1, "true": 2}}])
+def test_keys_that_json_writes_alike_are_refused_not_merged(tmp_path, training) -> None:
+    """JSON keys are text: ``1`` and ``"1"`` became one key and the file kept only the last
+    value. json's own reading of the written text is the reference for which keys merge."""
+    import json
+
+    def merged_by_json(d: dict[Any, Any]) -> bool:  # json loses a key of d, or of a dict in d
+        back = json.loads(json.dumps(d))
+        return len(back) < len(d) or any(
+            isinstance(v, dict) and merged_by_json(v) for v in d.values()
+        )
+
+    assert merged_by_json(training)
+    net = Network([2, 3, 2], ["tanh", "softmax"], seed=0)
+    path = tmp_path / "m.safetensors"
+    with pytest.raises(ValidationError, match=r"training has two keys that JSON writes as"):
+        save_model(
+            path, weights=net.weights, activations=net.activations, loss="cross_entropy",
+            training=training,
+        )  # fmt: skip
+    assert not path.exists()

@@ -223,8 +223,25 @@ def _json_object(name: str, value: Mapping[str, Any] | None) -> dict[str, Any] |
         text = json.dumps(dict(value), default=_json_default, allow_nan=False)
     except (TypeError, ValueError) as exc:
         raise ValidationError(f"{name} must be JSON-serializable without NaN/inf: {exc}") from exc
-    result: dict[str, Any] = json.loads(text)
+    result: dict[str, Any] = json.loads(
+        text, object_pairs_hook=lambda pairs: _one_each(name, pairs)
+    )
     return result
+
+
+def _one_each(name: str, pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A JSON object's pairs as a dict, refusing a key written twice: JSON keys are text, so
+    the keys ``1`` and ``"1"`` (or ``True`` and ``"true"``) of one dict become one, and the file
+    would silently keep only the last value."""
+    seen: set[str] = set()
+    for key, _ in pairs:
+        if key in seen:
+            raise ValidationError(
+                f"{name} has two keys that JSON writes as {key!r} (such as 1 and '1'); "
+                "give them different names"
+            )
+        seen.add(key)
+    return dict(pairs)
 
 
 def _check_classes(
