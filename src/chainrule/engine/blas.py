@@ -41,9 +41,8 @@ def add_product(C: Array, A: Array, B: Array, alpha: float) -> None:
     overlap ``A`` or ``B``. BLAS may add the products in another order than numpy's ``matmul``:
     the results agree to rounding.
     """
-    if not (A.dtype == B.dtype == C.dtype) or A.shape[1] != B.shape[0]:
-        raise ValueError(f"cannot add {A.dtype} {A.shape} @ {B.dtype} {B.shape} to {C.shape}")
-    if C.shape != (A.shape[0], B.shape[1]):
+    fits = A.shape[1] == B.shape[0] and C.shape == (A.shape[0], B.shape[1])
+    if not (A.dtype == B.dtype == C.dtype) or not fits:
         raise ValueError(f"cannot add {A.dtype} {A.shape} @ {B.dtype} {B.shape} to {C.shape}")
     if not C.flags.writeable:
         raise ValueError("cannot add a product to a read-only array")
@@ -55,7 +54,15 @@ def add_product(C: Array, A: Array, B: Array, alpha: float) -> None:
     if gemm is None or c is None:
         C += alpha * np.matmul(A, B)
         return
-    # BLAS reads any matrix with one unit stride; an operand without one is copied first.
+    _gemm_into(gemm, C, A, B, alpha)
+
+
+def _gemm_into(gemm: _Gemm, C: Array, A: Array, B: Array, alpha: float) -> None:
+    """``C <- C + alpha A B`` by ``gemm``, for a ``C`` whose columns are contiguous.
+
+    BLAS reads any matrix with one unit stride; an operand without one is copied first."""
+    c = _column_major(C)
+    assert c is not None and c[0] == _NO_TRANS
     a = _column_major(A) or _column_major(A := np.asfortranarray(A))
     b = _column_major(B) or _column_major(B := np.asfortranarray(B))
     assert a is not None and b is not None
@@ -162,10 +169,5 @@ def _agrees(gemm: _Gemm, char: str) -> bool:
     B = np.asfortranarray(rng.standard_normal((4, 5)).astype(dtype))
     C = np.asfortranarray(rng.standard_normal((3, 5)).astype(dtype))
     expected = C - 0.5 * (A @ B)
-    a, b, c = _column_major(A), _column_major(B), _column_major(C)
-    assert a is not None and b is not None and c is not None
-    gemm(
-        _COL_MAJOR, a[0], b[0], 3, 5, 4, -0.5, _address(A), a[1], _address(B), b[1],
-        1.0, _address(C), c[1],
-    )  # fmt: skip
+    _gemm_into(gemm, C, A, B, -0.5)
     return bool(np.allclose(C, expected, rtol=1e-4, atol=1e-4))
