@@ -478,10 +478,7 @@ class Trainer:
         self._finish_epoch()
 
     def _finish_epoch(self) -> None:
-        if not np.isfinite(self.net.weight_vector).all():  # every layer at once
-            # A step folded into BLAS's products raises no floating-point error: the epoch's
-            # last step may have made them so.
-            self._diverged("the weights became non-finite", step=self.steps)
+        self._check_weights()
         n = len(self.X)
         record: dict[str, float] = {
             "epoch": float(self.epoch + 1),
@@ -609,7 +606,7 @@ class Trainer:
                         if on_epoch is not None:
                             on_epoch(self)
                 except KeyboardInterrupt:
-                    self._check_interrupted_weights()
+                    self._check_weights()  # Ctrl-C keeps the weights: only finite ones
                     raise
             except KeyboardInterrupt:
                 self._abandoned_epoch = self.in_epoch
@@ -631,15 +628,15 @@ class Trainer:
                 callback.on_train_end(self)
         return self.history[start:]
 
-    def _check_interrupted_weights(self) -> None:
-        """Raise :class:`DivergenceError` (last good state restored) when Ctrl-C stops an epoch
-        whose weights are no longer finite, rather than keep them.
+    def _check_weights(self) -> None:
+        """Raise :class:`DivergenceError` (last good state restored) when the weights are no
+        longer finite: at an epoch's end, and when Ctrl-C stops an epoch, which would keep them.
 
         A step folded into BLAS's products (plain SGD on a large layer) raises no floating-point
-        error: the weights it overflowed are found by the next step's products or at the
-        epoch's end, and Ctrl-C between the two would otherwise keep them.
+        error: the weights it overflowed are found by the next step's products, or here, which
+        names the last step taken.
         """
-        if not np.isfinite(self.net.weight_vector).all():
+        if not np.isfinite(self.net.weight_vector).all():  # every layer at once
             self._diverged("the weights became non-finite", step=self.steps)
 
     # -- checkpoints -------------------------------------------------------------------------
