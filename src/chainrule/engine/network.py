@@ -303,6 +303,12 @@ class Network:
         return self.layers[0].W.dtype
 
     @property
+    def predicts_values(self) -> bool:
+        """Whether the network was built for regression (its loss is ``mse``): its outputs are
+        values whatever the output activation, a sigmoid's included (see :meth:`predict`)."""
+        return self.loss is not None and self.loss.name == "mse"
+
+    @property
     def n_parameters(self) -> int:
         """Total number of weights, bias columns included."""
         return sum(W.size for W in self.weights)
@@ -585,11 +591,10 @@ class Network:
         """
         h = self.forward(X)
         output = self.activations[-1]
-        regression = self.loss is not None and self.loss.name == "mse"
-        if output == "softmax" and not regression:
+        if output == "softmax" and not self.predicts_values:
             classes: NDArray[np.intp] = np.argmax(h, axis=1)
             return classes
-        if output in ("sigmoid", "step") and not regression:
+        if output in ("sigmoid", "step") and not self.predicts_values:
             decisions = (h > 0.5).astype(np.int64)
             return decisions.ravel() if h.shape[1] == 1 else decisions
         return h.ravel() if h.shape[1] == 1 else h

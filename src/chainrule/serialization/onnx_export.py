@@ -111,9 +111,8 @@ def _network_task(net: Network) -> str:
     softmax or sigmoid output, unless it was built with the ``mse`` loss, whose outputs are
     values (a sigmoid then gives values in (0, 1), not ``[1 - p, p]``). A model file of the same
     network says "regression" too, so the network and its file export the same graph."""
-    regression = net.loss is not None and net.loss.name == "mse"
-    output = net.activations[-1]
-    return "classification" if output in ("softmax", "sigmoid") and not regression else "regression"
+    classes = net.activations[-1] in ("softmax", "sigmoid") and not net.predicts_values
+    return "classification" if classes else "regression"
 
 
 def _describe(model: Any) -> str:
