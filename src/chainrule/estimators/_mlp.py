@@ -235,17 +235,11 @@ def _check_label_kinds(name: str, labels: ArrayLike) -> None:
             )
 
 
-def _is_pandas_missing(value: object) -> bool:
-    """Whether ``value`` is pandas' missing value ``pd.NA`` (or ``pd.NaT``), as a Series of a
-    nullable dtype ('string', 'Int64', ...) or of objects holds it. pandas is not imported for
-    this: a value of pandas exists only once pandas is."""
-    pandas = sys.modules.get("pandas")
-    return pandas is not None and (value is pandas.NA or value is pandas.NaT)
-
-
 def _is_pandas_missing_type(value_type: type) -> bool:
-    """Whether ``value_type`` is the type of ``pd.NA`` or ``pd.NaT`` (see
-    :func:`_is_pandas_missing`)."""
+    """Whether ``value_type`` is the type of pandas' missing values ``pd.NA`` and ``pd.NaT``
+    (each the one value of its type), as a Series of a nullable dtype ('string', 'Int64', ...)
+    or of objects holds them. pandas is not imported for this: a value of pandas exists only
+    once pandas is."""
     pandas = sys.modules.get("pandas")
     return pandas is not None and value_type in (type(pandas.NA), type(pandas.NaT))
 
@@ -254,7 +248,7 @@ def _is_missing_target(value: object) -> bool:
     """A target that is no value: a NaN or infinite float, or pandas' ``pd.NA``/``pd.NaT``."""
     if isinstance(value, float | np.floating):
         return not math.isfinite(value)
-    return _is_pandas_missing(value)
+    return _is_pandas_missing_type(type(value))
 
 
 def _check_targets_present(y: ArrayLike) -> None:
@@ -275,7 +269,7 @@ def _check_targets_present(y: ArrayLike) -> None:
     if not bad.any():
         return
     where = tuple(int(i) for i in np.argwhere(bad)[0])
-    if _is_pandas_missing(array[where]):
+    if _is_pandas_missing_type(type(array[where])):
         value: object = array[where]
         what = "NaN (a missing value)"
     else:
