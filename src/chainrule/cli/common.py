@@ -13,7 +13,7 @@ import math
 import os
 import zipfile
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
@@ -301,16 +301,38 @@ def check_model_output(path: str | os.PathLike[str] | None, what: str) -> None:
 
     if path is None:
         return
-    target = Path(path)
-    suffix = target.suffix.lower()
-    if suffix not in (*CSV_SUFFIXES, *OTHER_FORMAT_SUFFIXES):
-        return
-    hint = "; 'chainrule export --format onnx' writes ONNX" if suffix == ".onnx" else ""
-    raise ValidationError(
-        f"{what} writes a chainrule safetensors file, not a {suffix} one; got "
-        f"{str(target)!r}: give a name such as "
-        f"{str(target.with_suffix('.safetensors'))!r}{hint}"
+    hint = "; 'chainrule export --format onnx' writes ONNX" if _suffix(path) == ".onnx" else ""
+    refuse_suffixes(
+        path,
+        (*CSV_SUFFIXES, *OTHER_FORMAT_SUFFIXES),
+        f"{what} writes a chainrule safetensors file",
+        ".safetensors",
+        noun="one",
+        hint=hint,
     )
+
+
+def refuse_suffixes(
+    path: str | os.PathLike[str],
+    refused: Sequence[str],
+    writes: str,
+    suffix: str,
+    *,
+    noun: str = "file",
+    hint: str = "",
+) -> None:
+    """Refuse an output ``path`` whose suffix is one of ``refused``: a file of another kind,
+    which the output would replace (the data, a model) under a name that says it is not.
+    ``writes`` says what the option writes; the message suggests the name with ``suffix``."""
+    if _suffix(path) in refused:
+        raise ValidationError(
+            f"{writes}, not a {_suffix(path)} {noun}; got {os.fspath(path)!r}: give a name such "
+            f"as {str(Path(path).with_suffix(suffix))!r}{hint}"
+        )
+
+
+def _suffix(path: str | os.PathLike[str]) -> str:
+    return Path(path).suffix.lower()
 
 
 def check_output_dir(path: str | os.PathLike[str] | None, what: str) -> None:

@@ -40,29 +40,16 @@ NOT_ONNX_SUFFIXES = (".csv", ".tsv", ".txt", ".npz", ".npy", ".json", ".safetens
 such a file (the training data, a model) with an ONNX graph that nothing reads under that name."""
 
 
-def check_not_data_or_model(output: str) -> None:
-    """Refuse ``-o data.csv`` or ``-o other.safetensors`` before anything is written."""
-    from pathlib import Path
-
-    from chainrule.errors import ValidationError
-
-    path = Path(output)
-    suffix = path.suffix.lower()
-    if suffix in NOT_ONNX_SUFFIXES:
-        raise ValidationError(
-            f"--output: export writes an ONNX graph, not a {suffix} file; got {output!r}: "
-            f"give a name such as {str(path.with_suffix('.onnx'))!r}"
-        )
-
-
 def run(args: argparse.Namespace) -> int:
     """Write the exported model and say where."""
     from chainrule._atomic import check_output_path
-    from chainrule.cli.common import same_file
+    from chainrule.cli.common import refuse_suffixes, same_file
 
     check_output_path(args.output, "--output")
     if not same_file(args.output, args.model):  # export_onnx says "the model file itself"
-        check_not_data_or_model(args.output)
+        refuse_suffixes(
+            args.output, NOT_ONNX_SUFFIXES, "--output: export writes an ONNX graph", ".onnx"
+        )
     from chainrule.serialization.onnx_export import export_onnx  # after the checks: onnx is slow
 
     model = export_onnx(args.model, args.output)

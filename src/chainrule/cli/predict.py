@@ -69,9 +69,7 @@ NOT_CSV_SUFFIXES = (".safetensors", ".onnx", ".npz", ".npy")
 def check_not_an_input(output: str | None, model: str, data: str) -> None:
     """Refuse an ``-o`` that would replace the model or the data being read (the predictions
     would be written over them), or that names a model or binary data file."""
-    from pathlib import Path
-
-    from chainrule.cli.common import same_file
+    from chainrule.cli.common import refuse_suffixes, same_file
     from chainrule.errors import ValidationError
 
     if output is None or output == "-":
@@ -82,12 +80,7 @@ def check_not_an_input(output: str | None, model: str, data: str) -> None:
                 f"--output {output!r} is the {option} file being read; writing the "
                 "predictions there would replace it: give another file name"
             )
-    suffix = Path(output).suffix.lower()
-    if suffix in NOT_CSV_SUFFIXES:
-        raise ValidationError(
-            f"--output: predict writes CSV, not a {suffix} file; got {output!r}: give a name "
-            f"such as {str(Path(output).with_suffix('.csv'))!r}"
-        )
+    refuse_suffixes(output, NOT_CSV_SUFFIXES, "--output: predict writes CSV", ".csv")
 
 
 def run(args: argparse.Namespace) -> int:

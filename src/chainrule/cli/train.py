@@ -339,10 +339,11 @@ def validation_target(
     target: int | str | None, data: Any, source: str, delimiter: str | None
 ) -> int | str | None:
     """``--target`` as the ``--validation-data`` file reads it. An index counts the training
-    file's columns; when both files name their columns, the validation file's features are
-    matched by name, so its target is the column with the training target's name (the same
-    index may hold a feature there), else (``None``) the one column that is no feature.
-    Otherwise (a file without a header) ``target`` as given.
+    file's columns; when both files name their columns and the validation file's header holds
+    the training target's name or every feature's, ``None``: :func:`~chainrule.sources.read_like`
+    then finds the target by name, the training target's or the one column that is no feature
+    (the same index may hold a feature there). Otherwise (a file without a header) ``target``
+    as given.
     """
     from chainrule.datasets.files import default_column_names, first_csv_row
 
@@ -352,11 +353,8 @@ def validation_target(
     if not isinstance(target, int) or unnamed or binary or not path.is_file():
         return target
     columns, _ = first_csv_row(path, delimiter=delimiter)
-    if data.target_name in columns:
-        name: str = data.target_name
-        return name
-    if set(data.feature_names) <= set(columns):
-        return None  # the features by name: read_like takes the one other column
+    if data.target_name in columns or set(data.feature_names) <= set(columns):
+        return None
     return target
 
 
