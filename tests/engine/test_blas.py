@@ -106,3 +106,58 @@ def test_a_read_only_array_is_not_written():
     with pytest.raises(ValueError, match="read-only"):
         blas.add_product(C, np.ones((2, 3), np.float32), np.ones((3, 2), np.float32), 1.0)
     assert not C.any()
+
+
+class _FakeRoutine:
+    """Stands for a ``ctypes`` function of a library: typed by assignment, callable."""
+
+    def __init__(self, result=None):
+        self.result, self.calls = result, []
+
+    def __call__(self, *args):
+        self.calls.append(args)
+        return self.result
+
+
+class _FakeOpenBLAS:
+    """A library exporting OpenBLAS's names, without ``scipy_`` or ``64_``: a 32-bit build unless
+    its configuration string says ``USE64BITINT``."""
+
+    def __init__(self, config: bytes) -> None:
+        self.openblas_get_config = _FakeRoutine(config)
+        self.cblas_sgemm, self.cblas_dgemm = _FakeRoutine(), _FakeRoutine()
+
+
+@pytest.mark.parametrize(
+    ("config", "integer", "largest"),
+    [
+        (b"OpenBLAS 0.3.26 DYNAMIC_ARCH NO_AFFINITY Haswell MAX_THREADS=64", "c_int32", 2**31 - 1),
+        (b"OpenBLAS 0.3.26 USE64BITINT DYNAMIC_ARCH Haswell", "c_int64", 2**63 - 1),
+    ],
+)
+def test_the_integer_width_and_its_largest_size_come_from_the_library(config, integer, largest):
+    import ctypes
+
+    gemms = blas._openblas_gemms(_FakeOpenBLAS(config))
+    assert set(gemms) == {"f", "d"}
+    for gemm in gemms.values():
+        assert gemm.largest == largest
+        assert gemm.call.argtypes[3] is getattr(ctypes, integer)  # m, n, k and the leading dims
+
+
+def test_sizes_the_library_cannot_hold_go_to_numpy(monkeypatch):
+    """A 32-bit BLAS given a dimension above 2**31 - 1 would read it wrapped (``ctypes`` does not
+    check): the product goes to numpy instead, and the sum is still right. Here the limit is
+    lowered to 4, so that a small product crosses it."""
+    routine = _FakeRoutine()
+    monkeypatch.setattr(blas, "_gemms", lambda: {"f": blas._Gemm(routine, 4)})
+    rng = np.random.default_rng(1)
+    A, B = rng.standard_normal((3, 5)), rng.standard_normal((5, 2))
+    C0 = rng.standard_normal((3, 2))
+    C = np.asfortranarray(C0.astype(np.float32))
+    blas.add_product(C, A.astype(np.float32), B.astype(np.float32), -0.5)
+    assert routine.calls == []  # k = 5 > 4: BLAS was not called
+    np.testing.assert_allclose(C, C0 - 0.5 * A @ B, rtol=1e-5, atol=1e-5)
+    small = np.asfortranarray(C0[:2, :2].astype(np.float32))
+    blas.add_product(small, A[:2, :2].astype(np.float32), B[:2].astype(np.float32), -0.5)
+    assert len(routine.calls) == 1  # every size and leading dimension <= 4: BLAS was called

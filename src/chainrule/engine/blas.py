@@ -22,6 +22,7 @@ import functools
 import os
 import sys
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -30,7 +31,14 @@ from numpy.typing import NDArray
 Array = NDArray[np.floating]
 
 _COL_MAJOR, _NO_TRANS, _TRANS = 102, 111, 112  # the CBLAS enums
-_Gemm = Callable[..., None]
+
+
+@dataclass(frozen=True)
+class _Gemm:
+    """A ``cblas_?gemm`` and the largest size or leading dimension its integers hold."""
+
+    call: Callable[..., None]
+    largest: int
 
 
 def add_product(C: Array, A: Array, B: Array, alpha: float) -> None:
@@ -60,15 +68,19 @@ def add_product(C: Array, A: Array, B: Array, alpha: float) -> None:
 def _gemm_into(gemm: _Gemm, C: Array, A: Array, B: Array, alpha: float) -> None:
     """``C <- C + alpha A B`` by ``gemm``, for a ``C`` whose columns are contiguous.
 
-    BLAS reads any matrix with one unit stride; an operand without one is copied first."""
+    BLAS reads any matrix with one unit stride; an operand without one is copied first. Sizes
+    beyond what the library's integers hold (a 32-bit build: 2**31 - 1; ``ctypes`` would wrap
+    them silently) go to numpy instead."""
     c = _column_major(C)
     assert c is not None and c[0] == _NO_TRANS
     a = _column_major(A) or _column_major(A := np.asfortranarray(A))
     b = _column_major(B) or _column_major(B := np.asfortranarray(B))
     assert a is not None and b is not None
     (m, k), n = A.shape, B.shape[1]
-    if m and n and k:  # BLAS's gemm on an empty matrix: nothing to add, odd leading dimensions
-        gemm(
+    if max(m, n, k, a[1], b[1], c[1]) > gemm.largest:
+        C += alpha * np.matmul(A, B)
+    elif m and n and k:  # BLAS's gemm on an empty matrix: nothing to add, odd leading dimensions
+        gemm.call(
             _COL_MAJOR, a[0], b[0], m, n, k, alpha, _address(A), a[1], _address(B), b[1],
             1.0, _address(C), c[1],
         )  # fmt: skip
@@ -149,6 +161,7 @@ def _openblas_gemms(library: ctypes.CDLL) -> dict[str, _Gemm]:
             config.restype = ctypes.c_char_p
             wide = suffix == "64_" or b"USE64BITINT" in (config() or b"")
             integer = ctypes.c_int64 if wide else ctypes.c_int32
+            largest = 2 ** (8 * ctypes.sizeof(integer) - 1) - 1
             gemms: dict[str, _Gemm] = {}
             for char, gemm, real in (("f", sgemm, ctypes.c_float), ("d", dgemm, ctypes.c_double)):
                 gemm.restype = None
@@ -156,7 +169,7 @@ def _openblas_gemms(library: ctypes.CDLL) -> dict[str, _Gemm]:
                     real, ctypes.c_void_p, integer, ctypes.c_void_p, integer,
                     real, ctypes.c_void_p, integer,
                 ]  # fmt: skip
-                gemms[char] = gemm
+                gemms[char] = _Gemm(gemm, largest)
             return gemms
     return {}
 
