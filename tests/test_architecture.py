@@ -127,3 +127,16 @@ def test_every_numpy_load_refuses_pickles() -> None:
                 )
                 calls.append((f"{path.relative_to(PACKAGE)}:{node.lineno}", ok))
     assert all(ok for _, ok in calls), [where for where, ok in calls if not ok]
+
+
+def test_the_package_lists_its_public_names_and_each_resolves() -> None:
+    """``dir(chainrule)`` (tab completion) shows the public API, lazy names included, and not
+    the helpers ``__init__`` imports; every listed name loads."""
+    import chainrule
+
+    names = dir(chainrule)
+    assert names == sorted(chainrule.__all__)
+    assert {"MLPClassifier", "export_onnx", "sweep", "Network", "trace"} <= set(names)
+    assert not {"importlib", "Any", "annotations"} & set(names)
+    for name in names:
+        assert getattr(chainrule, name) is not None

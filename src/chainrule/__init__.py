@@ -50,6 +50,12 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module 'chainrule' has no attribute {name!r}")
 
 
+def __dir__() -> list[str]:
+    """The public names, lazy ones included, for ``dir()`` and tab completion (not the helpers
+    this module imports, such as ``importlib``)."""
+    return sorted(__all__)
+
+
 __all__ = [
     "ACTIVATIONS",
     "LOSSES",

@@ -153,3 +153,14 @@ def test_markdown_shows_the_traced_layers_own_g_prime(hidden) -> None:
     shown = [float(x) for x in re.findall(r"\(([-0-9.e+]+)\)", line.split("=")[-2])]
     assert shown[1] == pytest.approx(g_prime, rel=1e-5)
     assert float(line.split("=")[-1].rstrip("$")) == pytest.approx(layer.dL_de[0, 0], rel=1e-5)
+
+
+def test_print_and_jupyter_show_the_lectures_table_not_the_raw_arrays(traced) -> None:
+    """A learner who prints a trace (or leaves it last in a notebook cell) sees the rendered
+    pass: every layer's heading and its first excitation, not ``Trace(x=array(...), ...)``."""
+    text, markdown = str(traced), traced._repr_markdown_()
+    assert not text.startswith("Trace(") and "array(" not in text + markdown
+    for layer in traced.layers:
+        assert f"layer l = {layer.l} ({layer.activation})" in text
+        assert f"{layer.e[0, 0]:.6g}" in text
+    assert text == explain.to_text(traced) and markdown == explain.to_markdown(traced)

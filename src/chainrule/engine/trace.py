@@ -64,6 +64,20 @@ class Trace:
         """``h^(L)``: for a softmax output, ``P(Y = k | x)``."""
         return self.layers[-1].h
 
+    def __str__(self) -> str:
+        """The lecture's table of every number (``print(trace(...))``), as ``chainrule explain``
+        prints it: :func:`chainrule.engine.explain.to_text`."""
+        from chainrule.engine.explain import to_text  # explain formats traces: imported late
+
+        return to_text(self)
+
+    def _repr_markdown_(self) -> str:
+        """Jupyter shows a trace as the lecture's equations with the numbers filled in:
+        :func:`chainrule.engine.explain.to_markdown`."""
+        from chainrule.engine.explain import to_markdown
+
+        return to_markdown(self)
+
 
 def trace(
     net: Network,
