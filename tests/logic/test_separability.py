@@ -90,3 +90,14 @@ def test_bad_tables_raise() -> None:
         inequalities({(0, 1): 1, (1,): 0})
     with pytest.raises(ValidationError, match="non-empty dict"):
         separability({})
+
+
+def test_the_answer_prints_in_words() -> None:
+    """``print(separability(...))`` says which it is: the unit's weights (which compute the
+    table), or the certificate's contradiction."""
+    xor = str(separability(XOR_TABLE))
+    assert xor.startswith("not linearly separable: no weights (w, b) satisfy all of:")
+    assert "w1 + w2 + 2b would be > 0 and <= 0 at once" in xor
+    result = separability(truth_table(GATES["OR"]))
+    assert str(result) == f"linearly separable: one threshold unit computes it, {result.unit}"
+    assert truth_table(result.unit) == truth_table(GATES["OR"])

@@ -107,6 +107,12 @@ class Separability:
     unit: Neuron | None
     certificate: Certificate | None
 
+    def __str__(self) -> str:
+        """The answer in words: the unit's weights, or the certificate's contradiction."""
+        if self.unit is not None:
+            return f"linearly separable: one threshold unit computes it, {self.unit}"
+        return f"not linearly separable: {self.certificate}"
+
 
 def linear_form(coefficients: tuple[int, ...]) -> str:
     """``(1, 1, 2)`` -> ``"w1 + w2 + 2b"``; the last coefficient multiplies ``b``."""
