@@ -379,3 +379,42 @@ def test_every_shuffled_minibatch_is_the_epochs_rows_with_their_1(dtype, batch_s
         rows = np.c_[X, np.ones(len(X))].astype(dtype)[trainer._order]
         np.testing.assert_array_equal(np.concatenate(inputs), rows)
         assert [len(batch) for batch in inputs[:-1]] == [trainer.batch_size] * (len(inputs) - 1)
+
+
+class _StopAtAccuracy(Callback):
+    """A user's own stopping rule, stopping with a reason in words."""
+
+    def __init__(self, target):
+        self.target = target
+
+    def on_epoch_end(self, trainer, record):
+        if record["accuracy"] >= self.target:
+            trainer.stop(message=f"training accuracy reached {record['accuracy']:.2f}")
+
+
+def test_a_callback_stops_training_and_says_why():
+    X, y = blobs()
+    net = Network([2, 16, 3], ["tanh", "softmax"], seed=0, dtype="float64")
+    stopper = _StopAtAccuracy(0.9)
+    trainer = Trainer(net, X, y, optimizer=Adam(0.05), seed=0, callbacks=[stopper])
+    trainer.fit(500)
+    record = trainer.record
+    reached = [a >= 0.9 for a in record.series("accuracy")]
+    assert reached[-1] and not any(reached[:-1])  # ended at the first epoch that reached it
+    assert record.stopped == "callback"
+    assert record.message == f"training accuracy reached {record.epochs[-1]['accuracy']:.2f}"
+    stopper.target = 2.0
+    trainer.fit(1)  # the next fit runs to its end, with no stale message
+    assert (trainer.record.stopped, trainer.record.message) == ("completed", "")
+
+
+@pytest.mark.parametrize("reason", ["good enough", "diverged", "interrupted", "running"])
+def test_stop_refuses_reasons_the_loop_keeps_for_itself_and_points_to_message(reason):
+    X, y = blobs()
+    trainer = Trainer(Network([2, 3, 3], ["tanh", "softmax"], seed=0), X, y)
+    with pytest.raises(ValidationError) as err:
+        trainer.stop(reason)
+    assert str(err.value) == (
+        "stop reason must be 'callback' or 'early_stopping' (what record.stopped will say); "
+        f"got {reason!r}. Say why in words with message=..."
+    )

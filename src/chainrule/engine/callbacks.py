@@ -1,7 +1,8 @@
 """Callbacks: code the training loop calls around batches and epochs.
 
 A callback subclasses :class:`Callback` and overrides what it needs. It may read anything on the
-trainer, and may end training after the current epoch with ``trainer.stop(reason)``. A callback
+trainer, and may end training after the current epoch with ``trainer.stop(message="why")``
+(``record.stopped`` then says ``"callback"``, ``record.message`` why). A callback
 with state that a resumed run needs (early stopping's best weights, ...) sets :attr:`Callback.key`
 and implements ``state_dict``/``load_state_dict``; the trainer's checkpoint state carries it.
 

@@ -51,6 +51,8 @@ from chainrule.errors import DivergenceError, ValidationError
 Array = NDArray[np.floating]
 
 STOP_REASONS = ("running", "completed", "early_stopping", "interrupted", "diverged", "callback")
+_CALLBACK_STOPS = ("callback", "early_stopping")
+"""The reasons :meth:`Trainer.stop` takes; the loop itself ends runs for the others."""
 
 
 def step_errstate() -> np.errstate:
@@ -278,6 +280,7 @@ class Trainer:
         self.history: list[float] = []
         self.record = History(task=self.task)
         self.stop_reason: str | None = None
+        self._stop_message = ""  # why, in words, from Trainer.stop
         self._order: NDArray[np.intp] = np.arange(len(self.X))
         self._shuffled = False  # whether _order is a permutation: shuffle as the epoch began
         # Each minibatch's rows [x, 1], gathered in the epoch's order into this reused buffer
@@ -566,11 +569,20 @@ class Trainer:
         self._finish_current_epoch()
         return self.history[-1]
 
-    def stop(self, reason: str = "callback") -> None:
-        """Ask :meth:`fit` to end after the current epoch (for callbacks, e.g. early stopping)."""
-        if reason not in STOP_REASONS:
-            raise ValidationError(f"stop reason must be one of {STOP_REASONS}; got {reason!r}")
+    def stop(self, reason: str = "callback", message: str = "") -> None:
+        """Ask :meth:`fit` to end after the current epoch (for callbacks, e.g. early stopping).
+
+        ``reason`` is what ``record.stopped`` will say, ``"callback"`` or ``"early_stopping"``
+        (the loop sets the others itself); ``message`` says why in words, for
+        ``record.message``: ``trainer.stop(message="validation accuracy reached 0.95")``.
+        """
+        if reason not in _CALLBACK_STOPS:
+            raise ValidationError(
+                f"stop reason must be {' or '.join(map(repr, _CALLBACK_STOPS))} (what "
+                f"record.stopped will say); got {reason!r}. Say why in words with message=..."
+            )
         self.stop_reason = reason
+        self._stop_message = str(message)
 
     def fit(self, epochs: int, on_epoch: Callable[[Trainer], None] | None = None) -> list[float]:
         """Run up to ``epochs`` more epochs; return the mean training loss of each.
@@ -624,6 +636,8 @@ class Trainer:
                 raise
             else:
                 self.record.stopped = self.stop_reason or "completed"
+                if self.stop_reason is not None:
+                    self.record.message = self._stop_message
             for callback in self.callbacks:
                 callback.on_train_end(self)
         return self.history[start:]
