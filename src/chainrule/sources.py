@@ -84,7 +84,7 @@ def read_dataset(
             "empty data source: give a CSV or NPZ file or a built-in data set name (see "
             "'chainrule datasets')"
         )
-    path = Path(text)
+    path = Path(text).expanduser()
     suffix = path.suffix.lower()
     folder_of_builtin = path.is_dir() and _is_builtin(text)
     if _is_csv(path) and not folder_of_builtin:
@@ -152,7 +152,7 @@ def read_like(
         data's (the message names those missing and those added).
     """
     names = _named(training.feature_names)
-    path = Path(os.fspath(source))
+    path = Path(os.fspath(source)).expanduser()
     if target is None and names is not None and _is_csv(path) and path.is_file():
         columns, _ = first_csv_row(path, delimiter=delimiter)
         extra = [c for c in columns if c not in names]
@@ -399,7 +399,7 @@ def read_for_model(
         A ``target`` or ``delimiter`` for an NPZ file or a built-in data set.
     """
     text = os.fspath(source)
-    path = Path(text)
+    path = Path(text).expanduser()
     if text.strip() and _is_csv(path) and not path.is_dir():
         return _csv_for_model(
             model, path, target=target, need_target=need_target, delimiter=delimiter

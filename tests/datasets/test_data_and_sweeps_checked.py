@@ -45,7 +45,7 @@ def test_save_csv_refuses_a_nan_class_label_it_could_not_read_back(tmp_path: Pat
     [
         # float labels with a missing one, turned into text: numpy writes it 'nan'
         (np.array([1.0, np.nan, 2.0]).astype(str), "y[1]: expected a class label, got 'nan'"),
-        (np.array(["a", "", "b"]), "y[1] = '': expected a class label, got an empty one"),
+        (np.array(["a", "", "b"]), "y[1]: expected a class label, got '', which is empty"),
     ],
 )
 def test_npz_string_labels_refuse_missing_values_as_load_csv_does(

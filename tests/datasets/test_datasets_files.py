@@ -143,7 +143,10 @@ def test_pandas_like_header_alone_is_a_header(tmp_path: Path) -> None:
 
 def test_pandas_like_header_names_columns_in_target_errors(tmp_path: Path) -> None:
     p = write(tmp_path, "0,1,label\n1,2,cat\n3,4,\n")
-    assert csv_error(p) == f"{p}, line 3, column 'label': expected a class label, got '' (empty)"
+    assert csv_error(p) == (
+        f"{p}, line 3, column 'label': expected a class label, got '', which is empty; "
+        "fill in the label or remove the row"
+    )
 
 
 def test_header_true_and_false_forced(tmp_path: Path) -> None:
@@ -281,7 +284,10 @@ def test_auto_task_catches_typo_in_numeric_target(tmp_path: Path) -> None:
 
 def test_empty_class_label(tmp_path: Path) -> None:
     p = write(tmp_path, "a,y\n1,cat\n2,\n")
-    assert csv_error(p) == f"{p}, line 3, column 'y': expected a class label, got '' (empty)"
+    assert csv_error(p) == (
+        f"{p}, line 3, column 'y': expected a class label, got '', which is empty; "
+        "fill in the label or remove the row"
+    )
 
 
 # ---------------------------------------------------------------------------- errors
@@ -308,7 +314,7 @@ def test_error_first_row_missing_value_is_not_taken_for_header(tmp_path: Path) -
     assert csv_error(p) == f"{p}, line 1, column 2 (index 1): expected a number, got ''"
 
 
-@pytest.mark.parametrize("value", ["nan", "NaN", "inf", "-inf", "1e999"])
+@pytest.mark.parametrize("value", ["nan", "NaN", "inf", "-inf"])
 def test_error_not_finite_feature(tmp_path: Path, value: str) -> None:
     p = write(tmp_path, f"x1,x2,y\n1,2,0\n{value},2,1\n")
     assert csv_error(p) == f"{p}, line 3, column 'x1': value is not finite ({value})"

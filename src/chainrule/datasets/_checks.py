@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import math
 import numbers
+import os
+import sys
 
 import numpy as np
 
@@ -31,6 +33,33 @@ def check_int(value: object, name: str, *, low: int, high: int | None = None) ->
     if result < low or (high is not None and result > high):
         raise ValidationError(f"{name} must be an integer {span}; got {result}")
     return result
+
+
+def check_n_samples(value: object, *, low: int, bytes_per_sample: int) -> int:
+    """Return ``n_samples`` as an ``int`` if it is an integer >= ``low`` whose arrays, at
+    ``bytes_per_sample`` (the generator's peak use), fit in this machine's memory.
+
+    Too many samples are refused before anything is allocated: numpy would fail with a
+    MemoryError, a ValueError or an OverflowError that name no argument, or, with memory
+    overcommitted, the operating system would kill the process without a word.
+
+    Raises
+    ------
+    ValidationError
+        If ``value`` is not such an integer.
+    """
+    n = check_int(value, "n_samples", low=low)
+    try:
+        memory = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (AttributeError, ValueError, OSError):  # not on this system: what is addressable
+        memory = sys.maxsize
+    needed = n * bytes_per_sample
+    if needed > memory:
+        raise ValidationError(
+            f"n_samples={n:,} would need about {needed / 2**30:,.1f} GiB, more than this "
+            f"machine's {memory / 2**30:,.1f} GiB of memory; ask for fewer samples"
+        )
+    return n
 
 
 def check_nonneg_float(value: object, name: str) -> float:

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from http.client import HTTPException, HTTPResponse
 from pathlib import Path
 
+from chainrule.datasets._checks import check_int
 from chainrule.errors import DownloadError, ValidationError
 
 try:
@@ -209,7 +210,7 @@ def fetch(
             f"no downloadable data set {name!r}; choose one of {', '.join(REMOTE_DATASETS)}"
         )
     remote = REMOTE_DATASETS[name]
-    base = remote.base_url if base_url is None else base_url
+    base = remote.base_url if base_url is None else _check_url(base_url, "base_url")
     if not base.endswith("/"):
         base += "/"
     overrides = dict(checksums or {})
@@ -304,15 +305,14 @@ def download_file(
         checksum mismatch (the part file is deleted); names the URL or the file.
     """
     expected = _check_sha(sha256, "sha256")
+    check_int(max_bytes, "max_bytes", low=0)
     if (
         isinstance(timeout, bool)
         or not isinstance(timeout, numbers.Real)
         or not 0 < float(timeout) < math.inf
     ):
         raise ValidationError(f"timeout must be a number of seconds > 0; got {timeout!r}")
-    scheme = urllib.parse.urlsplit(url).scheme
-    if scheme not in ("http", "https"):
-        raise ValidationError(f"url must start with http:// or https://; got {url!r}")
+    _check_url(url, "url")
     final = Path(dest)
     try:
         final.parent.mkdir(parents=True, exist_ok=True)
@@ -325,6 +325,30 @@ def download_file(
         return _download(
             url, final, expected, timeout=timeout, max_bytes=max_bytes, progress=progress
         )
+
+
+def _check_url(url: object, what: str) -> str:
+    """``url`` if it is an ``http://`` or ``https://`` URL with a host and no blank or control
+    character; else a ValidationError naming ``what``. urllib would report a URL without a
+    host as a network problem, and one with a space as an interrupted download."""
+    wrong = ValidationError(
+        f"{what} must start with http:// or https:// and name a host; got {url!r}"
+    )
+    if not isinstance(url, str):
+        raise wrong
+    try:
+        parts = urllib.parse.urlsplit(url)
+    except ValueError as exc:  # e.g. an unclosed IPv6 bracket
+        raise wrong from exc
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise wrong
+    bad = next((c for c in url if c.isspace() or not c.isprintable()), None)
+    if bad is not None:
+        raise ValidationError(
+            f"{what} {url!r} holds the character {bad!r}, which a URL cannot; percent-encode "
+            "it (a space is %20)"
+        )
+    return url
 
 
 def _cached(path: Path, expected: str) -> bool:

@@ -22,6 +22,7 @@ import zlib
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from numbers import Number
 from pathlib import Path
 from typing import BinaryIO, Literal, TextIO, TypeVar, overload
 
@@ -29,6 +30,7 @@ import numpy as np
 
 from chainrule._atomic import atomic_path
 from chainrule._file_kinds import known_kind, text_of, what_it_is
+from chainrule.datasets._checks import check_int
 from chainrule.datasets.dataset import (
     MAX_AUTO_CLASSES,
     Dataset,
@@ -272,7 +274,11 @@ def load_csv(
     task : {"auto", "classification", "regression"}
         How to read the target. ``"auto"``: text labels -> classification; numbers that are
         all integers with at most ``MAX_AUTO_CLASSES`` (100) distinct values ->
-        classification; other numbers -> regression.
+        classification; other numbers -> regression. A class label that is empty, or reads
+        as a number that is not finite (``nan``, ``NaN``, ``inf``), is missing and refused;
+        any other text is a class, ``NA``, ``N/A``, ``NULL`` and ``None`` included: pandas
+        reads those as missing, but they may name real classes (``NA``: North America,
+        Namibia; ``N/A``: not applicable). Clear them in the file to have them refused.
     name : str or None
         Name for the data set; default the file name.
     max_columns : int
@@ -380,8 +386,10 @@ def _check_column(column: object, what: str, *, optional: bool) -> None:
 
 
 def _with_text(path: PathLike, read: Callable[[TextIO, str], T]) -> T:
-    """``read(fh, label)`` on the UTF-8 text of ``path``, with read errors as one DataError."""
+    """``read(fh, label)`` on the UTF-8 text of ``path`` (``~`` expanded, as pandas and the
+    shell expand it), with read errors as one DataError."""
     label = os.fspath(path)
+    path = os.path.expanduser(label)
     try:
         fh = open(path, encoding="utf-8-sig", newline="")  # noqa: SIM115  (closed below)
     except OSError as exc:
@@ -473,10 +481,10 @@ def _without_trailing_delimiter(
         if len(record) == width:
             if record[-1].strip():
                 raise DataError(
-                    f"{label}, line {line}, {_position(width - 1)}: got {record[-1].strip()!r} "
-                    f"where line {line1} ends with an empty field, taken for a delimiter at "
-                    "the end of each line; fill in that column on every line or remove the "
-                    "trailing delimiters"
+                    f"{label}, line {line}, {_position(width - 1)}: got "
+                    f"{_shown(record[-1].strip())} where line {line1} ends with an empty field, "
+                    "taken for a delimiter at the end of each line; fill in that column on every "
+                    "line or remove the trailing delimiters"
                 )
             record = record[:-1]
         yield line, record
@@ -578,6 +586,18 @@ def column_index(column: Column, names: list[str], n_columns: int, label: str, w
     return column % n_columns
 
 
+def _comment(line: int, fields: list[str]) -> str:
+    """What to do about record ``fields`` (ending on ``line``) when it starts with ``#``, a
+    comment as numpy's ``savetxt`` writes one above its rows, which a CSV reader (pandas, this
+    one) takes for data: its field count is then wrong. Empty for any other record."""
+    if not fields or not fields[0].lstrip().startswith("#"):
+        return ""
+    return (
+        f"line {line} starts with '#', a comment, which is not read as one: remove the comment "
+        "lines (numpy.savetxt(..., comments='') writes none)"
+    )
+
+
 def _listed(names: list[str]) -> str:
     return ", ".join(repr(n) for n in names)
 
@@ -611,7 +631,7 @@ def _read_csv(
             "columns are supported (in Python, load_csv's max_columns= raises the limit)"
         )
     if n_columns < 2 and target is not None:
-        how = (
+        how = _comment(first_line, first_fields) or (
             "separate fields with ',', ';' or tabs, the separators recognised (--delimiter on "
             "the command line, delimiter= in Python, takes another)"
             if sniffed
@@ -643,10 +663,12 @@ def _read_csv(
     line_numbers: list[int] = []
     for line, fields in data_rows:
         if len(fields) != n_columns:
-            raise DataError(
+            wrong = (
                 f"{label}, line {line} has {len(fields)} field{'s' * (len(fields) != 1)}, "
                 f"expected {n_columns}"
             )
+            comment = _comment(line, fields) or _comment(first_line, first_fields)
+            raise DataError(f"{wrong}; {comment}" if comment else wrong)
         features.append(_feature_row(fields, feature_cols, f"{label}, line {line}", column_label))
         if label_col is not None:
             labels.append(fields[label_col].strip())
@@ -706,15 +728,37 @@ def _feature_row(
     if not numbers:
         j = next(j for j in feature_cols if not is_number(fields[j]))
         raise DataError(
-            f"{where}, {column_label[j]}: expected a number, got {fields[j]!r}"
+            f"{where}, {column_label[j]}: expected a number, got {_shown(fields[j])}"
             + _decimal_comma_hint(fields[j])
         )
     if not np.all(np.isfinite(row)):
         bad = feature_cols[int(np.flatnonzero(~np.isfinite(row))[0])]
-        raise DataError(
-            f"{where}, {column_label[bad]}: value is not finite ({fields[bad].strip()})"
-        )
+        raise DataError(f"{where}, {column_label[bad]}: {_not_finite(fields[bad])}")
     return row
+
+
+#: Longest value shown whole in a message; a longer one (a line with the wrong delimiter
+#: can be one field of megabytes) is cut, its length given.
+_SHOWN_CHARS = 60
+
+
+def _shown(text: str) -> str:
+    """``text`` quoted for a message, cut after :data:`_SHOWN_CHARS` characters."""
+    if len(text) <= _SHOWN_CHARS:
+        return repr(text)
+    return f"{text[:_SHOWN_CHARS]!r}... ({len(text):,} characters)"
+
+
+def _not_finite(text: str) -> str:
+    """What is wrong with a field that reads as a number that is not finite: ``nan`` or
+    ``inf`` as written, or a number beyond the range of float64 (``1e309``, a long run of
+    digits), which reads as infinite."""
+    number = text.strip()
+    shown = number if len(number) <= _SHOWN_CHARS else _shown(number)
+    beyond = math.isinf(float(number)) and "inf" not in number.lower()
+    return f"value is not finite ({shown})" + (
+        ": it is beyond the range of float64 numbers (about 1.8e308)" if beyond else ""
+    )
 
 
 _DECIMAL_COMMA = re.compile(r"[+-]?[0-9]*,[0-9]+")
@@ -741,10 +785,22 @@ def _decimal_comma_hint(text: str) -> str:
     )
 
 
-_MISSING_HINT = (
-    ", which reads as a missing value (NaN) or an infinite number, not a class; fill in the "
-    "label or remove the row"
-)
+def _check_class_label(text: str, where: str) -> None:
+    """Refuse a class label that is no label, the one rule :func:`load_csv` and
+    :func:`load_npz` share: an empty or blank one, or one that reads as a number that is not
+    finite (``nan``, ``NaN``, ``inf``: see :func:`_missing_number`). Any other text is a class,
+    ``NA``, ``N/A`` and ``None`` included, which pandas reads as missing but which may name a
+    real class (North America, not applicable). ``where`` locates the label for the message."""
+    if not text.strip():
+        what = "which is empty" if not text else "which is blank"
+    elif _missing_number(text):
+        what = "which reads as a missing value (NaN) or an infinite number, not a class"
+    else:
+        return
+    raise DataError(
+        f"{where}: expected a class label, got {_shown(text)}, {what}; fill in the label or remove "
+        "the row"
+    )
 
 
 def _missing_number(text: str) -> bool:
@@ -854,7 +910,7 @@ def _encode_target(
         if task == "regression":
             i = next(i for i, v in enumerate(targets) if not is_number(v))
             raise DataError(
-                f"{where(i)}: expected a number, got {targets[i]!r}"
+                f"{where(i)}: expected a number, got {_shown(targets[i])}"
                 + _decimal_comma_hint(targets[i])
             )
         if task == "auto":
@@ -863,21 +919,18 @@ def _encode_target(
                 i = next(i for i, v in enumerate(targets) if not is_number(v))
                 raise DataError(
                     f"{where(i)}: expected a number like the other target values, got "
-                    f"{targets[i]!r}; fix that value, or read the target as class labels with "
-                    "--task classification (task='classification' in Python)"
+                    f"{_shown(targets[i])}; fix that value, or read the target as class labels "
+                    "with --task classification (task='classification' in Python)"
                 )
         for i, v in enumerate(targets):
-            if not v:
-                raise DataError(f"{where(i)}: expected a class label, got '' (empty)")
-            if _missing_number(v):
-                raise DataError(f"{where(i)}: expected a class label, got {v!r}" + _MISSING_HINT)
+            _check_class_label(v, where(i))
         codes, classes = encode_labels(np.array(targets))
         return codes, classes, "classification"
 
     finite = np.isfinite(numeric)
     if not np.all(finite):
         i = int(np.flatnonzero(~finite)[0])
-        raise DataError(f"{where(i)}: value is not finite ({targets[i]})")
+        raise DataError(f"{where(i)}: {_not_finite(targets[i])}")
     if task == "regression":
         return numeric, None, "regression"
     if task == "auto":
@@ -973,6 +1026,9 @@ def save_csv(
         if not np.all(np.isfinite(y)):
             raise ValidationError("y must be finite; it contains nan or inf")
         y_text = [repr(float(v)) for v in y]
+    elif y.dtype.kind in "OS":  # objects (as pandas holds text) or bytes
+        y_text = [_label_text(v, i) for i, v in enumerate(y.tolist())]
+        _check_labels_read_back(sorted(set(y_text)))
     else:
         y_text = [str(v) for v in y]
         _check_labels_read_back(sorted(set(y_text)))
@@ -990,6 +1046,27 @@ def save_csv(
                 writer.writerow([*(repr(float(v)) for v in row), label])
     except OSError as exc:
         raise DataError(f"cannot write {os.fspath(path)}: {exc.strerror or exc}") from exc
+
+
+def _label_text(value: object, i: int) -> str:
+    """The text :func:`save_csv` writes for the label ``y[i]`` of an object or bytes array:
+    a string as it is, bytes decoded as UTF-8 (``str`` would write ``b'cat'``), a number as
+    ``str`` writes it. Anything else, ``None`` and pandas' ``pd.NA`` above all (a missing
+    label, which ``str`` would turn into a class ``'None'`` or ``'<NA>'``), is refused."""
+    if isinstance(value, bytes):
+        try:
+            return value.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise ValidationError(
+                f"y[{i}] = {value!r} holds bytes that are not UTF-8 text ({exc.reason}); "
+                "store the labels as str"
+            ) from exc
+    if isinstance(value, str | Number):
+        return str(value)
+    raise ValidationError(
+        f"y[{i}] is {value!r}, not a class label (a string or a number): a missing label? "
+        "Give every row a label, or remove the rows without one"
+    )
 
 
 def _check_header_read_back(
@@ -1148,7 +1225,9 @@ def load_npz(
         record is returned.
     task : {"auto", "classification", "regression"}
         How to read ``y``, as in :func:`load_csv`; integer, boolean and string ``y`` read as
-        classes under ``"auto"``.
+        classes under ``"auto"``. String labels that are empty, blank or read as a number
+        that is not finite (``"nan"``) are missing and refused, as in :func:`load_csv`; any
+        other string (``"NA"``, ``"None"``) is a class.
     name : str or None
         Name for the data set; default the file name.
     max_bytes : int
@@ -1171,10 +1250,11 @@ def load_npz(
         raise ValidationError(
             f"target must be the name of the array of targets, like 'y', or None; got {target!r}"
         )
+    check_int(max_bytes, "max_bytes", low=0)
     label = os.fspath(path)
     try:
         # Opened here, not by np.load: np.load leaks its own handle when the zip is damaged.
-        file = open(path, "rb")  # noqa: SIM115  (closed by the with below)
+        file = open(os.path.expanduser(label), "rb")  # noqa: SIM115  (closed by the with below)
     except OSError as exc:
         raise DataError(f"cannot read {label}: {exc.strerror or exc}") from exc
     with file:
@@ -1182,7 +1262,10 @@ def load_npz(
 
     X = arrays["X"]
     if X.ndim != 2 or X.dtype.kind not in "fiub":
-        raise DataError(f"{label}: X must be a 2-D numeric array; got shape {X.shape} ({X.dtype})")
+        raise DataError(
+            f"{label}: X must be a 2-D numeric array; got shape {X.shape} ({X.dtype})"
+            + _reshape_hint(X.shape)
+        )
     if X.shape[1] == 0:
         # No feature to learn from or predict with, refused as load_csv refuses a file with a
         # target column alone. (No rows is a data set, empty: training refuses it.)
@@ -1246,17 +1329,7 @@ def load_npz(
             y_out = np.array([code_of[text] for text in texts], dtype=np.int64)
         else:
             for i, text in enumerate(labels.tolist()):
-                # as load_csv: an empty label or a missing number is no class of its own
-                if not text.strip():
-                    raise DataError(
-                        f"{label}: {target}[{i}] = {text!r}: expected a class label, got an "
-                        "empty one"
-                    )
-                if _missing_number(text):
-                    raise DataError(
-                        f"{label}: {target}[{i}]: expected a class label, got {text!r}"
-                        + _MISSING_HINT
-                    )
+                _check_class_label(text, f"{label}: {target}[{i}]")  # as load_csv checks them
             y_out, classes = encode_labels(labels)
         final_task = "classification"
     elif y.dtype.kind in "fiub":
@@ -1302,6 +1375,20 @@ def load_npz(
         task=final_task,
         name=name or Path(label).name,
     )
+
+
+def _reshape_hint(shape: tuple[int, ...]) -> str:
+    """How to store an X of ``shape``, not 2-D, as the ``(n_samples, n_features)`` matrix an
+    NPZ file needs: one value per sample is one feature; an image (or any array) per sample is
+    flattened into one row, as the MNIST loader flattens its 28x28 pixels. Nothing for 2-D."""
+    if len(shape) == 1:
+        return "; for one feature per sample, save X.reshape(-1, 1)"
+    if len(shape) > 2:
+        return (
+            f"; to use each sample's {'x'.join(map(str, shape[1:]))} values as features, "
+            "save X.reshape(len(X), -1)"
+        )
+    return ""
 
 
 def _npz_names(array: np.ndarray, label: str, key: str) -> list[str]:

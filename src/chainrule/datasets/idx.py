@@ -20,6 +20,7 @@ from typing import BinaryIO, cast
 import numpy as np
 
 from chainrule._atomic import atomic_path
+from chainrule.datasets._checks import check_int
 from chainrule.errors import DataError, ValidationError
 
 __all__ = ["IDX_DTYPES", "MAX_IDX_BYTES", "read_idx", "write_idx"]
@@ -84,9 +85,10 @@ def read_idx(path: str | os.PathLike[str], *, max_bytes: int = MAX_IDX_BYTES) ->
     >>> read_idx(p).tolist()
     [0, 1, 2, 3, 4]
     """
+    check_int(max_bytes, "max_bytes", low=0)
     label = os.fspath(path)
     try:
-        with open(path, "rb") as raw:
+        with open(os.path.expanduser(label), "rb") as raw:
             compressed = raw.read(2) == _GZIP_MAGIC
             raw.seek(0)
             if compressed:

@@ -14,7 +14,13 @@ import math
 
 import numpy as np
 
-from chainrule.datasets._checks import Seed, check_int, check_nonneg_float, make_rng
+from chainrule.datasets._checks import (
+    Seed,
+    check_int,
+    check_n_samples,
+    check_nonneg_float,
+    make_rng,
+)
 from chainrule.errors import ValidationError
 
 __all__ = [
@@ -35,12 +41,16 @@ MAX_CLASSES: dict[str, int] = {"xor": 2, "moons": 2, "circle": 6, "gaussian": 12
 PLANE_W: tuple[float, float] = (0.6, -0.4)
 PLANE_B: float = 0.1
 
+#: Bytes per sample a generator may need at its peak (at most 112 measured, moons), the
+#: bound by which too many samples are refused before anything is allocated.
+_BYTES_PER_SAMPLE = 128
+
 
 def _check_common(
     func: str, n_samples: object, noise: object, n_classes: object
 ) -> tuple[int, float, int]:
     """Validate the arguments every classification generator shares."""
-    n = check_int(n_samples, "n_samples", low=1)
+    n = check_n_samples(n_samples, low=1, bytes_per_sample=_BYTES_PER_SAMPLE)
     sigma = check_nonneg_float(noise, "noise")
     k = check_int(n_classes, "n_classes", low=2, high=MAX_CLASSES[func])
     if n < k:
@@ -336,7 +346,7 @@ def plane(
     >>> bool(np.allclose(y, 0.6 * X[:, 0] - 0.4 * X[:, 1] + 0.1))
     True
     """
-    n = check_int(n_samples, "n_samples", low=1)
+    n = check_n_samples(n_samples, low=1, bytes_per_sample=_BYTES_PER_SAMPLE)
     sigma = check_nonneg_float(noise, "noise")
     rng = make_rng(seed)
     X = rng.uniform(-1.0, 1.0, size=(n, 2))
@@ -376,7 +386,7 @@ def sine(
     >>> X.shape, bool(np.allclose(y, np.sin(np.pi * X[:, 0])))
     ((4, 1), True)
     """
-    n = check_int(n_samples, "n_samples", low=1)
+    n = check_n_samples(n_samples, low=1, bytes_per_sample=_BYTES_PER_SAMPLE)
     sigma = check_nonneg_float(noise, "noise")
     rng = make_rng(seed)
     X = rng.uniform(-1.0, 1.0, size=(n, 1))
