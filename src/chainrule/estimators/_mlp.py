@@ -23,8 +23,10 @@ PyTorch does, not to ``sqrt(v)`` (a difference of about ``epsilon``); SGD moment
 PyTorch's form ``b <- mu b + g``, ``w <- w - eta b``, rescaled when the rate changes so the steps
 are scikit-learn's; ``max_fun`` (an L-BFGS bound) is accepted and unused; sparse input is made
 dense; a diverging fit raises :class:`~chainrule.errors.DivergenceError` with the weights of the
-last good epoch restored; invalid
-hyper-parameters raise :class:`~chainrule.errors.ValidationError` (a ``ValueError``).
+last good epoch restored; Ctrl-C (warned of in scikit-learn's words) keeps the weights of the last
+finished epoch, not those of the step it fell in; a negative sample weight, dates and durations
+are refused; invalid hyper-parameters raise :class:`~chainrule.errors.ValidationError` (a
+``ValueError``).
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ import math
 import numbers
 import sys
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from itertools import pairwise
 from typing import Any
 
@@ -52,6 +54,7 @@ from sklearn.utils.multiclass import (  # type: ignore[import-untyped, unused-ig
 )
 from sklearn.utils.validation import (  # type: ignore[import-untyped, unused-ignore]
     _check_sample_weight,
+    check_array,
     check_is_fitted,
     column_or_1d,
     validate_data,
@@ -85,6 +88,9 @@ SOLVERS = ("adam", "momentum", "sgd")
 _SGD_SOLVERS = ("momentum", "sgd")
 _LEARNING_RATES = ("constant", "invscaling", "adaptive")
 _DTYPES = ("float32", "float64")
+
+_NUMERIC_KINDS = "biufc"
+"""numpy's dtype kinds of numbers (complex included: a numeric column holds no words)."""
 
 _Validation = tuple[Array, NDArray[Any], NDArray[Any], Array | None]
 """Early stopping's held-out part: ``X``, the targets as given (for the score), the engine's
@@ -160,6 +166,101 @@ def _plain(value: object) -> object:
     return value.item() if isinstance(value, np.generic) else value
 
 
+def _first_non_number(columns: Iterable[tuple[Any, NDArray[Any]]]) -> tuple[int, Any, Any] | None:
+    """The row, column label and value of the first entry that is no real number (a word, a
+    date, pandas' ``pd.NA``), column by column; ``None`` if every entry converts to a float.
+    A column that numpy converts whole is not looked at entry by entry."""
+    for label, values in columns:
+        try:
+            np.asarray(values, dtype=np.float64)
+            continue
+        except (TypeError, ValueError, OverflowError):
+            pass
+        row = next((i for i, v in enumerate(values) if not _is_real(v)), None)
+        if row is not None:
+            return row, label, _plain(values[row])
+    return None
+
+
+def _columns_of(X: Any) -> Iterable[tuple[Any, NDArray[Any]]]:
+    """The columns of ``X`` that may hold entries that are no numbers, as (label, entries): a
+    DataFrame's by name, else by position. Numeric columns are left out (not copied into objects:
+    this runs on the error path, maybe on a large ``X``), as is input that is no table (a ragged
+    list, a sparse matrix, 1-D or 3-D input)."""
+    if hasattr(X, "columns") and hasattr(X, "iloc"):  # a DataFrame
+        return (
+            (name, X.iloc[:, j].to_numpy(dtype=object))
+            for j, (name, dtype) in enumerate(X.dtypes.items())
+            if getattr(dtype, "kind", "O") not in _NUMERIC_KINDS
+        )
+    if hasattr(X, "toarray"):
+        return ()
+    try:
+        array = np.asarray(X)
+    except ValueError:  # ragged rows: scikit-learn's own error says so
+        return ()
+    if array.ndim != 2 or array.dtype.kind in _NUMERIC_KINDS:
+        return ()
+    return enumerate(array.T)
+
+
+def _refuse_times(name: str, values: Any) -> None:
+    """Refuse dates and durations (numpy's datetime64 and timedelta64, a DataFrame's columns of
+    them): numpy casts them to counts of their unit (days, nanoseconds), on which the network
+    trained silently, with numbers that depend on the unit; scikit-learn's MLP failed in numpy."""
+    if hasattr(values, "dtypes") and hasattr(values, "columns"):  # a DataFrame
+        dtypes: Iterable[tuple[Any, Any]] = values.dtypes.items()
+    else:
+        dtypes = [(None, getattr(values, "dtype", None))]
+    for column, dtype in dtypes:
+        kind = getattr(dtype, "kind", "")
+        if kind in ("m", "M"):
+            where = "" if column is None else f" in column {column!r}"
+            what, how = (
+                ("dates", "to days since a start date, (d - start) / numpy.timedelta64(1, 'D')")
+                if kind == "M"
+                else ("durations", "to seconds, d / numpy.timedelta64(1, 's')")
+            )
+            raise ValidationError(
+                f"{name} holds {what}{where} (dtype {dtype}); the network needs real numbers: "
+                f"convert them first, e.g. {how}"
+            )
+
+
+def _validate_table(estimator: Any, X: Any, *y: Any, **kwargs: Any) -> Any:
+    """scikit-learn's ``validate_data(estimator, X, *y, **kwargs)``, with dates refused first
+    (:func:`_refuse_times`) and an entry of ``X`` that is no number named by its row and column (a
+    DataFrame's by name): numpy's "could not convert string to float: 'red'" named neither.
+
+    The error's class is numpy's: a ``ValidationError`` (a ``ValueError``) for a word, a
+    ``TypeError`` for an object of another type (a date, ``pd.NA``, a dict), as scikit-learn's
+    estimator checks expect; the message carries ``float()``'s own words on the entry."""
+    _refuse_times("X", X)
+    try:
+        return validate_data(estimator, X, *y, **kwargs)
+    except (TypeError, ValueError) as err:
+        found = _first_non_number(_columns_of(X))
+        if found is None or isinstance(found[2], numbers.Number):  # complex: scikit-learn's words
+            raise
+        row, column, value = found
+        try:
+            float(value)
+        except (TypeError, ValueError) as not_real:
+            why = str(not_real)
+        if _is_pandas_missing_type(type(value)):
+            hint = "a missing value: fill it (e.g. SimpleImputer in a Pipeline) or drop the row"
+        else:
+            hint = (
+                "encode text, categories and dates as numbers first (e.g. OneHotEncoder in a "
+                "ColumnTransformer) or drop the column"
+            )
+        error = ValidationError if isinstance(err, ValueError) else TypeError
+        raise error(
+            f"X must hold real numbers; got {value!r} at row {row}, column {column!r} ({why}): "
+            f"{hint}"
+        ) from None
+
+
 def _finite_as(values: NDArray[Any], dtype: np.dtype[Any], name: str) -> Array:
     """``values`` (2-D) as a C-contiguous array of ``dtype``, refused by row and column where an
     entry is no number (a string, ``None``), not finite (NaN: ``None`` in an object array of
@@ -171,13 +272,9 @@ def _finite_as(values: NDArray[Any], dtype: np.dtype[Any], name: str) -> Array:
         with np.errstate(over="ignore"):
             converted: Array = np.ascontiguousarray(values, dtype=dtype)
     except (TypeError, ValueError, OverflowError):  # numpy's names no array, row or column
-        row, column = next(
-            (divmod(i, values.shape[1]) for i, v in enumerate(values.flat) if not _is_real(v)),
-            (0, 0),
-        )
+        row, column, value = _first_non_number(enumerate(values.T)) or (0, 0, values[0, 0])
         raise ValidationError(
-            f"{name} must hold numbers; got {_plain(values[row, column])!r} at row {row}, "
-            f"column {column}"
+            f"{name} must hold numbers; got {value!r} at row {row}, column {column}"
         ) from None
     if not np.isfinite(converted).all():
         row, column = np.argwhere(~np.isfinite(converted))[0]
@@ -282,6 +379,43 @@ def _check_targets_present(y: ArrayLike) -> None:
     )
 
 
+def _checked_sample_weight(sample_weight: ArrayLike | None, X: Array) -> Array | None:
+    """``sample_weight`` as scikit-learn's check gives it (a weight per row of ``X``, in ``X``'s
+    dtype), with a NaN, infinite or negative weight refused by its row: scikit-learn's "Input
+    sample_weight contains NaN." and "Negative values in data passed to `sample_weight`." named
+    none. Its words start the message. A negative weight is refused (scikit-learn's MLP takes
+    one): it rewards the loss of its sample, which gradient descent then drives up without bound.
+    """
+    if sample_weight is None:
+        return None
+    values = check_array(  # any shape: a scalar or a wrong shape is left to scikit-learn's check
+        sample_weight,
+        ensure_2d=False,
+        allow_nd=True,
+        dtype=np.float64,
+        ensure_all_finite=False,
+        ensure_min_samples=0,
+        input_name="sample_weight",
+    )
+    if values.ndim == 1:
+        bad = np.flatnonzero(~(np.isfinite(values) & (values >= 0)))  # NaN fails both tests
+        if bad.size:
+            row = int(bad[0])
+            value = float(values[row])
+            if math.isnan(value):
+                what = "Input sample_weight contains NaN."
+            elif math.isinf(value) and value > 0:
+                what = "Input sample_weight contains infinity."
+            else:
+                what = "Negative values in data passed to `sample_weight`."
+            raise ValidationError(
+                f"{what} sample_weight must hold finite numbers >= 0; got {value!r} at row "
+                f"{row}: give every sample a weight (0 leaves a sample out)"
+            )
+    checked: Array = _check_sample_weight(sample_weight, X, ensure_non_negative=True)
+    return checked
+
+
 def _loss_hint(loss: object) -> str:
     """What a regressor's wrong ``loss`` probably meant: ``loss`` is its first argument, as in
     scikit-learn, so ``MLPRegressor((64, 64))`` gives layer widths as the loss."""
@@ -324,6 +458,8 @@ class _MLP(BaseEstimator):  # type: ignore[misc]
     """What the classifier and the regressor share: parameters, fitting loop, attributes."""
 
     _output_kind = ""
+    _rescale_hint = "standardise X (e.g. StandardScaler in a Pipeline)"
+    """What to rescale when training diverges: the inputs (a regressor's targets too)."""
 
     def __init__(
         self,
@@ -454,7 +590,7 @@ class _MLP(BaseEstimator):  # type: ignore[misc]
     # -- the data ------------------------------------------------------------------------
 
     def _validate_X(self, X: ArrayLike, *, reset: bool) -> Array:
-        X = validate_data(
+        X = _validate_table(
             self,
             X,
             accept_sparse=["csr", "csc"],
@@ -478,7 +614,9 @@ class _MLP(BaseEstimator):  # type: ignore[misc]
     ) -> tuple[Array, NDArray[Any]]:
         """Checked ``X`` (network dtype) and ``Y``, the targets as an ``(n, k)`` matrix."""
         _check_targets_present(y)
-        X_checked, y_checked = validate_data(
+        if self._output_kind == "regression":  # dates are fine as class labels
+            _refuse_times("y", y)
+        X_checked, y_checked = _validate_table(
             self,
             X,
             y,
@@ -576,11 +714,7 @@ class _MLP(BaseEstimator):  # type: ignore[misc]
         X_checked, Y = self._validate_input(X, y, incremental, reset=first_pass)
         if not first_pass:
             self._check_continuation(Y, hidden)
-        weights = (
-            None
-            if sample_weight is None
-            else _check_sample_weight(sample_weight, X_checked, ensure_non_negative=True)
-        )
+        weights = _checked_sample_weight(sample_weight, X_checked)
         rs = check_random_state(self.random_state)
         if first_pass:
             self._initialize(X_checked.shape[1], hidden, Y, rs)
@@ -594,12 +728,23 @@ class _MLP(BaseEstimator):  # type: ignore[misc]
             with np.errstate(under="ignore"):  # exp(-large) -> 0 is the exact answer
                 self._fit_stochastic(X_checked, Y, weights, rs, incremental)
         except FloatingPointError as err:  # overflow under np.seterr(all="raise")
-            self.network_.set_weights(self._good_weights)
-            self._optimizer.load_state_dict(self._good_optimizer)
+            self._restore_last_good_epoch()
             if isinstance(err, DivergenceError):
                 raise
             raise self._divergence(str(err)) from None
+        except KeyboardInterrupt:  # as scikit-learn: a warning, and a model to go on with
+            self._restore_last_good_epoch()
+            if self.early_stopping:  # the best epoch's weights, as at the end of a whole fit
+                self.network_.set_weights(self._best_weights)
+            warnings.warn("Training interrupted by user.", UserWarning, stacklevel=3)
         return self
+
+    def _restore_last_good_epoch(self) -> None:
+        """Drop the unfinished epoch: the weights and the optimizer's state (momentum, Adam's
+        moments) at the end of the last finished one, which ``n_iter_``, ``t_`` and
+        ``loss_curve_`` tell of. A Ctrl-C may fall between the updates of one step."""
+        self.network_.set_weights(self._good_weights)
+        self._optimizer.load_state_dict(self._good_optimizer)
 
     def _check_continuation(self, Y: NDArray[Any], hidden: list[int]) -> None:
         """Before training on from the fitted weights (``warm_start``, ``partial_fit``): the
@@ -630,8 +775,7 @@ class _MLP(BaseEstimator):  # type: ignore[misc]
     def _divergence(self, what: str) -> DivergenceError:
         return DivergenceError(
             f"training diverged in iteration {self.n_iter_ + 1}: {what}. Lower "
-            f"learning_rate_init (now {self.learning_rate_init}) or standardise X "
-            "(e.g. StandardScaler in a Pipeline).",
+            f"learning_rate_init (now {self.learning_rate_init}) or {self._rescale_hint}.",
             epoch=self.n_iter_,
             history=self.loss_curve_,
             cause=what,
@@ -661,6 +805,7 @@ class _MLP(BaseEstimator):  # type: ignore[misc]
         validation: _Validation | None = None
         if self.early_stopping:
             stratify = Y if self._output_kind == "classification" and self.n_outputs_ == 1 else None
+            self._check_validation_split(Y, stratified=stratify is not None)
             arrays = (X, T, Y) if sample_weight is None else (X, T, Y, sample_weight)
             parts = train_test_split(
                 *arrays,
@@ -670,11 +815,6 @@ class _MLP(BaseEstimator):  # type: ignore[misc]
             )
             X, X_val, T, T_val, _, Y_val = parts[:6]
             sample_weight, w_val = (None, None) if sample_weight is None else parts[6:]
-            if len(X_val) < 2:
-                raise ValidationError(
-                    f"validation_fraction={self.validation_fraction} leaves {len(X_val)} "
-                    "validation sample(s); at least 2 are needed: increase it or add data"
-                )
             validation = (X_val, Y_val, T_val, w_val)
         n = len(X)
         batch_size = self._batch_size(n)
@@ -698,7 +838,6 @@ class _MLP(BaseEstimator):  # type: ignore[misc]
             self.loss_curve_.append(self.loss_)
             for good, W in zip(self._good_weights, self.network_.weights, strict=True):
                 np.copyto(good, W)
-            self._good_optimizer = self._optimizer.state_dict()
             if self.verbose:
                 print(f"Iteration {self.n_iter_}, loss = {self.loss_:.8f}")
             self._update_no_improvement_count(validation)
@@ -711,6 +850,8 @@ class _MLP(BaseEstimator):  # type: ignore[misc]
                 if self._stop_or_slow_down():
                     break
                 self._no_improvement_count = 0
+            # the state the next epoch starts from: with the rate the schedule just set
+            self._good_optimizer = self._optimizer.state_dict()
             if incremental:
                 break
             if self.n_iter_ == self.max_iter:
@@ -722,6 +863,41 @@ class _MLP(BaseEstimator):  # type: ignore[misc]
                 )
         if validation is not None:
             self.network_.set_weights(self._best_weights)
+
+    def _check_validation_split(self, Y: NDArray[Any], *, stratified: bool) -> None:
+        """Refuse an early-stopping split that ``train_test_split`` would refuse, by the names
+        the caller knows: its errors named its own ``test_size``, not ``validation_fraction``, and
+        a binary class by its binarised label (``'True'``), not the caller's. The sizes are its
+        own: ``ceil(validation_fraction * n)`` samples held out. A split stratified by class (a
+        classifier of one label per sample, as scikit-learn's) needs 2 samples of each class."""
+        n = len(Y)
+        fraction = self.validation_fraction
+        n_val = math.ceil(float(fraction) * n)
+        if n_val < 2:
+            raise ValidationError(
+                f"validation_fraction={fraction} leaves {n_val} validation sample(s) of the {n}; "
+                "at least 2 are needed: increase it or add data"
+            )
+        if not stratified:
+            needed = 1
+        else:
+            positives = int(np.count_nonzero(Y))  # binary: one 0/1 column
+            counts = (n - positives, positives)  # zip stops at one class where y has one
+            for label, count in zip(self.classes_, counts, strict=False):
+                if count < 2:
+                    raise ValidationError(
+                        "early_stopping=True holds out a validation set with the same share of "
+                        f"each class, which needs at least 2 samples of each; class "
+                        f"{_plain(label)!r} has {count} of the {n}: add samples of it or set "
+                        "early_stopping=False"
+                    )
+            needed = len(self.classes_)
+        if n - n_val < needed:
+            raise ValidationError(
+                f"validation_fraction={fraction} leaves {n - n_val} of the {n} samples for "
+                f"training; at least {needed} are needed{' (one per class)' if needed > 1 else ''}"
+                ": lower it or add data"
+            )
 
     def _step(self, X: Array, T: NDArray[Any], sample_weight: Array | None) -> float:
         """One minibatch: forward, the engine's back-propagation, L2 on ``dL/dW``, the update.
@@ -1077,6 +1253,11 @@ class MLPRegressor(RegressorMixin, _MLP):  # type: ignore[misc]
     """
 
     _output_kind = "regression"
+    _rescale_hint = (
+        "standardise X and y (e.g. StandardScaler in a Pipeline for X, "
+        "TransformedTargetRegressor(regressor, transformer=StandardScaler()) for y: large "
+        "targets make large steps)"
+    )
 
     def __init__(
         self,
