@@ -246,24 +246,66 @@ ACTIVATIONS: dict[str, Activation] = {
 """The registry of activations by name."""
 
 
-def names_of(activations: Sequence[Activation]) -> list[str]:
-    """The registry names of ``activations``, for a file that records names only (a model file).
+def _unlike_registered(activation: Activation, *, parameters: bool) -> str | None:
+    """Why ``activation`` is not the registered activation its name stands for, or ``None``.
+
+    Its class must be exactly the registered one's: a subclass (or another class) that reuses a
+    registered name may compute anything under it. Its instance attributes must be the
+    registered one's too (an instance given its own ``g`` is another function), and, with
+    ``parameters``, hold the same values (``LeakyReLU(0.3)`` is not ``'leaky_relu'``).
+    """
+    registered = ACTIVATIONS.get(activation.name)
+    if registered is None:
+        return f"no activation of that name is registered ({', '.join(sorted(ACTIVATIONS))})"
+    kind, expected = type(activation), type(registered)
+    if kind is not expected:
+        return (
+            f"it is a {kind.__module__}.{kind.__qualname__}, not the registered "
+            f"{expected.__module__}.{expected.__qualname__} that {activation.name!r} stands for"
+        )
+    if vars(activation).keys() != vars(registered).keys():
+        added = sorted(vars(activation).keys() - vars(registered).keys())
+        return f"its instance attribute(s) {', '.join(added)} replace the registered behaviour"
+    if parameters and vars(activation) != vars(registered):
+        return f"its parameters differ from those of the registered {registered!r}"
+    return None
+
+
+def names_of(
+    activations: Sequence[Activation],
+    *,
+    parameters: bool = True,
+    use: str = "a model file records activation names only, so this network cannot be saved",
+) -> list[str]:
+    """The registry names of ``activations``, for a file that records names only (a model file)
+    or an exporter that knows the registered activations only (ONNX).
+
+    Parameters
+    ----------
+    activations:
+        One :class:`Activation` per layer ``1..L``.
+    parameters:
+        Whether parameters must equal the registered ones' too: a model file records the name
+        alone, while an exporter that writes the parameters (a leaky ReLU's slope) passes False.
+    use:
+        What the names are for, ending the refusal's message.
 
     Raises
     ------
     ValidationError
-        For an activation whose parameters differ from those of the one its name stands for
-        (``LeakyReLU(0.3)`` is not ``'leaky_relu'``, whose slope is 0.01): saved by name, it would
-        load as a different network.
+        For an activation that is not exactly the registered one of its name: another class
+        (a subclass named ``'relu'`` computing something else), attributes of its own, or, with
+        ``parameters``, other parameter values (``LeakyReLU(0.3)`` is not ``'leaky_relu'``,
+        whose slope is 0.01). Recorded by name, it would load or run as a different network.
     """
     names = []
     for l, activation in enumerate(activations, start=1):
-        registered = ACTIVATIONS.get(activation.name)
-        if registered is None or vars(activation) != vars(registered):
+        problem = _unlike_registered(activation, parameters=parameters)
+        if problem is not None:
             raise ValidationError(
-                f"layer {l}'s activation {activation!r} differs from the registered "
-                f"{activation.name!r} ({registered!r}); a model file records activation names "
-                "only, so this network cannot be saved"
+                f"layer {l}'s activation {activation!r} is not the registered "
+                f"{activation.name!r}: {problem}; {use}. Use a registered activation (by name) "
+                f"in layer {l}"
             )
         names.append(activation.name)
     return names
@@ -275,12 +317,18 @@ def get_activation(activation: str | Activation) -> Activation:
     Raises
     ------
     ValidationError
-        For an unknown name, listing the known ones.
+        For an unknown name, listing the known ones, or an :class:`Activation` class given for
+        an instance (``LeakyReLU`` for ``LeakyReLU()``).
     """
     if isinstance(activation, Activation):
         return activation
     if isinstance(activation, str) and activation in ACTIVATIONS:
         return ACTIVATIONS[activation]
+    if isinstance(activation, type) and issubclass(activation, Activation):
+        raise ValidationError(
+            f"activation {activation.__name__} is a class; pass an instance, "
+            f"{activation.__name__}(), or a name: {', '.join(sorted(ACTIVATIONS))}"
+        )
     raise ValidationError(
         f"unknown activation {activation!r}; expected one of {', '.join(sorted(ACTIVATIONS))}"
     )

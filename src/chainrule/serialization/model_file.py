@@ -38,7 +38,6 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import os
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -54,6 +53,7 @@ from chainrule.errors import ModelFileError, ValidationError
 from chainrule.serialization.safetensors_io import (
     InvalidFile,
     PathLike,
+    file_path,
     invalid,
     is_json_int,
     parse_json_object,
@@ -249,8 +249,12 @@ def _check_classes(
 ) -> list[ClassLabel] | None:
     if classes is None:
         return None
-    if isinstance(classes, (str, bytes)) or not isinstance(classes, (Sequence, np.ndarray)):
+    if isinstance(classes, (str, bytes)) or not (
+        isinstance(classes, Sequence) or hasattr(classes, "__array__")
+    ):
         raise ValidationError(f"classes must be a list of labels or None; got {classes!r:.80}")
+    if not isinstance(classes, Sequence):  # pandas' Index, Series and arrays: as numpy sees them
+        classes = np.asarray(classes)
     if isinstance(classes, np.ndarray) and classes.ndim != 1:
         raise ValidationError(f"classes must be 1-D; got an array of shape {classes.shape}")
     items: list[Any] = classes.tolist() if isinstance(classes, np.ndarray) else list(classes)
@@ -566,13 +570,15 @@ def load_model(path: PathLike, *, max_bytes: int | None = None) -> ModelFile:
 
     Raises
     ------
+    ValidationError
+        ``path`` is no file path (``None``, a number).
     ModelFileError
         Not a valid safetensors file; no ``chainrule`` metadata; another format; written by a
         newer chainrule; sizes, activations and tensors that disagree; a checksum mismatch
         (the file was modified or corrupted); non-finite weights. The message names the file.
     """
-    where = os.fspath(path)
-    tensors, metadata = read_safetensors(path, max_bytes=max_bytes)
+    where = file_path(path)
+    tensors, metadata = read_safetensors(where, max_bytes=max_bytes)
     if METADATA_KEY not in metadata:
         raise ModelFileError(
             f"{where!r} is not a chainrule model file: it is a safetensors file without "

@@ -1,4 +1,4 @@
-"""Export a trained network to ONNX (opset 17, float32), standardisation included.
+"""Export a trained network to ONNX (opset 17), standardisation included, in its own precision.
 
 The graph is the lecture's forward pass, one node per equation::
 
@@ -7,6 +7,11 @@ The graph is the lecture's forward pass, one node per equation::
     h^(l)      = g^(l)(e^(l))                                Sigmoid, Tanh, Relu, LeakyRelu,
                                                              Softmax(axis=-1), Greater+Cast (step)
     output     = probabilities (classifier) or values (regressor)
+
+The graph computes in the network's dtype: a float32 network (the default) gives a float32 graph
+(input, weights, output), a float64 network a float64 one that agrees with it to float64 rounding,
+so it takes float64 input. In a float64 graph a leaky ReLU is ``Max(e, Mul(e, slope))``, as the
+engine computes it: ``LeakyRelu``'s ``alpha`` is a float32 attribute, which would round the slope.
 
 A classifier's single sigmoid unit becomes the two columns ``[1 - p, p]`` (as ``predict_proba``); a
 regressor trained on standardised targets gets ``y = h * scale + mean`` (Mul, Add). The model is
@@ -29,12 +34,12 @@ from numpy.typing import NDArray
 import onnx
 from chainrule._version import __version__
 from chainrule.datasets import Standardizer
-from chainrule.engine.activations import Activation, LeakyReLU
+from chainrule.engine.activations import Activation, LeakyReLU, names_of
 from chainrule.engine.network import Network
 from chainrule.errors import ValidationError
 from chainrule.serialization.model_file import load_model
-from chainrule.serialization.safetensors_io import PathLike, atomic_write
-from onnx import TensorProto, helper, numpy_helper
+from chainrule.serialization.safetensors_io import PathLike, atomic_write, file_path
+from onnx import helper, numpy_helper
 
 __all__ = ["OPSET", "build_onnx", "export_onnx"]
 
@@ -42,6 +47,25 @@ OPSET = 17
 """The ONNX operator set the graphs use."""
 
 _ELEMENTWISE = {"sigmoid": "Sigmoid", "tanh": "Tanh", "relu": "Relu"}
+
+MAX_CONSTANT_BYTES = onnx.checker.MAXIMUM_PROTOBUF - 2**20
+"""What the weights and statistics of one graph may take: an ONNX file is one protobuf message of
+at most 2 GiB, of which 1 MiB is left for the nodes and the metadata."""
+
+
+def _check_size(net: Network) -> None:
+    """Refuse, before copying anything, a network whose constants no ONNX file can hold: protobuf
+    would fail deep inside ``onnx`` with "Failed to serialize proto"."""
+    n_in, n_out = net.sizes[0], net.sizes[-1]
+    n_values = net.n_parameters + 2 * (n_in + n_out)  # weights, at most two statistics each end
+    n_bytes = n_values * net.dtype.itemsize
+    if n_bytes > MAX_CONSTANT_BYTES:
+        halve = "; a float32 copy of it would take half" if net.dtype == np.float64 else ""
+        raise ValidationError(
+            f"the network's {net.n_parameters:,} weights take {n_bytes:,} bytes as {net.dtype}; "
+            f"one ONNX file holds at most {MAX_CONSTANT_BYTES:,} bytes of them (protobuf's 2 GiB "
+            f"limit), so this network cannot be exported to ONNX{halve}"
+        )
 
 
 @dataclass(frozen=True)
@@ -190,29 +214,49 @@ def _as_standardizer(given: Any) -> Standardizer | None:
 
 
 class _Graph:
-    """Collects nodes and float32 initializers, naming each tensor once."""
+    """Collects nodes and initializers of one float dtype (the network's), naming each tensor
+    once."""
 
-    def __init__(self) -> None:
+    def __init__(self, dtype: np.dtype[Any]) -> None:
+        self.dtype = dtype  # float32 or float64
+        self.elem_type = helper.np_dtype_to_tensor_dtype(dtype)
         self.nodes: list[onnx.NodeProto] = []
         self.initializers: list[onnx.TensorProto] = []
 
-    def constant(self, name: str, values: NDArray[Any], what: str | None = None) -> str:
-        """Add ``values`` as the float32 initializer ``name``; ``what`` names them in a refusal.
+    def constant(
+        self,
+        name: str,
+        values: NDArray[Any] | float,
+        what: str | None = None,
+        *,
+        divisor: bool = False,
+    ) -> str:
+        """Add ``values`` as the initializer ``name`` in the graph's dtype; ``what`` names them in
+        a refusal.
 
-        Values below float32's range become 0 or subnormal, as float32 arithmetic would make
-        them; NaN, infinities and magnitudes above it (a float64 network's or standardisation's)
-        are refused: the graph would compute inf and NaN from them without a word.
+        In a float32 graph, values below float32's range become 0 or subnormal, as float32
+        arithmetic would make them; NaN, infinities and magnitudes above the dtype's range (a
+        float64 standardisation's, in a float32 graph) are refused: the graph would compute inf
+        and NaN from them without a word. So are values of a ``divisor`` that become 0.
         """
         with np.errstate(over="ignore", under="ignore"):
-            array = np.ascontiguousarray(values, dtype=np.float32)
+            array = np.ascontiguousarray(values, dtype=self.dtype)
         if not np.isfinite(array).all():
             problem = (
                 "NaN or infinite values"
                 if not np.isfinite(values).all()
-                else f"values beyond float32's range (+-{np.finfo(np.float32).max:.4g})"
+                else f"values beyond {self.dtype}'s range (+-{np.finfo(self.dtype).max:.4g})"
             )
             raise ValidationError(
-                f"{what or name} has {problem}; the ONNX graph computes in float32"
+                f"{what or name} has {problem}; the ONNX graph computes in {self.dtype} "
+                "(the network's dtype)"
+            )
+        if divisor and not array.all():
+            tiny = np.asarray(values).ravel()[np.flatnonzero(array == 0)[0]]
+            raise ValidationError(
+                f"{what or name} has values below {self.dtype}'s range ({tiny:.3g} becomes 0); "
+                f"the ONNX graph computes in {self.dtype} (the network's dtype) and would divide "
+                "by zero: export a float64 network, or rescale that feature"
             )
         self.initializers.append(numpy_helper.from_array(array, name=name))
         return name
@@ -232,15 +276,18 @@ def _layer(graph: _Graph, l: int, W: NDArray[Any], g: Activation, h_prev: str) -
     activation = g.name
     if activation in _ELEMENTWISE:
         return graph.node(_ELEMENTWISE[activation], [e], h)
-    if isinstance(g, LeakyReLU):
+    if isinstance(g, LeakyReLU) and graph.dtype == np.float32:
         return graph.node("LeakyRelu", [e], h, alpha=float(g.slope))
+    if isinstance(g, LeakyReLU):  # alpha is a float32 attribute: the slope as a float64 constant
+        slope = graph.constant(f"slope{l}", g.slope, f"layer {l}'s leaky ReLU slope")
+        return graph.node("Max", [e, graph.node("Mul", [e, slope], f"sloped{l}")], h)
     if activation == "softmax":
         return graph.node("Softmax", [e], h, axis=-1)
     if activation == "step":
         # u(e) = 1 if e > 0 else 0
-        zero = graph.constant(f"zero{l}", np.zeros((), np.float32))
+        zero = graph.constant(f"zero{l}", 0.0)
         positive = graph.node("Greater", [e, zero], f"positive{l}")
-        return graph.node("Cast", [positive], h, to=TensorProto.FLOAT)
+        return graph.node("Cast", [positive], h, to=graph.elem_type)
     if activation == "identity":
         return e  # h = e
     raise ValidationError(f"activation {activation!r} has no ONNX export")
@@ -250,6 +297,7 @@ def build_onnx(model: Any, *, standardizer: Standardizer | None = None) -> onnx.
     """The checked ONNX model for ``model`` (see :func:`export_onnx`), without writing it."""
     spec = _resolve(model, standardizer)
     net = spec.net
+    _check_size(net)
     n_in, n_out = net.sizes[0], net.sizes[-1]
     if spec.standardizer is not None and spec.standardizer.n_features_in_ != n_in:
         raise ValidationError(
@@ -261,13 +309,23 @@ def build_onnx(model: Any, *, standardizer: Standardizer | None = None) -> onnx.
             f"the target standardizer has {spec.target_scaler.n_features_in_} columns but the "
             f"network gives {n_out} outputs"
         )
-    graph = _Graph()
+    # Registered activations only (a subclass named "relu" would be exported as Relu); their
+    # parameters may differ from the registered ones', the graph writes them (a slope).
+    names_of(
+        net.activation_functions,
+        parameters=False,
+        use="the ONNX export writes registered activations as their ONNX operators, so this "
+        "network cannot be exported",
+    )
+    graph = _Graph(net.dtype)
     h = "input"
     if spec.standardizer is not None:
         assert spec.standardizer.mean_ is not None and spec.standardizer.scale_ is not None
         # x = (input - mean) / scale
         mean = graph.constant("mean", spec.standardizer.mean_, "the standardizer's mean")
-        scale = graph.constant("scale", spec.standardizer.scale_, "the standardizer's scale")
+        scale = graph.constant(
+            "scale", spec.standardizer.scale_, "the standardizer's scale", divisor=True
+        )
         centred = graph.node("Sub", [h, mean], "centred")
         h = graph.node("Div", [centred, scale], "x")
     layers = zip(net.weights, net.activation_functions, strict=True)
@@ -282,7 +340,7 @@ def build_onnx(model: Any, *, standardizer: Standardizer | None = None) -> onnx.
             )
         if output == "sigmoid" and n_out == 1:
             # P(class 0) = 1 - p, P(class 1) = p
-            one = graph.constant("one", np.ones((), np.float32))
+            one = graph.constant("one", 1.0)
             complement = graph.node("Sub", [one, h], "complement")
             h = graph.node("Concat", [complement, h], "probabilities", axis=1)
             n_out = 2
@@ -297,8 +355,8 @@ def build_onnx(model: Any, *, standardizer: Standardizer | None = None) -> onnx.
         h = graph.node("Add", [graph.node("Mul", [h, scale], "scaled"), mean], "values")
     else:
         h = graph.node("Identity", [h], "values")
-    inputs = [helper.make_tensor_value_info("input", TensorProto.FLOAT, ["N", n_in])]
-    outputs = [helper.make_tensor_value_info(h, TensorProto.FLOAT, ["N", n_out])]
+    inputs = [helper.make_tensor_value_info("input", graph.elem_type, ["N", n_in])]
+    outputs = [helper.make_tensor_value_info(h, graph.elem_type, ["N", n_out])]
     onnx_graph = helper.make_graph(
         graph.nodes, "chainrule", inputs, outputs, initializer=graph.initializers
     )
@@ -338,7 +396,10 @@ def _refuse_overwriting_the_model(model: Any, path: PathLike) -> None:
 def export_onnx(
     model: Any, path: PathLike, *, standardizer: Standardizer | None = None
 ) -> onnx.ModelProto:
-    """Write ``model`` to ``path`` as an ONNX file (opset 17, float32 input ``"input"``).
+    """Write ``model`` to ``path`` as an ONNX file (opset 17, input ``"input"`` ``(N, n_in)``).
+
+    The graph computes in the network's dtype: float32 (the default), or float64 for a float64
+    network, whose graph then takes and gives float64 and agrees with it to float64 rounding.
 
     Parameters
     ----------
@@ -366,13 +427,16 @@ def export_onnx(
     Raises
     ------
     ValidationError
-        For a model that is not one of those, a classifier whose output layer gives no
-        probabilities, a standardisation whose width is not the network's, or weights or
-        statistics that float32 cannot hold (NaN, infinite, beyond +-3.4e38).
+        For a ``path`` that is no file path (``None``), a model that is not one of those, a
+        classifier whose output layer gives no probabilities, a standardisation whose width is
+        not the network's, weights or statistics that the graph's dtype cannot hold (NaN,
+        infinite, beyond +-3.4e38 in a float32 graph), or an activation that is not a registered
+        one (a subclass of ``ReLU`` named ``'relu'`` would be exported as ``Relu``).
     ModelFileError
         If the model file is not a valid chainrule model, or ``path`` cannot be written.
     """
-    _refuse_overwriting_the_model(model, path)
+    where = file_path(path)  # None refused before the work
+    _refuse_overwriting_the_model(model, where)
     onnx_model = build_onnx(model, standardizer=standardizer)
-    atomic_write(path, [onnx_model.SerializeToString()])
+    atomic_write(where, [onnx_model.SerializeToString()])
     return onnx_model

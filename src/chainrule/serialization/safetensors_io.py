@@ -40,6 +40,7 @@ from chainrule.errors import ModelFileError, ValidationError
 __all__ = [
     "MAX_HEADER_BYTES",
     "atomic_write",
+    "file_path",
     "read_safetensors",
     "safetensors_dtype",
     "utf8",
@@ -186,21 +187,36 @@ def _prepare(
     return header, [array for _, _, array in prepared]
 
 
+def file_path(path: object) -> str:
+    """``path`` (a str, ``bytes`` or ``os.PathLike``) as a str, for a file to read or write.
+
+    Raises
+    ------
+    ValidationError
+        For anything else (``None``, a number, an open file object), which ``open`` would refuse
+        with a bare ``TypeError``.
+    """
+    if not isinstance(path, str | bytes | os.PathLike):
+        raise ValidationError(f"path must be a file path (a str or pathlib.Path); got {path!r:.80}")
+    return os.fsdecode(path)
+
+
 def atomic_write(path: PathLike, chunks: Iterable[bytes | memoryview]) -> None:
     """Write ``chunks`` to ``path`` atomically (see :func:`chainrule._atomic.atomic_path`).
 
     On any exception a previous file at ``path`` is left untouched. ``OSError`` (read-only
     directory, disk full, ...) becomes :class:`~chainrule.errors.ModelFileError` naming the path
-    and the reason.
+    and the reason; a ``path`` that is no path (``None``) a :class:`ValidationError`.
     """
+    where = file_path(path)
     try:
-        with atomic_path(path) as tmp, open(tmp, "wb") as out:
+        with atomic_path(where) as tmp, open(tmp, "wb") as out:
             for chunk in chunks:
                 out.write(chunk)
     except OSError as exc:
         reason = exc.strerror or str(exc)
         raise ModelFileError(
-            f"cannot write {os.fspath(path)!r}: {reason}; any previous file there is unchanged"
+            f"cannot write {where!r}: {reason}; any previous file there is unchanged"
         ) from exc
 
 
@@ -225,7 +241,7 @@ def write_safetensors(
     Raises
     ------
     ValidationError
-        A name, array or metadata entry cannot be stored.
+        A name, array or metadata entry cannot be stored, or ``path`` is no file path.
     ModelFileError
         The file cannot be written (read-only directory, disk full, ...); the previous file at
         ``path``, if any, is unchanged.
@@ -478,14 +494,16 @@ def read_safetensors(
 
     Raises
     ------
+    ValidationError
+        ``path`` is no file path (``None``, a number).
     ModelFileError
         The file cannot be read or is not a valid safetensors file: truncated, trailing data,
         bad or oversized header, unknown dtype, shapes that disagree with their offsets,
         overlapping or out-of-range offsets, non-string metadata. The message names the file.
     """
-    where = os.fspath(path)
+    where = file_path(path)
     try:
-        with open(path, "rb") as f:
+        with open(where, "rb") as f:
             size = os.fstat(f.fileno()).st_size
             if max_bytes is not None and size > max_bytes:
                 raise ModelFileError(
