@@ -49,6 +49,7 @@ import numpy.typing as npt
 from chainrule._version import __version__
 from chainrule.engine.activations import ACTIVATIONS, Activation, names_of
 from chainrule.engine.losses import LOSSES
+from chainrule.engine.network import Network
 from chainrule.errors import ModelFileError, ValidationError
 from chainrule.serialization.safetensors_io import (
     InvalidFile,
@@ -131,6 +132,11 @@ class ModelFile:
     def n_layers(self) -> int:
         """``L``, the number of weight layers."""
         return len(self.weights)
+
+    def network(self) -> Network:
+        """The :class:`~chainrule.engine.network.Network` these weights, activations and loss
+        make, ready to predict or train on (``load_model(path).network()``)."""
+        return Network.from_weights(self.weights, list(self.activations), loss=self.loss)
 
 
 def _le_bytes(array: Array) -> memoryview:
@@ -313,12 +319,49 @@ def _check_weights(weights: Sequence[Array]) -> list[int]:
     return sizes
 
 
+def _description(
+    path: object,
+    network: object,
+    *,
+    weights: Sequence[Array] | None,
+    activations: Sequence[str] | Sequence[Activation] | None,
+    loss: str | None,
+    task: str | None,
+) -> tuple[Sequence[Array], Sequence[str] | Sequence[Activation], str, str | None]:
+    """What :func:`save_model` saves: the ``network``'s weights, activations, loss and task, or
+    the ``weights``, ``activations`` and ``loss`` given instead, checked to be one or the other."""
+    if isinstance(path, Network):
+        raise ValidationError(
+            "save_model(path, network): the file's path comes first; got a network as the path"
+        )
+    if network is None:
+        if weights is None or activations is None or loss is None:
+            given = {"weights": weights, "activations": activations, "loss": loss}
+            missing = " or ".join(f"{name}=" for name, value in given.items() if value is None)
+            raise ValidationError(
+                "save_model needs a network, save_model(path, net), or weights=, activations= "
+                f"and loss=; got no {missing}"
+            )
+        return weights, activations, loss, task
+    if not isinstance(network, Network):
+        raise ValidationError(f"network must be a chainrule Network; got {type(network).__name__}")
+    if weights is not None or activations is not None:
+        raise ValidationError(
+            "give save_model a network or its weights= and activations=, not both"
+        )
+    resolved = network._resolve_loss(loss).name  # a network without a loss needs loss=
+    if task is None:
+        task = "regression" if resolved == "mse" else "classification"
+    return network.weights, network.activation_functions, resolved, task
+
+
 def save_model(
     path: PathLike,
+    network: Network | None = None,
     *,
-    weights: Sequence[Array],
-    activations: Sequence[str] | Sequence[Activation],
-    loss: str,
+    weights: Sequence[Array] | None = None,
+    activations: Sequence[str] | Sequence[Activation] | None = None,
+    loss: str | None = None,
     classes: Sequence[ClassLabel] | Array | None = None,
     task: str | None = None,
     preprocessing: Mapping[str, Any] | None = None,
@@ -332,6 +375,10 @@ def save_model(
     ----------
     path:
         Target file, conventionally ``*.safetensors``. Written to a temporary file and renamed.
+    network:
+        A :class:`~chainrule.engine.network.Network` to save (``save_model(path, net)``): its
+        weights, activations and loss (``loss=`` gives one to a network without), and by default
+        the task its loss implies (``mse``: regression). Or give these three instead:
     weights:
         ``[W1, ..., WL]``, ``W^(l)`` of shape ``(n_l, n_{l-1} + 1)``, all float32 or all float64,
         all finite.
@@ -372,7 +419,11 @@ def save_model(
     >>> save_model(p, weights=[W1, W2], activations=["step", "step"], loss="mse", task="regression")
     >>> load_model(p).sizes
     (2, 2, 1)
+    >>> save_model(p, load_model(p).network())   # a Network: its weights, activations, loss
     """
+    weights, activations, loss, task = _description(
+        path, network, weights=weights, activations=activations, loss=loss, task=task
+    )
     sizes = _check_weights(weights)
     n_layers = len(weights)
     if isinstance(activations, str) or not isinstance(activations, Sequence):
