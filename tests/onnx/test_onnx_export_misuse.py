@@ -116,9 +116,7 @@ def test_a_model_files_class_labels_keep_their_type_in_the_onnx_metadata(tmp_pat
     path = tmp_path / "labels.safetensors"
     save_model(
         path,
-        weights=net.weights,
-        activations=net.activations,
-        loss="cross_entropy",
+        net,
         classes=classes,
     )
     out = tmp_path / "labels.onnx"

@@ -176,9 +176,7 @@ def test_float64_estimators_and_model_files_export_float64(tmp_path: Path) -> No
     path = tmp_path / "model.safetensors"
     save_model(
         path,
-        weights=net.weights,
-        activations=net.activations,
-        loss="cross_entropy",
+        net,
         classes=[10, 20, 30],
         preprocessing={"standardizer": Standardizer().fit(X).to_dict()},
     )

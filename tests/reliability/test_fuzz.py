@@ -77,9 +77,7 @@ def _model_bytes(tmp: Path) -> bytes:
     path = tmp / "seed.safetensors"
     save_model(
         path,
-        weights=net.weights,
-        activations=net.activations,
-        loss="cross_entropy",
+        net,
         classes=["a", "b"],
         preprocessing={"mean": [0.0, 1.0, 2.0]},
     )

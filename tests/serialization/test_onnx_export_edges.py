@@ -129,9 +129,7 @@ def test_a_target_standardizer_of_another_width_is_refused(
     model = tmp_path / "model.safetensors"
     save_model(
         model,
-        weights=net.weights,
-        activations=net.activations,
-        loss="mse",
+        net,
         preprocessing={
             "standardizer": Standardizer().fit(X).to_dict(),
             "target_standardizer": Standardizer().fit(RNG.normal(size=(8, n_targets))).to_dict(),
