@@ -12,10 +12,13 @@ validation split, the initial weights and the shuffling, so changing one never m
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import math
 import os
+import sys
 import time
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any
@@ -24,6 +27,8 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from chainrule.datasets import Dataset, Standardizer, train_test_split
+from chainrule.datasets.dataset import label_text
+from chainrule.datasets.files import default_column_names
 from chainrule.engine.activations import ACTIVATIONS, names_of
 from chainrule.engine.callbacks import Callback, EarlyStopping
 from chainrule.engine.losses import default_loss
@@ -34,6 +39,7 @@ from chainrule.engine.training import History, Trainer
 from chainrule.errors import DataError, ModelFileError, ValidationError
 from chainrule.serialization import ModelFile, load_model, save_model
 from chainrule.serialization.checkpoint import CheckpointCallback, load_checkpoint, restore_trainer
+from chainrule.serialization.model_file import ClassLabel
 from chainrule.sources import read_dataset, read_for_model
 
 __all__ = [
@@ -182,12 +188,55 @@ def _preprocessing(
     return document
 
 
+def _class_text(label: ClassLabel) -> str:
+    """How a data file spells the class label ``label``, which is how labels read from files
+    are matched with a model's: ``3 -> '3'``, ``2.0 -> '2'`` and ``0.5 -> '0.5'`` (as numeric
+    labels are read from a CSV file), ``True -> 'True'``, text as it is."""
+    if isinstance(label, bool | np.bool_):
+        return str(bool(label))
+    if isinstance(label, int | np.integer):
+        return str(int(label))
+    if isinstance(label, float | np.floating):
+        return label_text(float(label))
+    return str(label)
+
+
+def _texts(labels: Sequence[ClassLabel] | None) -> list[str] | None:
+    """The text of each label (see :func:`_class_text`), or ``None``."""
+    return None if labels is None else [_class_text(label) for label in labels]
+
+
+def _label_array(labels: Sequence[ClassLabel]) -> NDArray[Any]:
+    """``labels`` as an array of their own type (int, float, bool or str), as scikit-learn's
+    ``classes_``; an object array when the types are mixed (numpy would make text of all)."""
+    mixed = len({type(label) for label in labels}) > 1
+    array: NDArray[Any] = np.asarray(labels, dtype=object if mixed else None)
+    return array
+
+
+def _outside_this_module() -> int:
+    """The ``stacklevel`` of a warning that points at the first caller outside this module
+    (``predict``, ``predict_proba`` and ``transform`` reach the warning at different depths)."""
+    frame = sys._getframe(1)
+    level = 1
+    while frame.f_back is not None and frame.f_code.co_filename == __file__:
+        frame = frame.f_back
+        level += 1
+    return level
+
+
 @dataclass
 class FittedModel:
     """A trained network with what prediction needs: scaling, labels, history.
 
     ``predict``/``predict_proba`` take raw features (in the training data's units) and apply the
     stored standardisation; ``predict`` returns original class labels or target values.
+
+    ``classes`` is the text of each class label, as data files spell them (what labels read
+    from a file are matched with, and what messages and tables show); ``labels`` are the same
+    labels as they were given, of their own type (int, float, bool or str), which ``predict``
+    returns and the model file keeps, as scikit-learn's ``classes_``. Give either: ``labels``
+    derives from ``classes`` when not given, and ``classes`` is always their text.
     """
 
     net: Network
@@ -199,25 +248,104 @@ class FittedModel:
     config: TrainConfig = field(default_factory=TrainConfig)
     feature_names: list[str] | None = None
     seconds: float = 0.0
+    labels: list[ClassLabel] | None = None
+
+    def __post_init__(self) -> None:
+        given = self.labels if self.labels is not None else self.classes
+        if given is None:
+            return
+        labels = [c.item() if isinstance(c, np.generic) else c for c in given]
+        texts = _texts(labels)
+        if self.labels is not None and self.classes is not None and self.classes != texts:
+            raise ValidationError(
+                f"classes {self.classes!r:.200} are not the text of labels {labels!r:.200}; "
+                "give labels alone (classes derive from them)"
+            )
+        self.labels = labels
+        self.classes = texts
 
     @property
     def n_features(self) -> int:
         """The number of input features the network takes."""
         return self.net.sizes[0]
 
+    @property
+    def multilabel(self) -> bool:
+        """Whether the model gives one 0/1 decision per label in :attr:`classes` (several
+        sigmoid or step output units) rather than one class per row."""
+        return (
+            self.classes is not None
+            and self.net.sizes[-1] > 1
+            and self.net.activations[-1] in ("sigmoid", "step")
+        )
+
+    def named_features(self) -> list[str] | None:
+        """The model's feature names, or ``None`` when they name no columns: absent, or the
+        ``x1, x2, ...`` of data without names (an NPZ file, a CSV file without a header)."""
+        names = self.feature_names
+        if names is None or len(names) != self.n_features:
+            return None
+        return None if names == default_column_names(len(names), target=False) else names
+
+    def _by_name(self, X: ArrayLike) -> ArrayLike:
+        """``X``'s features in the model's order when ``X`` names its columns (a pandas or
+        polars DataFrame with text column names): read by position, a frame with the same
+        columns in another order would swap features without a word. Other columns (the
+        target's) are left out, as ``chainrule predict`` leaves them. A frame with names for a
+        model without them is read by position, with a warning, as scikit-learn warns."""
+        columns = getattr(X, "columns", None)
+        if columns is None or not all(isinstance(c, str) for c in columns):
+            return X
+        have = list(columns)
+        names = self.named_features()
+        if names is None:
+            if have != default_column_names(len(have), target=False):
+                warnings.warn(
+                    f"the model was trained without feature names, so X's columns "
+                    f"{', '.join(map(repr, have[:8]))}{', ...' * (len(have) > 8)} are taken by "
+                    "position, in the order of the training data's columns",
+                    UserWarning,
+                    stacklevel=_outside_this_module(),
+                )
+            return X
+        missing = [name for name in names if name not in have]
+        if missing:
+            raise ValidationError(
+                f"X has no column {', '.join(map(repr, missing))}; the model was trained on "
+                f"columns {', '.join(map(repr, names))} (a frame's columns are matched by name)"
+            )
+        twice = [name for name in names if have.count(name) > 1]
+        if twice:
+            raise ValidationError(f"X has {have.count(twice[0])} columns named {twice[0]!r}")
+        frame: Any = X  # a DataFrame: indexing by a list of names picks those columns
+        selected: ArrayLike = frame[names]
+        return selected
+
     def transform(self, X: ArrayLike) -> NDArray[np.floating]:
-        """Checked, standardised inputs for the network.
+        """Checked, standardised inputs for the network; a DataFrame's columns are picked by
+        the model's feature names (see :meth:`_by_name`).
 
         Raises
         ------
         ValidationError
-            If ``X`` has the wrong number of features or non-finite values.
+            If ``X`` is not 2-D, has the wrong number of features, lacks a named feature, or
+            has values that are no finite numbers.
         """
-        array = np.asarray(X, dtype=np.float64)
-        if array.ndim != 2 or array.shape[1] != self.n_features:
-            got = array.shape[1] if array.ndim == 2 else f"shape {array.shape}"
+        try:
+            array = np.asarray(self._by_name(X), dtype=np.float64)
+        except (TypeError, ValueError) as err:  # text ("x"), None in a list, ragged rows
             raise ValidationError(
-                f"the data have {got} features but the model expects {self.n_features}"
+                f"X must be a table of numbers, one row per sample: {err}"
+            ) from None
+        if array.ndim != 2:
+            one_row = " (one sample x: [x], or x.reshape(1, -1))" if array.ndim == 1 else ""
+            raise ValidationError(
+                f"X must be 2-D, one row per sample of {self.n_features} features; got shape "
+                f"{array.shape}{one_row}"
+            )
+        if array.shape[1] != self.n_features:
+            raise ValidationError(
+                f"the data have {array.shape[1]} features but the model expects {self.n_features}"
             )
         if self.standardizer is not None:
             array = self.standardizer.transform(array)
@@ -238,7 +366,8 @@ class FittedModel:
         return out
 
     def predict(self, X: ArrayLike) -> NDArray[Any]:
-        """Original class labels (classification) or target values (regression).
+        """Original class labels (classification), of the type they were given (see
+        :attr:`labels`), or target values (regression).
 
         A multilabel model (several sigmoid units, one per label in :attr:`classes`) gives its
         0/1 decisions, shape ``(n, n_labels)``, as scikit-learn's multilabel ``predict`` does:
@@ -246,9 +375,9 @@ class FittedModel:
         ``classes[1], classes[1], classes[0]``).
         """
         out = self.predict_codes(X)
-        if self.classes is None or out.ndim == 2:
+        if self.labels is None or self.multilabel:
             return out
-        labels: NDArray[Any] = np.asarray(self.classes)[out]
+        labels: NDArray[Any] = _label_array(self.labels)[out]
         return labels
 
     def save(self, path: str | os.PathLike[str], *, extra: Mapping[str, Any] | None = None) -> None:
@@ -259,7 +388,7 @@ class FittedModel:
             weights=self.net.weights,
             activations=names_of(self.net.activation_functions),
             loss=self.net.loss.name,
-            classes=self.classes,
+            classes=self.labels,
             task=self.task,
             preprocessing=_preprocessing(self.standardizer, self.target_scaler),
             training={
@@ -282,7 +411,7 @@ class FittedModel:
         """
         net = Network.from_weights(model.weights, list(model.activations), loss=model.loss)
         pre = model.preprocessing or {}
-        training = model.training or {}
+        training = _description(model)
         try:
             standardizer = (
                 Standardizer.from_dict(pre["standardizer"]) if "standardizer" in pre else None
@@ -297,6 +426,8 @@ class FittedModel:
             seconds = float(training.get("seconds", 0.0))  # save(extra=...) may have set it
         except (ValidationError, KeyError, TypeError, ValueError) as err:
             raise ModelFileError(f"the model file's description is malformed: {err}") from None
+        if model.kind == "checkpoint":  # the trainer's record: RMSEs of the standardised target
+            history = _in_target_units(history, target_scaler)
         if standardizer is not None and standardizer.n_features_in_ != net.sizes[0]:
             raise ModelFileError(
                 f"the model's standardizer has {standardizer.n_features_in_} features, "
@@ -310,7 +441,7 @@ class FittedModel:
         return cls(
             net=net,
             task=model.task,
-            classes=None if model.classes is None else [str(c) for c in model.classes],
+            labels=None if model.classes is None else list(model.classes),
             standardizer=standardizer,
             target_scaler=target_scaler,
             history=history,
@@ -323,6 +454,22 @@ class FittedModel:
     def load(cls, path: str | os.PathLike[str]) -> FittedModel:
         """Load a model file written by :meth:`save` (or a checkpoint)."""
         return cls.from_file(load_model(path))
+
+
+def _description(model: ModelFile) -> dict[str, Any]:
+    """A model file's training description (settings, history, feature names): a model
+    file's ``training`` as it is; for a checkpoint, which is also a model, what :func:`fit`
+    keeps beside the trainer's state (its settings under ``"train"``, the feature names) and
+    the trainer's record of the epochs. Without them a checkpoint read as a model had the
+    default settings and no feature names, so its data were read by position."""
+    training = dict(model.training or {})
+    if model.kind != "checkpoint":
+        return training
+    saved, state = training.get("config"), training.get("state")
+    saved = saved if isinstance(saved, dict) else {}
+    record = state.get("record") if isinstance(state, dict) else None
+    description = {"config": saved.get("train", {}), "feature_names": saved.get("feature_names")}
+    return description if record is None else {**description, "history": record}
 
 
 def _check_dataset(data: Dataset, what: str) -> None:
@@ -351,44 +498,114 @@ def _schedule(config: TrainConfig, steps_per_epoch: int) -> Schedule | None:
 
 def _validation_codes(data: Dataset, training: Dataset) -> NDArray[Any]:
     """Validation targets in the training data's terms: the same task, and codes of the
-    training classes (labels must have been seen). Class codes are no regression targets, nor
-    numbers class labels, so data of the other task are refused."""
+    training classes (labels must have been seen), matched by their text (see
+    :func:`_class_text`: the label ``1`` given in Python is the ``1`` of a CSV file). Class
+    codes are no regression targets, nor numbers class labels, so data of the other task are
+    refused."""
     if data.task != training.task:
         raise DataError(
             f"validation data {data.name!r} have a {data.task} target but the training data "
             f"{training.name!r} a {training.task} one"
         )
-    classes = training.classes
-    if classes is None or data.classes is None:
+    if training.classes is None or data.classes is None:
         return data.y
+    classes = [_class_text(label) for label in training.classes]
+    labels = [_class_text(label) for label in data.classes]
     lookup = {label: code for code, label in enumerate(classes)}
-    unseen = [label for label in data.classes if label not in lookup]
-    present = {data.classes[c] for c in np.unique(data.y)}
-    unseen = [label for label in unseen if label in present]
+    present = {labels[c] for c in np.unique(data.y)}
+    unseen = [label for label in labels if label not in lookup and label in present]
     if unseen:
         raise DataError(
             f"validation data {data.name!r} has class {unseen[0]!r}, not seen in training "
             f"(training classes: {', '.join(classes)})"
         )
-    mapping = np.array([lookup.get(label, -1) for label in data.classes])
+    mapping = np.array([lookup.get(label, -1) for label in labels])
     codes: NDArray[Any] = mapping[data.y]
     return codes
 
 
 def _load_fit_checkpoint(
     path: str | os.PathLike[str],
-) -> tuple[ModelFile, dict[str, Any], TrainConfig]:
-    """A checkpoint written by :func:`fit`: its model, trainer state and settings."""
+) -> tuple[ModelFile, dict[str, Any], dict[str, Any]]:
+    """A checkpoint written by :func:`fit`: its model, trainer state and what :func:`fit`
+    recorded beside them (``"train"``: the settings; ``"data"``, ``"validation"``: see
+    :func:`_fingerprint`)."""
     model, state, saved = load_checkpoint(path)
     if "train" not in saved:
         raise ModelFileError(f"{os.fspath(path)!r} was not written by chainrule's fit")
-    return model, state, TrainConfig.from_dict(saved["train"])
+    return model, state, saved
 
 
 def checkpoint_config(path: str | os.PathLike[str]) -> TrainConfig:
     """The settings the run that wrote the checkpoint ``path`` was started with (resuming it
     continues with them)."""
-    return _load_fit_checkpoint(path)[2]
+    return TrainConfig.from_dict(_load_fit_checkpoint(path)[2]["train"])
+
+
+def _fingerprint(X: NDArray[Any], y: NDArray[Any]) -> dict[str, Any]:
+    """What a checkpoint records of the rows a run trains (or is scored) on, for a resumed run
+    to compare: their number, their width and a SHA-256 of the values and targets (cheap next
+    to an epoch of training; it catches a row changed or the rows reordered, which the
+    standardisation's means and deviations need not show)."""
+    digest = hashlib.sha256()
+    for array in (X, y):
+        values = np.ascontiguousarray(array)
+        digest.update(f"{values.dtype.str}{values.shape};".encode())
+        digest.update(values.data)
+    return {"rows": int(X.shape[0]), "features": int(X.shape[1]), "sha256": digest.hexdigest()}
+
+
+def _rows(record: Any) -> str:
+    """A fingerprint's size as messages give it: ``300 rows of 3 features``."""
+    if not isinstance(record, dict):
+        return "unknown rows"
+    return f"{record.get('rows')} rows of {record.get('features')} features"
+
+
+def _difference(started: Any, now: dict[str, Any]) -> str:
+    """How the rows given now differ from those a run started with, for a message."""
+    if _rows(started) == _rows(now):
+        return f"{_rows(now)}, as then, but other values or another row order"
+    return f"{_rows(started)} then, {_rows(now)} now"
+
+
+def _check_resumed_data(
+    path: str | os.PathLike[str],
+    saved: Mapping[str, Any],
+    data: dict[str, Any],
+    validation: dict[str, Any] | None,
+) -> None:
+    """Refuse to resume the checkpoint ``path`` on other rows than the run started with, or
+    with validation data added, left out or changed: it would go on without a word with other
+    data (validation data also change the rows the inputs are standardised on, and the
+    history's scores would mix two validation sets). A checkpoint written before the data were
+    recorded (no ``"data"``) is left to :func:`fit`'s comparison of the standardisation."""
+    if "data" not in saved:
+        return
+    where = f"the checkpoint {os.fspath(path)!r}"
+    if saved["data"] != data:
+        raise ValidationError(
+            f"{where} was trained on other data ({_difference(saved['data'], data)}): resume "
+            "it with the data set it was started with"
+        )
+    started = saved.get("validation")
+    if started == validation:
+        return
+    if started is None:
+        raise ValidationError(
+            f"{where} was started without validation data, but validation data are given "
+            f"({_rows(validation)}): resume it without them (leave out validation_data, "
+            "--validation-data), or start a new run to score on them"
+        )
+    if validation is None:
+        raise ValidationError(
+            f"{where} was started with validation data ({_rows(started)}), but none are "
+            "given: resume it with the same ones (validation_data, --validation-data)"
+        )
+    raise ValidationError(
+        f"{where} was started with other validation data ({_difference(started, validation)}): "
+        "resume it with the ones it was started with"
+    )
 
 
 #: Copies of the weights training keeps: the weights, their gradients, two optimizer moments
@@ -493,8 +710,10 @@ def fit(
         )
     state: dict[str, Any] | None = None
     saved_model: ModelFile | None = None
+    saved: dict[str, Any] = {}
     if resume is not None:
-        saved_model, state, saved_config = _load_fit_checkpoint(resume)
+        saved_model, state, saved = _load_fit_checkpoint(resume)
+        saved_config = TrainConfig.from_dict(saved["train"])
         # no config: continue to the epochs the interrupted run was to reach
         config = saved_config if given is None else replace(saved_config, epochs=config.epochs)
     if config.seed is None:
@@ -519,7 +738,15 @@ def fit(
                 f"{data.name!r} {data.n_features}"
             )
         X_val, y_val = validation_data.X, _validation_codes(validation_data, data)
-    elif config.validation_fraction > 0:
+    recorded: dict[str, Any] = {}
+    if checkpoint is not None or resume is not None:
+        recorded = {
+            "data": _fingerprint(X, y),
+            "validation": None if X_val is None or y_val is None else _fingerprint(X_val, y_val),
+        }
+    if resume is not None:
+        _check_resumed_data(resume, saved, recorded["data"], recorded["validation"])
+    if validation_data is None and config.validation_fraction > 0:
         X, X_val, y, y_val = train_test_split(
             X, y, config.validation_fraction, seed=split_rng, stratify=classification
         )
@@ -564,7 +791,11 @@ def fit(
                 checkpoint_every,
                 classes=data.classes,
                 preprocessing=preprocessing,
-                config={"train": config.to_dict()},
+                config={
+                    "train": config.to_dict(),
+                    "feature_names": list(data.feature_names),
+                    **recorded,
+                },
             )
         )
     if config.early_stopping:
@@ -584,11 +815,10 @@ def fit(
         callbacks=all_callbacks,
     )
     if state is not None and saved_model is not None:
-        saved_classes = None if saved_model.classes is None else list(saved_model.classes)
         if (
             saved_model.preprocessing != preprocessing
             or list(saved_model.sizes) != net.sizes
-            or saved_classes != (None if data.classes is None else list(data.classes))
+            or _texts(saved_model.classes) != _texts(data.classes)
         ):  # other rows, widths or class labels (the same numbers labelled 0/1, not no/yes)
             raise ValidationError(
                 f"the checkpoint {os.fspath(resume or '')!r} was trained on other data: "

@@ -181,7 +181,8 @@ def test_validation_data_without_the_target_column_says_so(files, tmp_path: Path
 def test_resuming_without_the_validation_data_it_started_with_is_explained(
     files, tmp_path: Path
 ) -> None:
-    """The same data read as "trained on other data", with no word on --validation-data."""
+    """The same data read as "trained on other data", with no word on --validation-data; the
+    checkpoint now records its validation data, so the message names them."""
     checkpoint = tmp_path / "run.ckpt"
     started = chainrule(
         "train",
@@ -199,9 +200,9 @@ def test_resuming_without_the_validation_data_it_started_with_is_explained(
     saved = checkpoint.read_bytes()
     result = chainrule("train", files["data"], "--resume", checkpoint, "--epochs", "4")
     assert one_line_error(result, "train") == (
-        f"chainrule train: error: the checkpoint {str(checkpoint)!r} was trained on other data: "
-        "resume it with the data set it was started with, and with validation data if and "
-        "only if that run had them (they change the rows the inputs are standardised on)"
+        f"chainrule train: error: the checkpoint {str(checkpoint)!r} was started with "
+        f"validation data ({N} rows of 2 features), but none are given: resume it with the same "
+        "ones (validation_data, --validation-data)"
     )
     assert checkpoint.read_bytes() == saved
     resumed = chainrule(

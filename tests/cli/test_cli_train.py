@@ -17,6 +17,7 @@ from sklearn.metrics import mean_squared_error, r2_score
 from chainrule.datasets import load, save_csv, train_test_split
 from chainrule.fit import FittedModel
 from chainrule.serialization import load_model
+from chainrule.serialization.checkpoint import load_checkpoint
 from cli_helpers import chainrule, one_line_error
 
 ENV = {**os.environ, "MPLBACKEND": "Agg"}
@@ -250,6 +251,12 @@ def test_ctrl_c_saves_the_weights_and_exits_130(animals, tmp_path):
     saved = load_model(out)
     assert saved.training["history"]["stopped"] == "interrupted"
     assert len(saved.training["history"]["epochs"]) < 100000
+    # where to go on from: the checkpoint's last complete epoch, as the file holds it
+    epoch = load_checkpoint(ckpt)[1]["epoch"]
+    assert stderr.strip().splitlines()[-1] == (
+        f"chainrule train: interrupted; kept the weights; {ckpt} holds epoch {epoch}: go on "
+        f"with --resume {ckpt}"
+    )
 
 
 @pytest.fixture(scope="module")

@@ -5,9 +5,10 @@ from __future__ import annotations
 from dataclasses import replace
 
 import numpy as np
+import pandas as pd
 import pytest
 
-from chainrule.datasets import load
+from chainrule.datasets import Dataset, load
 from chainrule.engine.callbacks import EarlyStopping
 from chainrule.engine.network import Network
 from chainrule.engine.optimizers import make_optimizer
@@ -161,3 +162,116 @@ def test_fit_resume_equals_uninterrupted_fit(tmp_path, dtype):
     relabelled = replace(SPIRAL, classes=[f"class {c}" for c in SPIRAL.classes])
     with pytest.raises(ValidationError, match="other data"):
         fit(relabelled, config, resume=tmp_path / "c")
+
+
+# -- the data a checkpoint records -------------------------------------------------------------
+
+FRACTION_0 = TrainConfig(hidden=(6,), epochs=4, validation_fraction=0.0, seed=2)
+
+
+def _rows(data, rows):
+    return replace(data, X=data.X[rows], y=data.y[rows])
+
+
+def test_resuming_with_validation_data_added_is_refused(tmp_path):
+    """Without a held-out share the inputs are standardised on the same rows either way, so
+    validation data given only to the resumed run went unnoticed and mixed two histories."""
+    fit(SPIRAL, replace(FRACTION_0, epochs=2), checkpoint=tmp_path / "c")
+    with pytest.raises(ValidationError) as err:
+        fit(SPIRAL, FRACTION_0, resume=tmp_path / "c", validation_data=_rows(SPIRAL, slice(40)))
+    assert str(err.value) == (
+        f"the checkpoint {str(tmp_path / 'c')!r} was started without validation data, but "
+        "validation data are given (40 rows of 2 features): resume it without them (leave out "
+        "validation_data, --validation-data), or start a new run to score on them"
+    )
+
+
+def test_resuming_with_other_validation_data_of_the_same_size_is_refused(tmp_path):
+    started = _rows(SPIRAL, slice(40))
+    other = _rows(SPIRAL, slice(40, 80))
+    fit(SPIRAL, replace(FRACTION_0, epochs=2), checkpoint=tmp_path / "c", validation_data=started)
+    with pytest.raises(
+        ValidationError,
+        match=r"other validation data \(40 rows of 2 features, as then, but other values",
+    ):
+        fit(SPIRAL, FRACTION_0, resume=tmp_path / "c", validation_data=other)
+    with pytest.raises(
+        ValidationError,
+        match=r"started with validation data \(40 rows of 2 features\), but none are given",
+    ):
+        fit(SPIRAL, FRACTION_0, resume=tmp_path / "c")
+
+
+def test_resuming_with_the_same_validation_rows_equals_an_unbroken_run(tmp_path):
+    """Equal rows in another Dataset object (read again from a file, say) are the same data."""
+    config = replace(FRACTION_0, epochs=5)
+    straight = fit(SPIRAL, config, validation_data=_rows(SPIRAL, slice(40)))
+    fit(
+        SPIRAL,
+        replace(config, epochs=2),
+        checkpoint=tmp_path / "c",
+        validation_data=_rows(SPIRAL, slice(40)),
+    )
+    resumed = fit(SPIRAL, config, resume=tmp_path / "c", validation_data=_rows(SPIRAL, slice(40)))
+    for W, expected in zip(resumed.net.weights, straight.net.weights):
+        assert W.tobytes() == expected.tobytes()
+    assert resumed.history == straight.history
+
+
+def test_resuming_on_rows_with_targets_swapped_is_refused(tmp_path):
+    """Two rows' labels swapped leave the standardisation's statistics exactly as they were,
+    so the comparison of those alone resumed on other data."""
+    fit(SPIRAL, replace(FRACTION_0, epochs=2), checkpoint=tmp_path / "c")
+    y = SPIRAL.y.copy()
+    first, other = 0, int(np.argmax(y != y[0]))
+    y[[first, other]] = y[[other, first]]
+    swapped = replace(SPIRAL, y=y)
+    with pytest.raises(
+        ValidationError,
+        match=r"trained on other data \(120 rows of 2 features, as then, but other values or "
+        r"another row order\)",
+    ):
+        fit(swapped, FRACTION_0, resume=tmp_path / "c")
+
+
+def test_a_checkpoint_without_the_data_record_still_resumes(tmp_path):
+    """Checkpoints written before the data were recorded resume as before (bit-identical)."""
+    straight = fit(SPIRAL, FRACTION_0)
+    fit(SPIRAL, replace(FRACTION_0, epochs=2), checkpoint=tmp_path / "new")
+    new = load_model(tmp_path / "new")
+    assert new.training is not None and {"data", "validation"} <= set(new.training["config"])
+    config = {k: v for k, v in new.training["config"].items() if k not in ("data", "validation")}
+    save_model(
+        tmp_path / "old",
+        weights=new.weights,
+        activations=new.activations,
+        loss=new.loss,
+        classes=new.classes,
+        task=new.task,
+        preprocessing=new.preprocessing,
+        training={"state": new.training["state"], "config": config},
+        extra_tensors=new.extra_tensors,
+        kind="checkpoint",
+    )
+    resumed = fit(SPIRAL, FRACTION_0, resume=tmp_path / "old")
+    for W, expected in zip(resumed.net.weights, straight.net.weights):
+        assert W.tobytes() == expected.tobytes()
+    with pytest.raises(ValidationError, match="other data"):  # the old check still applies
+        fit(_rows(SPIRAL, slice(100)), FRACTION_0, resume=tmp_path / "old")
+
+
+def test_a_checkpoint_read_as_a_model_keeps_its_settings_names_and_history(tmp_path):
+    """A checkpoint is also a model (README), but read as one it had the default settings, no
+    feature names (its data were then read by position, whatever their header) and no loss
+    curves. It now describes itself as the model file of the same run does."""
+    rng = np.random.default_rng(5)
+    X = rng.normal([3.0, -2.0], [2.0, 0.5], size=(80, 2))
+    data = Dataset(X, X @ [1.5, -4.0] + 7.0, ["width", "depth"], "price", None, "regression")
+    config = TrainConfig(hidden=(5,), epochs=3, seed=4, optimizer="sgd", learning_rate=0.05)
+    fit(data, config, checkpoint=tmp_path / "c").save(tmp_path / "m")
+    as_model, saved = FittedModel.load(tmp_path / "c"), FittedModel.load(tmp_path / "m")
+    assert as_model.feature_names == saved.feature_names == ["width", "depth"]
+    assert as_model.config == saved.config == config
+    assert as_model.history.epochs == saved.history.epochs  # RMSE in the target's units
+    frame = pd.DataFrame({"depth": X[:, 1], "width": X[:, 0]})
+    np.testing.assert_array_equal(as_model.predict(frame), saved.predict(X))

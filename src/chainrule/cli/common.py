@@ -11,6 +11,7 @@ import argparse
 import json
 import math
 import os
+import sys
 import zipfile
 import zlib
 from collections.abc import Callable, Sequence
@@ -381,3 +382,79 @@ def json_ready(value: Any) -> Any:
 def print_json(report: Any) -> None:
     """Print ``report`` as strict JSON (non-finite numbers as ``null``)."""
     print(json.dumps(json_ready(report), indent=1, allow_nan=False))
+
+
+MODEL_SUFFIXES = (".safetensors", ".onnx")
+"""Suffixes of model files, which a data argument refuses (read as CSV text, a model file
+was "not UTF-8 text: save the file as UTF-8")."""
+
+
+def check_data_source(source: str | None, what: str, hint: str) -> None:
+    """Refuse a model file given where data are read (``train model.safetensors``, or MODEL
+    twice), before any work; ``hint`` says what was probably meant."""
+    if source is not None and _suffix(source) in MODEL_SUFFIXES:
+        raise ValidationError(
+            f"{what} {source!r} is a model file ({_suffix(source)}), not data: give a CSV or NPZ "
+            f"file or a built-in data set name{hint}"
+        )
+
+
+def check_one_label_per_row(
+    model: FittedModel,
+    path: str | os.PathLike[str],
+    command: str,
+    instead: str = "'chainrule predict' gives its decisions",
+) -> None:
+    """Refuse a multilabel model (one 0/1 decision per label) where one target column per row
+    is read: its targets are sets of labels, which no single column holds, so reading DATA
+    would end in a puzzling "class never seen". ``instead`` says what to do."""
+    if model.multilabel:
+        assert model.classes is not None
+        raise ValidationError(
+            f"{os.fspath(path)} is a multilabel model: it decides each of its labels "
+            f"({', '.join(model.classes)}) on its own, while {command} reads one target label "
+            f"per row; {instead}"
+        )
+
+
+def note_columns_by_position(
+    names: Sequence[str] | None, source: str, delimiter: str | None, command: str, owner: str
+) -> None:
+    """Say on standard error when the columns of the CSV file ``source`` were taken by
+    position although one side names them, as scikit-learn warns: features without names
+    (``names`` is ``None`` or ``x1, x2, ...``: an NPZ file, a CSV file without a header) and a
+    file whose header names its columns, which may be in another order; or named features and
+    a file without a header. Columns matched by name need no word. ``owner`` says whose the
+    features are: ``"the model's"``, ``"the training data's"``."""
+    from chainrule.datasets.files import default_column_names, first_csv_row, is_number
+
+    path = Path(source)
+    if _suffix(path) in (".npz", ".npy") or not path.is_file():
+        return
+    columns, _ = first_csv_row(path, delimiter=delimiter)
+    n = len(columns)
+    # line 1 names the columns when two of its fields are text (a data row has one at most,
+    # its label), as the readers decide; x1, x2, ..., y name them by position anyway
+    header = sum(not is_number(field) for field in columns if field) >= min(2, n)
+    positional = (default_column_names(n), default_column_names(n, target=False))
+    if names is not None and list(names) == default_column_names(len(names), target=False):
+        names = None
+    if names is None and header and columns not in positional:
+        note = (
+            f"{owner} features have no names (from an NPZ file or a CSV file without a "
+            f"header), so the columns of {source} are taken by position, not by their names "
+            f"{_shown(columns)}: they must be in the training data's order"
+        )
+    elif names is not None and not header and not set(names) <= set(positional[0]):
+        note = (
+            f"{source} has no header, so its columns are taken by position as {owner} "
+            f"features {_shown(names)}, in this order"
+        )
+    else:
+        return
+    print(f"chainrule {command}: note: {note}", file=sys.stderr)
+
+
+def _shown(names: Sequence[str]) -> str:
+    """Column names as a message lists them: quoted, the first 8 of a wide file."""
+    return ", ".join(map(repr, names[:8])) + (", ..." if len(names) > 8 else "")

@@ -71,13 +71,23 @@ def format_confusion(matrix: list[list[int]], classes: list[str]) -> list[str]:
 
 def run(args: argparse.Namespace) -> int:
     """Print the scores."""
-    from chainrule.cli.common import print_json
+    from chainrule.cli.common import (
+        check_data_source,
+        check_one_label_per_row,
+        note_columns_by_position,
+        print_json,
+    )
     from chainrule.cli.train import parse_target
     from chainrule.fit import FittedModel
 
+    check_data_source(args.data, "DATA", " after MODEL")
     model = FittedModel.load(args.model)
+    check_one_label_per_row(model, args.model, "evaluate")
     target = parse_target(args.target)
     report = scores(model, args.data, target, args.delimiter)
+    note_columns_by_position(
+        model.named_features(), args.data, args.delimiter, "evaluate", "the model's"
+    )
     if args.json:
         print_json(report)  # a NaN score (R^2 of a constant target) as null, not invalid JSON
         return 0

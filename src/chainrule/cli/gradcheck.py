@@ -17,8 +17,10 @@ from numpy.typing import NDArray
 
 from chainrule.cli.common import (
     add_network_arguments,
+    check_one_label_per_row,
     network_from_args,
     network_loss,
+    note_columns_by_position,
     positive_float,
     positive_int,
 )
@@ -95,6 +97,9 @@ def data_batch(
     if model is not None:
         X, y = read_for_model(model, path, need_target=True)
         assert y is not None  # need_target=True
+        note_columns_by_position(
+            model.named_features(), str(path), None, "gradcheck", "the model's"
+        )
         return X[:n], y[:n]
     dataset = read_dataset(path)
     return dataset.X[:n], dataset.y[:n]
@@ -127,6 +132,10 @@ def run(args: argparse.Namespace) -> int:
     net = loaded.net
     loss = network_loss(net)
     if args.data is not None:
+        if loaded.model is not None:
+            check_one_label_per_row(
+                loaded.model, args.weights, "--data", "leave --data out to check a random batch"
+            )
         X, y = data_batch(args.data, args.batch, loaded.model)
         _check_batch(net, loss, X, y, args.data)
         # a model file's network was trained on standardised data: check it where it works

@@ -28,14 +28,21 @@ def register(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Write the figures and list them."""
-    from chainrule.cli.common import check_output_dir
+    from chainrule.cli.common import (
+        check_data_source,
+        check_one_label_per_row,
+        check_output_dir,
+        note_columns_by_position,
+    )
     from chainrule.cli.train import parse_target
     from chainrule.errors import ValidationError
     from chainrule.fit import FittedModel, read_for_model
     from chainrule.plots import save_plots
 
     check_output_dir(args.output, "--output")
+    check_data_source(args.data, "DATA", " after MODEL")
     model = FittedModel.load(args.model)
+    check_one_label_per_row(model, args.model, "plot")
     if not model.history.epochs and model.classes is None:
         raise ValidationError(
             f"nothing to plot: {args.model} holds a regression model without a training "
@@ -47,6 +54,9 @@ def run(args: argparse.Namespace) -> int:
         model, args.data, target=target, need_target=True, delimiter=args.delimiter
     )
     assert y is not None  # need_target=True
+    note_columns_by_position(
+        model.named_features(), args.data, args.delimiter, "plot", "the model's"
+    )
     for path in save_plots(model, X, y, args.output, data=args.data):
         print(f"wrote {path}")
     return 0

@@ -40,7 +40,7 @@ def register(subparsers: Any) -> None:
 def predictions_csv(
     model: Any, source: str, target: int | str | None, proba: bool, delimiter: str | None = None
 ) -> str:
-    """The CSV text of the predictions."""
+    """The CSV text of the predictions (see :func:`prediction_table` for its columns)."""
     from chainrule.errors import ValidationError
     from chainrule.fit import read_for_model
 
@@ -49,17 +49,36 @@ def predictions_csv(
     X, _ = read_for_model(model, source, target=target, delimiter=delimiter)
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    if proba:
-        probabilities = model.predict_proba(X)
-        labels = [model.classes[k] for k in probabilities.argmax(axis=1)]
-        writer.writerow(["prediction", *(f"p_{c}" for c in model.classes)])
-        for label, row in zip(labels, probabilities.tolist(), strict=True):
-            writer.writerow([label, *(repr(float(p)) for p in row)])
-    else:
-        writer.writerow(["prediction"])
-        for value in model.predict(X).tolist():
-            writer.writerow([value if isinstance(value, str) else repr(float(value))])
+    writer.writerows(prediction_table(model, X, proba))
     return buffer.getvalue()
+
+
+def prediction_table(model: Any, X: Any, proba: bool) -> list[list[Any]]:
+    """The header and one row per row of ``X``: a ``prediction`` column (the class label as
+    the data spell it, or the value), and with ``proba`` one ``p_<class>`` column per class. A
+    multilabel model (one sigmoid unit per label) decides each label on its own, so it gets a
+    0/1 column ``prediction_<label>`` per label instead (an argmax would name one label only,
+    as if they excluded each other); a model with several outputs (regression) one column
+    ``prediction_<j>`` per output."""
+    head: list[Any]
+    rows: list[list[Any]]
+    if model.classes is None:
+        values = model.predict(X).reshape(len(X), -1)
+        k = values.shape[1]
+        head = ["prediction"] if k == 1 else [f"prediction_{j + 1}" for j in range(k)]
+        rows = [[repr(float(v)) for v in row] for row in values.tolist()]
+        return [head, *rows]
+    if model.multilabel:
+        head = [f"prediction_{c}" for c in model.classes]
+        rows = model.predict_codes(X).astype(int).tolist()
+    else:
+        head = ["prediction"]
+        rows = [[model.classes[k]] for k in model.predict_codes(X).tolist()]
+    if proba:
+        head += [f"p_{c}" for c in model.classes]
+        for row, p in zip(rows, model.predict_proba(X).tolist(), strict=True):
+            row += [repr(float(v)) for v in p]
+    return [head, *rows]
 
 
 NOT_CSV_SUFFIXES = (".safetensors", ".onnx", ".npz", ".npy")
@@ -86,15 +105,20 @@ def check_not_an_input(output: str | None, model: str, data: str) -> None:
 def run(args: argparse.Namespace) -> int:
     """Write the predictions."""
     from chainrule._atomic import atomic_path, check_output_path, is_stream
+    from chainrule.cli.common import check_data_source, note_columns_by_position
     from chainrule.cli.train import parse_target
     from chainrule.errors import DataError
     from chainrule.fit import FittedModel
 
     check_output_path(args.output, "--output", stream_ok=True)
     check_not_an_input(args.output, args.model, args.data)
+    check_data_source(args.data, "DATA", " after MODEL")
     model = FittedModel.load(args.model)
     target = parse_target(args.target)
     text = predictions_csv(model, args.data, target, args.proba, args.delimiter)
+    note_columns_by_position(
+        model.named_features(), args.data, args.delimiter, "predict", "the model's"
+    )
     if args.output in (None, "-"):
         sys.stdout.write(text)
         return 0

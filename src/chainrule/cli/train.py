@@ -318,8 +318,10 @@ def read_validation(
     source: str, target: int | str | None, data: Any, delimiter: str | None = None
 ) -> Any:
     """``--validation-data``, read as a target of the training data's task with the features
-    matched by name (see :func:`~chainrule.sources.read_like`); any problem is reported as one
-    of ``--validation-data``, with both tasks when they differ."""
+    matched by name (see :func:`~chainrule.sources.read_like`), with a note when they are taken
+    by position although one side names them; any problem is reported as one of
+    ``--validation-data``, with both tasks when they differ."""
+    from chainrule.cli.common import note_columns_by_position
     from chainrule.errors import DataError
     from chainrule.sources import read_like
 
@@ -332,6 +334,7 @@ def read_validation(
         ) from None
     if validation.task != data.task:  # pragma: no cover  (read_dataset refuses it)
         raise DataError(f"--validation-data {source} is for {validation.task}, not {data.task}")
+    note_columns_by_position(data.feature_names, source, delimiter, "train", "the training data's")
     return validation
 
 
@@ -384,7 +387,12 @@ def check_unused_options(args: argparse.Namespace) -> None:
 def run(args: argparse.Namespace) -> int:
     """Train, report and save; see the module docstring for exit statuses."""
     from chainrule._atomic import check_output_path
-    from chainrule.cli.common import check_model_output, check_output_dir, print_json
+    from chainrule.cli.common import (
+        check_data_source,
+        check_model_output,
+        check_output_dir,
+        print_json,
+    )
     from chainrule.cli.progress import ProgressBar
     from chainrule.fit import TrainConfig, fit, read_dataset
 
@@ -402,6 +410,9 @@ def run(args: argparse.Namespace) -> int:
             "file would replace the checkpoint; give them different names"
         )
     check_output_dir(args.plots, "--plots")
+    resume = "; to go on training from a checkpoint, give the data with --resume CKPT"
+    check_data_source(args.data, "DATA", resume)
+    check_data_source(args.validation_data, "--validation-data", "")
     check_unused_options(args)
     given = given_settings(args)
     epochs = TrainConfig.epochs if args.epochs is None else args.epochs
@@ -475,6 +486,24 @@ def run(args: argparse.Namespace) -> int:
         for path in plots:
             print(f"wrote {path}")
     if model.history.stopped == "interrupted":
-        print("chainrule train: interrupted; kept the weights", file=sys.stderr)
+        print(
+            f"chainrule train: interrupted; kept the weights{resumable(checkpoint)}",
+            file=sys.stderr,
+        )
         return 130
     return 0
+
+
+def resumable(checkpoint: str | None) -> str:
+    """What Ctrl-C left to resume from: the checkpoint's last complete epoch (the unfinished
+    one is not in it), or that none was written, so ``--resume`` would find no file."""
+    from chainrule.errors import ChainruleError
+    from chainrule.serialization.checkpoint import load_checkpoint
+
+    if checkpoint is None:
+        return ""
+    try:
+        epoch = load_checkpoint(checkpoint)[1]["epoch"]
+    except (ChainruleError, KeyError):
+        return f"; no checkpoint in {checkpoint} (no epoch was complete)"
+    return f"; {checkpoint} holds epoch {epoch}: go on with --resume {checkpoint}"
