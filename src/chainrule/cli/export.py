@@ -20,8 +20,9 @@ def register(subparsers: Any) -> None:
         "export",
         help="export a model file to ONNX",
         description=(
-            "Export MODEL (a chainrule model file) to another format. ONNX: opset 17, float32 "
-            "input 'input' of shape (N, n_features) in the data's units (the model's "
+            "Export MODEL (a chainrule model file) to another format. ONNX: opset 17, input "
+            "'input' of shape (N, n_features) in the model's dtype (float32, or float64 for a "
+            "model trained with --dtype float64) and in the data's units (the model's "
             "standardisation is in the graph), output 'probabilities' or 'values'."
         ),
     )

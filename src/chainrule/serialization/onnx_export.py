@@ -37,7 +37,6 @@ from chainrule.datasets import Standardizer
 from chainrule.engine.activations import Activation, LeakyReLU, names_of
 from chainrule.engine.network import Network
 from chainrule.errors import ValidationError
-from chainrule.serialization.model_file import load_model
 from chainrule.serialization.safetensors_io import PathLike, atomic_write, file_path
 from onnx import helper, numpy_helper
 
@@ -86,13 +85,8 @@ def _resolve(model: Any, standardizer: Standardizer | None) -> _Exportable:
     from chainrule.fit import FittedModel
 
     standardizer = _as_standardizer(standardizer)
-    labels: list[Any] | None = None
     if isinstance(model, str | os.PathLike):
-        stored = load_model(model)
-        # The file's own labels: FittedModel spells them as text (the command line's labels),
-        # which would turn a file's integer classes 0, 1, 2 into "0", "1", "2" in the metadata.
-        labels = None if stored.classes is None else list(stored.classes)
-        model = FittedModel.from_file(stored)
+        model = FittedModel.load(model)
     if isinstance(model, FittedModel):
         if standardizer is not None and model.standardizer is not None:
             raise ValidationError(
@@ -102,7 +96,7 @@ def _resolve(model: Any, standardizer: Standardizer | None) -> _Exportable:
         return _Exportable(
             model.net,
             model.task,
-            model.classes if labels is None else labels,
+            model.labels,  # of their own type: integer classes 0, 1, 2 stay numbers
             model.standardizer or standardizer,
             model.target_scaler,
             model.feature_names,
