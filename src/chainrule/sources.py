@@ -38,6 +38,31 @@ CSV_SUFFIXES = (".csv", ".tsv", ".txt")
 """Suffixes of the files read as CSV (so is any existing file not named .npz or .npy)."""
 
 
+MODEL_SUFFIXES = (".safetensors", ".onnx")
+"""Suffixes of model files, which no reader takes for data (read as CSV text, a model file was
+"not UTF-8 text: save the file as UTF-8")."""
+
+
+def check_not_a_model(
+    source: str | os.PathLike[str] | None, what: str = "the data source", hint: str = ""
+) -> None:
+    """Refuse a model file given where data are read (``MODEL`` twice on a command line, a
+    model file given to :func:`read_dataset`), before any work; ``hint`` says what was probably
+    meant. ``None`` (no source) passes.
+
+    Raises
+    ------
+    ValidationError
+        Naming ``what`` when ``source`` ends in a model file's suffix.
+    """
+    suffix = "" if source is None else Path(source).suffix.lower()
+    if suffix in MODEL_SUFFIXES:
+        raise ValidationError(
+            f"{what} {os.fspath(source or '')!r} is a model file ({suffix}), not data: give a "
+            f"CSV or NPZ file or a built-in data set name{hint}"
+        )
+
+
 def _is_csv(path: Path) -> bool:
     """Whether :func:`read_dataset` reads ``path`` as a CSV file (by extension or existence)."""
     suffix = path.suffix.lower()
@@ -84,6 +109,7 @@ def read_dataset(
             "empty data source: give a CSV or NPZ file or a built-in data set name (see "
             "'chainrule datasets')"
         )
+    check_not_a_model(text)
     path = Path(text).expanduser()
     suffix = path.suffix.lower()
     folder_of_builtin = path.is_dir() and _is_builtin(text)
@@ -151,6 +177,7 @@ def read_like(
         What :func:`read_dataset` raises, and a header whose features are not the training
         data's (the message names those missing and those added).
     """
+    check_not_a_model(source)
     names = _named(training.feature_names)
     path = Path(os.fspath(source)).expanduser()
     if target is None and names is not None and _is_csv(path) and path.is_file():
@@ -217,15 +244,6 @@ def _model_targets(model: FittedModel, data: Dataset) -> NDArray[Any]:
 def _task_of(model: FittedModel) -> Task:
     """The task of ``model``'s targets, as the loaders spell it."""
     return "regression" if model.classes is None else "classification"
-
-
-def _known_names(model: FittedModel) -> list[str] | None:
-    """The model's feature names, or ``None`` when they say nothing about columns: absent, or
-    the ``x1, x2, ...`` a file without a header gets (its columns count by position)."""
-    names = model.feature_names
-    if names is None or len(names) != model.n_features:
-        return None
-    return _named(names)
 
 
 def _reorder(X: NDArray[np.float64], have: Sequence[str], want: Sequence[str]) -> NDArray[Any]:
@@ -323,7 +341,7 @@ def _csv_for_model(
     """:func:`read_for_model` for a CSV file: columns by name when line 1 names the model's
     features, else by position."""
     columns, delimiter = first_csv_row(path, delimiter=delimiter)
-    names = _known_names(model)
+    names = model.named_features()
     if names is not None:
         if set(names) <= set(columns):
             return _csv_by_name(
@@ -399,12 +417,13 @@ def read_for_model(
         A ``target`` or ``delimiter`` for an NPZ file or a built-in data set.
     """
     text = os.fspath(source)
+    check_not_a_model(text)
     path = Path(text).expanduser()
     if text.strip() and _is_csv(path) and not path.is_dir():
         return _csv_for_model(
             model, path, target=target, need_target=need_target, delimiter=delimiter
         )
-    names = _known_names(model)
+    names = model.named_features()
     if path.suffix.lower() == ".npz" and not need_target and target is None and delimiter is None:
         features: Dataset | Features = load_npz(path, target=None)
     else:

@@ -40,3 +40,24 @@ def test_train_on_a_model_file_points_to_resume(model: Path, tmp_path: Path) -> 
         f"chainrule train: error: --validation-data {str(onnx)!r} is a model file (.onnx), not "
         f"data: {DATA_HINT}"
     )
+
+
+def test_the_library_readers_refuse_a_model_file_too(model: Path) -> None:
+    """Python callers of the readers get the same refusal, not "not UTF-8 text"."""
+    from chainrule.errors import ValidationError
+    from chainrule.fit import FittedModel
+    from chainrule.sources import read_dataset, read_for_model, read_like
+
+    fitted = FittedModel.load(model)
+    expected = (
+        f"the data source {str(model)!r} is a model file (.safetensors), not data: {DATA_HINT}"
+    )
+    training = read_dataset("xor")
+    for read in (
+        lambda: read_dataset(model),
+        lambda: read_for_model(fitted, model),
+        lambda: read_like(training, model),
+    ):
+        with pytest.raises(ValidationError) as err:
+            read()
+        assert str(err.value) == expected

@@ -384,21 +384,6 @@ def print_json(report: Any) -> None:
     print(json.dumps(json_ready(report), indent=1, allow_nan=False))
 
 
-MODEL_SUFFIXES = (".safetensors", ".onnx")
-"""Suffixes of model files, which a data argument refuses (read as CSV text, a model file
-was "not UTF-8 text: save the file as UTF-8")."""
-
-
-def check_data_source(source: str | None, what: str, hint: str) -> None:
-    """Refuse a model file given where data are read (``train model.safetensors``, or MODEL
-    twice), before any work; ``hint`` says what was probably meant."""
-    if source is not None and _suffix(source) in MODEL_SUFFIXES:
-        raise ValidationError(
-            f"{what} {source!r} is a model file ({_suffix(source)}), not data: give a CSV or NPZ "
-            f"file or a built-in data set name{hint}"
-        )
-
-
 def check_one_label_per_row(
     model: FittedModel,
     path: str | os.PathLike[str],

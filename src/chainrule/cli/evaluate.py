@@ -72,15 +72,15 @@ def format_confusion(matrix: list[list[int]], classes: list[str]) -> list[str]:
 def run(args: argparse.Namespace) -> int:
     """Print the scores."""
     from chainrule.cli.common import (
-        check_data_source,
         check_one_label_per_row,
         note_columns_by_position,
         print_json,
     )
     from chainrule.cli.train import parse_target
     from chainrule.fit import FittedModel
+    from chainrule.sources import check_not_a_model
 
-    check_data_source(args.data, "DATA", " after MODEL")
+    check_not_a_model(args.data, "DATA", " after MODEL")
     model = FittedModel.load(args.model)
     check_one_label_per_row(model, args.model, "evaluate")
     target = parse_target(args.target)

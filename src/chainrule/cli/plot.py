@@ -29,7 +29,6 @@ def register(subparsers: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     """Write the figures and list them."""
     from chainrule.cli.common import (
-        check_data_source,
         check_one_label_per_row,
         check_output_dir,
         note_columns_by_position,
@@ -38,9 +37,10 @@ def run(args: argparse.Namespace) -> int:
     from chainrule.errors import ValidationError
     from chainrule.fit import FittedModel, read_for_model
     from chainrule.plots import save_plots
+    from chainrule.sources import check_not_a_model
 
     check_output_dir(args.output, "--output")
-    check_data_source(args.data, "DATA", " after MODEL")
+    check_not_a_model(args.data, "DATA", " after MODEL")
     model = FittedModel.load(args.model)
     check_one_label_per_row(model, args.model, "plot")
     if not model.history.epochs and model.classes is None:

@@ -105,14 +105,15 @@ def check_not_an_input(output: str | None, model: str, data: str) -> None:
 def run(args: argparse.Namespace) -> int:
     """Write the predictions."""
     from chainrule._atomic import atomic_path, check_output_path, is_stream
-    from chainrule.cli.common import check_data_source, note_columns_by_position
+    from chainrule.cli.common import note_columns_by_position
     from chainrule.cli.train import parse_target
     from chainrule.errors import DataError
     from chainrule.fit import FittedModel
+    from chainrule.sources import check_not_a_model
 
     check_output_path(args.output, "--output", stream_ok=True)
     check_not_an_input(args.output, args.model, args.data)
-    check_data_source(args.data, "DATA", " after MODEL")
+    check_not_a_model(args.data, "DATA", " after MODEL")
     model = FittedModel.load(args.model)
     target = parse_target(args.target)
     text = predictions_csv(model, args.data, target, args.proba, args.delimiter)

@@ -388,13 +388,13 @@ def run(args: argparse.Namespace) -> int:
     """Train, report and save; see the module docstring for exit statuses."""
     from chainrule._atomic import check_output_path
     from chainrule.cli.common import (
-        check_data_source,
         check_model_output,
         check_output_dir,
         print_json,
     )
     from chainrule.cli.progress import ProgressBar
     from chainrule.fit import TrainConfig, fit, read_dataset
+    from chainrule.sources import check_not_a_model
 
     check_output_path(args.output, "--output")
     check_model_output(args.output, "--output")
@@ -411,8 +411,8 @@ def run(args: argparse.Namespace) -> int:
         )
     check_output_dir(args.plots, "--plots")
     resume = "; to go on training from a checkpoint, give the data with --resume CKPT"
-    check_data_source(args.data, "DATA", resume)
-    check_data_source(args.validation_data, "--validation-data", "")
+    check_not_a_model(args.data, "DATA", resume)
+    check_not_a_model(args.validation_data, "--validation-data", "")
     check_unused_options(args)
     given = given_settings(args)
     epochs = TrainConfig.epochs if args.epochs is None else args.epochs
