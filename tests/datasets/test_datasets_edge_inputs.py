@@ -303,3 +303,17 @@ def test_a_path_under_home_written_with_a_tilde_is_read(
     assert load_npz("~/data.npz").X.tolist() == np.eye(2).tolist()
     assert read_dataset("~/data.npz").X.tolist() == np.eye(2).tolist()
     assert read_idx("~/data.idx").tolist() == [0, 1, 2]
+
+
+def test_boolean_labels_are_the_same_classes_in_npz_and_csv(tmp_path: Path) -> None:
+    """A bool ``y`` saved in an NPZ file and the same labels in a CSV file (as pandas writes
+    them, ``True``/``False``) are the same classes, in the same order: a model trained on one
+    scores the other. Before, the NPZ file's were ``'0'``/``'1'``, unseen in the CSV's terms."""
+    X = np.arange(8.0).reshape(4, 2)
+    y = np.array([True, False, True, True])
+    np.savez(tmp_path / "b.npz", X=X, y=y)
+    pd.DataFrame({"a": X[:, 0], "b": X[:, 1], "y": y}).to_csv(tmp_path / "b.csv", index=False)
+    from_npz, from_csv = load_npz(tmp_path / "b.npz"), load_csv(tmp_path / "b.csv")
+    assert from_npz.classes == from_csv.classes == [str(c) for c in np.unique(y)]
+    np.testing.assert_array_equal(from_npz.y, from_csv.y)
+    np.testing.assert_array_equal(np.asarray(from_npz.classes)[from_npz.y], y.astype(str))

@@ -229,7 +229,8 @@ def encode_labels(values: np.ndarray) -> tuple[np.ndarray, list[str]]:
     Parameters
     ----------
     values : ndarray of shape (n,)
-        Numeric labels (sorted numerically) or strings (sorted as text).
+        Numeric labels (sorted numerically), booleans (``'False'``, ``'True'``, as a CSV file
+        spells them) or strings (sorted as text).
 
     Returns
     -------
@@ -238,7 +239,9 @@ def encode_labels(values: np.ndarray) -> tuple[np.ndarray, list[str]]:
     classes : list of str
     """
     unique, inverse = np.unique(values, return_inverse=True)
-    if unique.dtype.kind in "iub":  # exact: float(2**63 - 1) would round to 2**63
+    if unique.dtype.kind == "b":  # as a CSV file (pandas' to_csv, save_csv) spells them
+        classes = [str(bool(v)) for v in unique]
+    elif unique.dtype.kind in "iu":  # exact: float(2**63 - 1) would round to 2**63
         classes = [str(int(v)) for v in unique]
     elif unique.dtype.kind == "f":
         classes = [label_text(float(v)) for v in unique]
