@@ -317,3 +317,21 @@ def test_boolean_labels_are_the_same_classes_in_npz_and_csv(tmp_path: Path) -> N
     assert from_npz.classes == from_csv.classes == [str(c) for c in np.unique(y)]
     np.testing.assert_array_equal(from_npz.y, from_csv.y)
     np.testing.assert_array_equal(np.asarray(from_npz.classes)[from_npz.y], y.astype(str))
+
+
+def test_several_target_columns_are_named_with_what_takes_them(tmp_path: Path) -> None:
+    """A 2-D ``y`` of one row per sample is several targets: the message says so and names
+    the estimators that fit them (a wrong row count keeps the plain shape message)."""
+    X = np.zeros((5, 2))
+    np.savez(tmp_path / "multi.npz", X=X, y=np.zeros((5, 3)))
+    with pytest.raises(DataError) as err:
+        load_npz(tmp_path / "multi.npz")
+    assert str(err.value) == (
+        f"{tmp_path / 'multi.npz'}: y must have shape (5,) to match X; got (5, 3): a data set "
+        "has one target per row, and these are 3 target columns; train one model per column, "
+        "or fit MLPRegressor (several values) or MLPClassifier (several labels per row) from "
+        "chainrule.estimators on them"
+    )
+    with pytest.raises(ValidationError) as err:
+        save_csv(tmp_path / "short.csv", X, np.zeros(4))
+    assert str(err.value) == "y must have shape (5,) to match X; got (4,)"

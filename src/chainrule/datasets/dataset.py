@@ -19,6 +19,7 @@ __all__ = [
     "TaskArg",
     "encode_labels",
     "label_text",
+    "wrong_target_shape",
 ]
 
 Task = Literal["classification", "regression"]
@@ -106,9 +107,7 @@ class Dataset(_Table):
         X = _checked_matrix(self.X, self.feature_names, "Dataset")
         y = np.asarray(self.y)
         if y.ndim != 1 or y.shape[0] != X.shape[0]:
-            raise ValidationError(
-                f"Dataset.y must have shape ({X.shape[0]},) to match X; got {y.shape}"
-            )
+            raise ValidationError(wrong_target_shape("Dataset.y", y.shape, X.shape[0]))
         if self.task == "classification":
             if self.classes is None:
                 raise ValidationError("Dataset.classes is required for classification")
@@ -221,6 +220,19 @@ def label_text(value: float) -> str:
     if value == int(value):
         return str(int(value))
     return repr(float(value))
+
+
+def wrong_target_shape(name: str, shape: tuple[int, ...], n_rows: int) -> str:
+    """The message for targets ``name`` of ``shape`` where ``(n_rows,)`` is needed: one target
+    per row. A table of several target columns is named as such, with what takes one."""
+    message = f"{name} must have shape ({n_rows},) to match X; got {shape}"
+    if len(shape) == 2 and shape[0] == n_rows and shape[1] > 1:
+        message += (
+            f": a data set has one target per row, and these are {shape[1]} target columns; "
+            "train one model per column, or fit MLPRegressor (several values) or "
+            "MLPClassifier (several labels per row) from chainrule.estimators on them"
+        )
+    return message
 
 
 def encode_labels(values: np.ndarray) -> tuple[np.ndarray, list[str]]:

@@ -38,6 +38,7 @@ from chainrule.datasets.dataset import (
     Task,
     TaskArg,
     encode_labels,
+    wrong_target_shape,
 )
 from chainrule.errors import DataError, ValidationError
 
@@ -997,7 +998,7 @@ def save_csv(
     if X.ndim != 2 or X.dtype.kind not in "fiub":
         raise ValidationError(f"X must be a 2-D numeric array; got shape {X.shape} ({X.dtype})")
     if y.ndim != 1 or y.shape[0] != X.shape[0]:
-        raise ValidationError(f"y must have shape ({X.shape[0]},) to match X; got {y.shape}")
+        raise ValidationError(wrong_target_shape("y", y.shape, X.shape[0]))
     if not np.all(np.isfinite(X)):
         raise ValidationError("X must be finite; it contains nan or inf")
     names = (
@@ -1291,9 +1292,7 @@ def load_npz(
 
     y = arrays[target]
     if y.ndim != 1 or y.shape[0] != X.shape[0]:
-        raise DataError(
-            f"{label}: {target} must have shape ({X.shape[0]},) to match X; got {y.shape}"
-        )
+        raise DataError(f"{label}: {wrong_target_shape(target, y.shape, X.shape[0])}")
     target_name = target
     if "target_name" in arrays:
         stored = arrays["target_name"].reshape(-1)
