@@ -335,3 +335,23 @@ def test_several_target_columns_are_named_with_what_takes_them(tmp_path: Path) -
     with pytest.raises(ValidationError) as err:
         save_csv(tmp_path / "short.csv", X, np.zeros(4))
     assert str(err.value) == "y must have shape (5,) to match X; got (4,)"
+
+
+def test_an_index_that_is_also_another_columns_name_is_refused(tmp_path: Path) -> None:
+    """pandas writes its index first, so a frame of columns 0, 1, 2 is read with the header
+    ``'', '0', '1', '2', 'y'``: ``target=2`` could be the index 2 (the column '1') or the column
+    named '2'. Refused, naming both; an index whose column bears its own number is no riddle."""
+    frame = pd.DataFrame(np.arange(12.0).reshape(4, 3))
+    frame["y"] = [0, 1, 0, 1]
+    frame.to_csv(tmp_path / "pd.csv")
+    with pytest.raises(DataError) as err:
+        load_csv(tmp_path / "pd.csv", target=2)
+    assert str(err.value) == (
+        f"{tmp_path / 'pd.csv'}: target 2 is ambiguous: index 2 is the column '1', but another "
+        "column is named '2'; give its index, 3, to mean that one"
+    )
+    data = load_csv(tmp_path / "pd.csv", target=3, task="regression")  # the column named '2'
+    np.testing.assert_array_equal(data.y, frame[2].to_numpy())
+    frame.to_csv(tmp_path / "plain.csv", index=False)  # header 0, 1, 2, y: index 2 is '2'
+    plain = load_csv(tmp_path / "plain.csv", target=2, task="regression")
+    np.testing.assert_array_equal(plain.y, frame[2].to_numpy())

@@ -584,7 +584,15 @@ def column_index(column: Column, names: list[str], n_columns: int, label: str, w
             f"{label}: {what} index {column} is out of range for {n_columns} columns "
             f"(valid: {-n_columns}..{n_columns - 1})"
         )
-    return column % n_columns
+    index = column % n_columns
+    if str(column) in names and names.index(str(column)) != index:
+        # a header of numbers (years, pandas' default column names after its index column)
+        raise DataError(
+            f"{label}: {what} {column} is ambiguous: index {column} is the column "
+            f"{names[index]!r}, but another column is named {str(column)!r}; give its index, "
+            f"{names.index(str(column))}, to mean that one"
+        )
+    return index
 
 
 def _comment(line: int, fields: list[str]) -> str:
