@@ -15,6 +15,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from chainrule.engine.activations import ACTIVATIONS
 from chainrule.errors import ValidationError
 
 if TYPE_CHECKING:
@@ -111,11 +112,18 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument(
         "--hidden",
-        help=f"hidden layer widths, e.g. 64,64 (default {','.join(map(str, defaults.hidden))})",
+        help=(
+            f"hidden layer widths, e.g. 64,64 (default {','.join(map(str, defaults.hidden))}; "
+            "'' for none: one layer of weights, which cannot learn XOR)"
+        ),
     )
     parser.add_argument(
         "--activation",
-        help=f"hidden activation (default {defaults.activation})",
+        help=(
+            f"hidden activation (default {defaults.activation}): "
+            f"{', '.join(name for name in ACTIVATIONS if name != 'step')} (a step unit cannot "
+            "be trained: its derivative is 0)"
+        ),
     )
     parser.add_argument(
         "--optimizer",
