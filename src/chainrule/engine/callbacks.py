@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, TextIO
 import numpy as np
 from numpy.typing import NDArray
 
-from chainrule._atomic import atomic_path
+from chainrule._atomic import atomic_path, check_output_path
 from chainrule.engine.schedules import positive_number, whole_number
 from chainrule.errors import ValidationError
 
@@ -60,6 +60,12 @@ class Callback:
         """Restore :meth:`state_dict`."""
 
 
+def _direction(monitor: str) -> str:
+    """``"max"`` for a score that grows as the network improves (``accuracy``, ``val_r2``),
+    ``"min"`` for the others (losses, ``rmse``, and ``"auto"``, which is a loss)."""
+    return "max" if monitor.endswith(("accuracy", "r2")) else "min"
+
+
 def format_record(record: dict[str, float]) -> str:
     """``loss 0.1234  accuracy 0.9500  val_loss ...``: a record's scores on one line."""
     shown = (k for k in record if k not in ("epoch", "learning_rate"))
@@ -70,10 +76,8 @@ class ProgressLog(Callback):
     """Prints one line per ``every`` epochs: ``epoch 3/30  loss 0.1234  accuracy 0.9500 ...``."""
 
     def __init__(self, stream: TextIO | None = None, every: int = 1) -> None:
-        if isinstance(every, bool) or not isinstance(every, int) or every < 1:
-            raise ValidationError(f"every must be an integer >= 1; got {every!r}")
         self.stream = stream
-        self.every = every
+        self.every = whole_number("every", every)  # np.int64 too, as patience takes it
 
     def on_epoch_end(self, trainer: Trainer, record: dict[str, float]) -> None:
         if trainer.epoch % self.every == 0 or trainer.epoch == trainer.epochs_planned:
@@ -88,20 +92,29 @@ class ProgressLog(Callback):
 class EarlyStopping(Callback):
     """Stop when the monitored score has not improved for ``patience`` epochs; keep the best.
 
-    An epoch improves when its ``monitor`` value is below ``best - min_delta``. The weights of the
-    best epoch are copied then, and restored when training ends (after stopping early or after
-    the last epoch), unless it ended by Ctrl-C or divergence, whose own rules keep other weights.
+    An epoch improves when its ``monitor`` value is below ``best - min_delta`` (above
+    ``best + min_delta`` for a score to maximise). The weights of the best epoch are copied then,
+    and restored when training ends (after stopping early or after the last epoch), unless it
+    ended by Ctrl-C or divergence, whose own rules keep other weights.
 
     Parameters
     ----------
     monitor:
-        A record key to minimise; ``"auto"`` is ``val_loss`` with validation data, else ``loss``.
+        A record key; ``"auto"`` is ``val_loss`` with validation data, else ``loss``.
     patience:
         Epochs without improvement tolerated; stop at the ``patience``-th.
     min_delta:
-        The smallest decrease that counts as an improvement.
+        The smallest change that counts as an improvement.
     restore_best:
         Put the best epoch's weights back when training ends.
+    mode:
+        ``"min"`` (losses, ``rmse``) or ``"max"`` (``accuracy``, ``r2``); ``"auto"`` maximises
+        the scores that grow as the network improves (keys ending in ``accuracy`` or ``r2``)
+        and minimises the others, as Keras' ``EarlyStopping(mode="auto")`` does. Minimised, an
+        accuracy would count each fall as progress and restore the worst epoch.
+
+    >>> EarlyStopping(monitor="val_accuracy").mode
+    'max'
     """
 
     key: ClassVar[str | None] = "early_stopping"
@@ -113,16 +126,36 @@ class EarlyStopping(Callback):
         min_delta: float = 0.0,
         *,
         restore_best: bool = True,
+        mode: str = "auto",
     ) -> None:
+        if not isinstance(monitor, str) or not monitor:
+            raise ValidationError(
+                f"monitor must be a record key such as 'val_loss' or 'accuracy', or 'auto'; "
+                f"got {monitor!r}"
+            )
+        if mode not in ("auto", "min", "max"):
+            raise ValidationError(f"mode must be 'auto', 'min' or 'max'; got {mode!r}")
         self.monitor = monitor
+        self.mode = mode if mode != "auto" else _direction(monitor)
         # numpy scalars are numbers too (a patience computed as np.int64, say)
         self.patience = whole_number("patience", patience)
         self.min_delta = positive_number("min_delta", min_delta, allow_zero=True)
         self.restore_best = bool(restore_best)
-        self.best = math.inf
+        self.best = self._worst
         self.best_epoch: int | None = None
         self.wait = 0
         self.best_weights: list[NDArray[np.floating]] = []
+
+    @property
+    def _worst(self) -> float:
+        """The starting ``best``, which any first score improves on."""
+        return -math.inf if self.mode == "max" else math.inf
+
+    def _improves(self, value: float) -> bool:
+        """Whether ``value`` beats :attr:`best` by more than ``min_delta``."""
+        if self.mode == "max":
+            return value > self.best + self.min_delta
+        return value < self.best - self.min_delta
 
     def _key(self, trainer: Trainer) -> str:
         if self.monitor != "auto":
@@ -141,7 +174,7 @@ class EarlyStopping(Callback):
         if key not in record:
             raise ValidationError(f"early stopping monitors {key!r}; records have {sorted(record)}")
         value = record[key]
-        if value < self.best - self.min_delta:
+        if self._improves(value):
             self.best, self.best_epoch, self.wait = value, trainer.epoch, 0
             self.best_weights = [W.copy(order="K") for W in trainer.net.weights]  # fast copy
             return
@@ -171,7 +204,7 @@ class EarlyStopping(Callback):
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        self.best = math.inf if state["best"] is None else float(state["best"])
+        self.best = self._worst if state["best"] is None else float(state["best"])
         self.best_epoch = None if state["best_epoch"] is None else int(state["best_epoch"])
         self.wait = int(state["wait"])
         self.best_weights = [np.array(W, copy=True) for W in state["best_weights"]]
@@ -186,6 +219,11 @@ class HistoryRecorder(Callback):
     def __init__(self, path: str | os.PathLike[str] | None = None) -> None:
         self.path = None if path is None else Path(path)
         self.history: dict[str, Any] = {}
+
+    def on_train_begin(self, trainer: Trainer) -> None:
+        """Refuse a path no file can be written at (a folder, a missing folder) before the first
+        epoch, rather than after it, with the epoch's work lost to an ``OSError``."""
+        check_output_path(self.path, "HistoryRecorder path")
 
     def _save(self, trainer: Trainer) -> None:
         self.history = trainer.record.to_dict()

@@ -36,7 +36,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from chainrule.engine.activations import get_activation
-from chainrule.engine.losses import get_loss
+from chainrule.engine.losses import LOSSES
 from chainrule.engine.trace import LayerTrace, Trace
 
 Array = NDArray[np.floating]
@@ -306,6 +306,18 @@ def _hidden_dL_dh_markdown(layer: LayerTrace, above: LayerTrace, t: int) -> list
     return lines
 
 
+def _registered_shortcut(trace: Trace, output: LayerTrace) -> bool:
+    """Whether the output's ``dL/de`` came from a registered loss's shortcut (softmax + cross
+    entropy: ``h - onehot(y)``), whose formula the Markdown writes out. A loss of the user's own
+    is in no registry (looking it up by name raised "unknown loss"), and its shortcut is not
+    known here: its ``dL/de`` is shown as the chain rule gives it, ``dL/dh g'(e)``."""
+    registered = LOSSES.get(trace.loss_name or "")
+    if registered is None:
+        return False
+    loss = trace.loss_function or registered
+    return type(loss) is type(registered) and loss.pairs_with == output.activation
+
+
 def _dL_de_markdown(trace: Trace, layer: LayerTrace, t: int, is_output: bool) -> list[str]:
     assert layer.dL_dh is not None and layer.dL_de is not None
     l, j0 = layer.l, _base(layer)
@@ -313,11 +325,7 @@ def _dL_de_markdown(trace: Trace, layer: LayerTrace, t: int, is_output: bool) ->
     # the traced layer's own g (a leaky ReLU's slope), not the registry's under its name
     activation = layer.activation_function or get_activation(layer.activation)
     lines = []
-    paired = (
-        is_output
-        and trace.loss_name is not None
-        and get_loss(trace.loss_name).pairs_with == layer.activation
-    )
+    paired = is_output and _registered_shortcut(trace, layer)
     g_prime = (
         activation.g_prime(layer.e[t : t + 1], layer.h[t : t + 1])[0]
         if activation.elementwise and not paired

@@ -21,6 +21,7 @@ from chainrule.engine.explain import first_index
 from chainrule.engine.init import Seed, as_generator
 from chainrule.engine.losses import Loss
 from chainrule.engine.network import Network
+from chainrule.engine.schedules import positive_number, whole_number
 from chainrule.errors import ValidationError
 
 
@@ -127,12 +128,12 @@ def gradcheck(
     ``max_checks_per_layer`` weights are checked on a seeded random sample of that many entries
     (``None`` checks all). Relative errors are ``|a - n| / max(|a|, |n|, atol)``.
     """
-    if not (np.isfinite(eps) and 0 < eps < 1):
+    if positive_number("eps", eps) >= 1:
         raise ValidationError(f"eps must be in (0, 1); got {eps!r}")
-    if max_checks_per_layer is not None and max_checks_per_layer < 1:
-        raise ValidationError(
-            f"max_checks_per_layer must be >= 1 or None; got {max_checks_per_layer}"
-        )
+    rtol = positive_number("rtol", rtol, allow_zero=True)
+    atol = positive_number("atol", atol, allow_zero=True)
+    if max_checks_per_layer is not None:
+        max_checks_per_layer = whole_number("max_checks_per_layer (or None)", max_checks_per_layer)
     net64 = Network.from_weights(
         net.weights, net.activation_functions, dtype=np.float64, loss=net.loss
     )

@@ -18,9 +18,11 @@ __all__ = [
     "accuracy",
     "class_indices",
     "confusion_matrix",
+    "is_real",
     "log_loss",
     "r2_from_sums",
     "r2_score",
+    "require_finite",
     "rmse",
 ]
 
@@ -33,6 +35,55 @@ def _pair(y_true: ArrayLike, y_pred: ArrayLike) -> tuple[NDArray[Any], NDArray[A
             f"and {pred.shape}"
         )
     return true, pred
+
+
+def is_real(dtype: np.dtype[Any]) -> bool:
+    """Whether an array of ``dtype`` holds real numbers: integers, floats or booleans, not
+    objects, text, or complex numbers (a cast to float would silently drop their ``.imag``)."""
+    return (np.issubdtype(dtype, np.number) or dtype == np.bool_) and not np.issubdtype(
+        dtype, np.complexfloating
+    )
+
+
+def _values(name: str, given: NDArray[Any], *, finite: bool) -> NDArray[np.float64]:
+    """``given`` as float64 columns ``(n, k)``; a :class:`ValidationError` for values that are no
+    real numbers and, with ``finite``, for the first one that is not finite (a NaN target made
+    ``r2_score`` 0.0, as if scored). A prediction may be NaN: its score is NaN then."""
+    if not is_real(given.dtype):
+        raise ValidationError(f"{name} must hold real numbers; got values of dtype {given.dtype}")
+    values = given.reshape(len(given), -1).astype(np.float64)
+    if finite:
+        require_finite(name, values, given)
+    return values
+
+
+def _columns(y_true: ArrayLike, y_pred: ArrayLike) -> tuple[NDArray[Any], NDArray[Any]]:
+    """Targets and predictions as float64 ``(n, k)`` of one shape (``(n,)`` and ``(n, 1)`` are
+    one column): a ``(n, 2)`` target against ``(n, 1)`` predictions broadcast silently before."""
+    true, pred = _pair(y_true, y_pred)
+    t, p = _values("y_true", true, finite=True), _values("y_pred", pred, finite=False)
+    if t.shape != p.shape:
+        raise ValidationError(
+            f"y_true has {t.shape[1]} column(s) but y_pred has {p.shape[1]}; got shapes "
+            f"{true.shape} and {pred.shape}: give one prediction per target value"
+        )
+    return t, p
+
+
+def require_finite(name: str, converted: NDArray[np.floating], given: ArrayLike) -> None:
+    """Raise a :class:`ValidationError` naming the first entry of ``converted`` that is not a
+    finite number: its row and column, and its value in ``given`` (before the cast to
+    ``converted``'s dtype, where ``1e39`` became float32's ``inf``)."""
+    finite = np.isfinite(converted)
+    if finite.all():
+        return
+    at = tuple(int(i) for i in np.argwhere(~finite)[0])
+    where = f"row {at[0]}, column {at[1]}" if len(at) == 2 else f"index {at}"
+    value = np.asarray(given).reshape(converted.shape)[at]
+    raise ValidationError(
+        f"{name} has non-finite values (first at {where}: "
+        f"{value.item() if hasattr(value, 'item') else value!r} as {converted.dtype.name})"
+    )
 
 
 def class_indices(
@@ -95,11 +146,18 @@ def log_loss(y_true: ArrayLike, proba: ArrayLike) -> float:
     >>> round(log_loss([0, 1], [[0.5, 0.5], [0.2, 0.8]]), 6)
     0.458145
     """
-    true, p = _pair(y_true, proba)
-    p = np.asarray(p, dtype=np.float64)
-    if p.ndim != 2 or true.ndim != 1:
+    true, given = _pair(y_true, proba)
+    if given.ndim != 2 or true.ndim != 1:
         raise ValidationError(
-            f"log_loss needs y (n,) and proba (n, k); got {true.shape}, {p.shape}"
+            f"log_loss needs y (n,) and proba (n, k); got {true.shape}, {given.shape}"
+        )
+    p = _values("proba", given, finite=True)
+    outside = (p < 0) | (p > 1)
+    if outside.any():  # scikit-learn refuses them too: no probability, no log-likelihood
+        row, column = (int(i) for i in np.argwhere(outside)[0])
+        raise ValidationError(
+            f"proba[{row}, {column}] = {float(p[row, column])!r} is not a probability in [0, 1]; "
+            "give P(Y = k | x) (predict_proba), not scores"
         )
     h_y = p[np.arange(len(true)), class_indices("y_true", true, p.shape[1])]
     return float(-np.mean(np.log(np.clip(h_y, np.finfo(np.float64).tiny, 1.0))))
@@ -111,6 +169,8 @@ def confusion_matrix(y_true: ArrayLike, y_pred: ArrayLike, n_classes: int) -> ND
     >>> confusion_matrix([0, 1, 1], [0, 0, 1], 2).tolist()
     [[1, 0], [1, 1]]
     """
+    if isinstance(n_classes, bool) or not isinstance(n_classes, int | np.integer) or n_classes < 1:
+        raise ValidationError(f"n_classes must be an integer >= 1; got {n_classes!r}")
     true, pred = _pair(y_true, y_pred)
     true = class_indices("y_true", true, n_classes)
     pred = class_indices("y_pred", pred, n_classes)
@@ -124,8 +184,8 @@ def rmse(y_true: ArrayLike, y_pred: ArrayLike) -> float:
     >>> rmse([1.0, 2.0], [1.0, 4.0])
     1.4142135623730951
     """
-    true, pred = _pair(y_true, y_pred)
-    diff = pred.reshape(len(pred), -1).astype(np.float64) - true.reshape(len(true), -1)
+    t, p = _columns(y_true, y_pred)
+    diff = p - t
     return math.sqrt(float(np.mean(diff * diff)))
 
 
@@ -137,9 +197,7 @@ def r2_score(y_true: ArrayLike, y_pred: ArrayLike) -> float:
     >>> r2_score([1.0, 2.0, 3.0], [1.0, 2.0, 4.0])
     0.5
     """
-    true, pred = _pair(y_true, y_pred)
-    t = true.reshape(len(true), -1).astype(np.float64)
-    p = pred.reshape(len(pred), -1).astype(np.float64)
+    t, p = _columns(y_true, y_pred)
     ss_tot = np.sum((t - t.mean(axis=0)) ** 2, axis=0)
     return r2_from_sums(np.sum((t - p) ** 2, axis=0), ss_tot)
 

@@ -9,6 +9,7 @@ Back-propagation starts from the loss at the output and applies each layer's cha
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Sequence
 from typing import Any
 
@@ -20,7 +21,7 @@ from chainrule.engine.init import Initializer, Seed, as_generator, default_initi
 from chainrule.engine.init import get_initializer as _get_initializer
 from chainrule.engine.layers import Dense
 from chainrule.engine.losses import Loss, default_loss, get_loss
-from chainrule.engine.metrics import class_indices
+from chainrule.engine.metrics import class_indices, is_real, require_finite
 from chainrule.errors import ValidationError
 
 Array = NDArray[np.floating]
@@ -69,20 +70,60 @@ def _weight_matrix(l: int, W: ArrayLike, dtype: np.dtype[np.floating]) -> Array:
     return matrix
 
 
-def require_finite(name: str, converted: Array, given: ArrayLike) -> None:
-    """Raise a :class:`ValidationError` naming the first entry of ``converted`` that is not a
-    finite number: its row and column, and its value in ``given`` (before the cast to
-    ``converted``'s dtype, where ``1e39`` became float32's ``inf``)."""
-    finite = np.isfinite(converted)
-    if finite.all():
+_ONE_NAME_PER_LAYER = "names, one per layer, such as ['tanh', 'softmax']"
+
+
+def _listed(name: str, given: Any, what: str) -> list[Any]:
+    """``given`` as a list, or a :class:`ValidationError` naming ``name``: a string would be
+    split into letters (``activations="tanh"`` read as four activations 't', 'a', 'n', 'h'), and
+    one matrix into its rows (``weights=W`` for ``[W]``)."""
+    one_matrix = name == "weights" and isinstance(given, np.ndarray) and given.ndim <= 2
+    if isinstance(given, str | bytes) or one_matrix:
+        shown = f"one array of shape {given.shape}" if one_matrix else repr(given)
+        raise ValidationError(f"{name} must be a list of {what}; got {shown}")
+    try:
+        return list(given)
+    except TypeError:
+        raise ValidationError(f"{name} must be a list of {what}; got {given!r}") from None
+
+
+def _refuse_objects(name: str, array: NDArray[Any]) -> None:
+    """Refuse an array of objects with what to do: name its first entry that is no real number
+    (pandas' ``pd.NA``, ``None``, a string) by row and column, or, when all are numbers (pandas'
+    nullable ``Float64``/``Int64`` columns arrive so), say how to convert it. numpy's dtype
+    ``object`` alone named neither the missing value nor the fix."""
+    if array.dtype != object:
         return
-    at = tuple(int(i) for i in np.argwhere(~finite)[0])
-    where = f"row {at[0]}, column {at[1]}" if len(at) == 2 else f"index {at}"
-    value = np.asarray(given).reshape(converted.shape)[at]
+    for at, value in np.ndenumerate(array):
+        if not isinstance(value, numbers.Real | np.bool_):
+            where = ", ".join(f"{axis} {i}" for axis, i in zip(("row", "column"), at, strict=False))
+            raise ValidationError(
+                f"{name} must hold real numbers; got {value!r} ({type(value).__name__})"
+                f"{f' at {where}' if where else ''}: fill or drop missing values and encode text "
+                "as numbers first"
+            )
     raise ValidationError(
-        f"{name} has non-finite values (first at {where}: "
-        f"{value.item() if hasattr(value, 'item') else value!r} as {converted.dtype.name})"
+        f"{name} must hold real numbers; got an array of dtype object (numbers held as Python "
+        f"objects, as pandas' nullable columns are): convert it first, e.g. "
+        f"np.asarray({name}, dtype=float) or DataFrame.to_numpy(dtype=float)"
     )
+
+
+def _initial_matrix(l: int, W: Any, shape: tuple[int, int], dtype: np.dtype[np.floating]) -> Array:
+    """An initialiser's ``W^(l)``, checked: of ``shape`` ``(n_out, n_in + 1)``, finite, in the
+    network's ``dtype`` (copied only when it is not). A callable returning ``(n_in, n_out)``
+    built a network of other widths without a word; int weights an int network."""
+    if isinstance(W, np.ndarray) and W.dtype == dtype:
+        matrix: Array = W
+        require_finite(f"W^({l})", matrix, W)
+    else:
+        matrix = _weight_matrix(l, W, dtype)
+    if matrix.shape != shape:
+        raise ValidationError(
+            f"the initializer returned W^({l}) of shape {matrix.shape}; expected {shape}, "
+            "(n_out, n_in + 1) with the bias in the last column"
+        )
+    return matrix
 
 
 class Network:
@@ -125,8 +166,8 @@ class Network:
         dtype: DTypeLike = np.float32,
         loss: str | Loss | None = None,
     ) -> None:
-        sizes = list(sizes)
-        activations = list(activations)
+        sizes = _listed("sizes", sizes, "layer widths such as [2, 16, 2]")
+        activations = _listed("activations", activations, _ONE_NAME_PER_LAYER)
         if len(sizes) < 2:
             raise ValidationError(
                 f"sizes must list at least the input and output widths; got {sizes}"
@@ -147,12 +188,13 @@ class Network:
             name = get_activation(activation).name
             initializer = _get_initializer(default_initializer(name) if init == "auto" else init)
             try:
-                weights.append(initializer(int(n_in), int(n_out), rng, resolved))
+                W = initializer(int(n_in), int(n_out), rng, resolved)
             except MemoryError:  # e.g. sizes [2, 10**12, 2]: refused at once, not a traceback
                 raise ValidationError(
                     f"W^({l}) would hold {int(n_out) * (int(n_in) + 1):,} weights "
                     f"({n_in} inputs -> {n_out} units), more than this machine can allocate"
                 ) from None
+            weights.append(_initial_matrix(l, W, (int(n_out), int(n_in) + 1), resolved))
         self._build(weights, activations, loss)
 
     @classmethod
@@ -173,12 +215,12 @@ class Network:
         >>> net.forward([[0, 0], [0, 1]]).ravel().tolist()  # OR = u(x1 + x2 - 0.5)
         [0.0, 1.0]
         """
-        weights = list(weights)
+        weights = _listed("weights", weights, "matrices [W^(1), ..., W^(L)]")
         if not weights:
             raise ValidationError("weights must hold at least one matrix W^(1)")
         if dtype is None:
-            first = np.asarray(weights[0])
-            dtype = first.dtype if first.dtype.name in _DTYPES else np.float64
+            first = getattr(weights[0], "dtype", None)  # nested lists: float64
+            dtype = first if first is not None and first.name in _DTYPES else np.float64
         resolved = _as_dtype(dtype)
         matrices: list[Array] = []
         for l, W in enumerate(weights, start=1):
@@ -195,7 +237,7 @@ class Network:
                     "columns (one per input plus the bias column)"
                 )
             matrices.append(matrix)
-        activations = list(activations)
+        activations = _listed("activations", activations, _ONE_NAME_PER_LAYER)
         if len(activations) != len(matrices):
             raise ValidationError(
                 f"need one activation per layer: {len(matrices)} weight matrices, "
@@ -326,6 +368,7 @@ class Network:
             the network's dtype (``nan``, or ``1e39`` in float32), named by ``W^(l)``, row and
             column: weights like that would make training "diverge" at its first step.
         """
+        weights = _listed("weights", weights, "matrices [W^(1), ..., W^(L)]")
         if len(weights) != len(self.layers):
             raise ValidationError(f"expected {len(self.layers)} matrices; got {len(weights)}")
         checked = []
@@ -373,11 +416,8 @@ class Network:
             array = np.asarray(X)
         except (TypeError, ValueError) as err:  # ragged nested lists
             raise ValidationError(f"{name} is not a rectangular numeric array: {err}") from None
-        if (
-            array.dtype == object
-            or np.issubdtype(array.dtype, np.complexfloating)  # would silently drop .imag
-            or not (np.issubdtype(array.dtype, np.number) or array.dtype == bool)
-        ):
+        _refuse_objects(name, array)
+        if not is_real(array.dtype):
             raise ValidationError(
                 f"{name} must hold real numbers; got an array of dtype {array.dtype.name}"
             )
@@ -422,9 +462,8 @@ class Network:
                     f"cross_entropy needs y as class indices of shape ({n},); got {array.shape}"
                 )
             return class_indices("y", array, n_out, f" (the output layer has {n_out} units)")
-        if np.issubdtype(array.dtype, np.complexfloating) or not (
-            np.issubdtype(array.dtype, np.number) or array.dtype == bool
-        ):  # complex: the cast would silently drop .imag
+        _refuse_objects("y", array)
+        if not is_real(array.dtype):
             raise ValidationError(f"y must hold real numbers; got dtype {array.dtype.name}")
         # 1e308 -> inf, refused below; 1e-320 -> 0 in float32, as exact as float32 can be
         with np.errstate(over="ignore", invalid="ignore", under="ignore"):

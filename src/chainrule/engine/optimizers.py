@@ -17,6 +17,7 @@ bias column.
 
 from __future__ import annotations
 
+import inspect
 import math
 import weakref
 from collections.abc import Sequence
@@ -28,6 +29,36 @@ from numpy.typing import NDArray
 from chainrule.errors import ValidationError
 
 Array = NDArray[np.floating]
+
+
+def _check_arrays(params: Sequence[Any], grads: Sequence[Any] | None) -> None:
+    """Refuse, by index, parameters that cannot be updated in place (not a writable
+    floating-point numpy array: a list, an int array) and gradients of another shape. numpy
+    said "cannot create weak reference to 'list' object" or "Cannot cast ufunc 'multiply'
+    output", and broadcast a ``(3,)`` gradient over ``(2, 3)`` weights without a word."""
+    if isinstance(params, np.ndarray):
+        raise ValidationError(
+            f"params must be a list of arrays; got one array of shape {params.shape}: "
+            "pass [W] (and [dL_dW] as grads)"
+        )
+    for i, p in enumerate(params):
+        if not isinstance(p, np.ndarray):
+            raise ValidationError(
+                f"params[{i}] must be a numpy array (it is updated in place); got "
+                f"{type(p).__name__}: pass a list of arrays, such as [W1, W2]"
+            )
+        if not np.issubdtype(p.dtype, np.floating):
+            raise ValidationError(
+                f"params[{i}] has dtype {p.dtype.name}; an update w - eta dL/dw needs floats: "
+                f"convert it first, e.g. params[{i}].astype(np.float64)"
+            )
+        if not p.flags.writeable:
+            raise ValidationError(f"params[{i}] is read-only; give an array that can be updated")
+        if grads is not None and np.shape(grads[i]) != p.shape:
+            raise ValidationError(
+                f"grads[{i}] has shape {np.shape(grads[i])} but params[{i}] has {p.shape}: "
+                "each gradient must have the shape of its parameter"
+            )
 
 
 def _check_rate(name: str, value: float, *, low: float = 0.0, inclusive: bool = False) -> float:
@@ -74,7 +105,7 @@ class Optimizer:
         the state bound to ``params`` (see :meth:`_bind`)."""
         if len(params) != len(grads):
             raise ValidationError(f"{len(params)} parameters but {len(grads)} gradients")
-        self._bind(params)
+        self._bind(params, grads)
         layout = [(p.shape, p.dtype) for p in params]
         if layout != self._layout:  # new parameters: new scratch buffers (else reuse them)
             self._scratch = [np.empty_like(p) for p in params]
@@ -91,20 +122,42 @@ class Optimizer:
             out.append(s)
         return out
 
-    def _bind(self, params: Sequence[Array]) -> None:
-        """Make the state that of ``params``.
+    def _bind(self, params: Sequence[Array], grads: Sequence[Any] | None = None) -> None:
+        """Make the state that of ``params``, checked (see :func:`_check_arrays`) when they are
+        not the last step's, so that the steps of one training run cost no checks.
 
         Other parameter arrays than the last step's (the optimizer was given to a second
         network) start from a fresh state, as ``torch.optim`` keeps its state per parameter:
         the first network's momentum must not push the second's weights, nor its steps count
-        as the second's.
+        as the second's. A state loaded by :meth:`load_state_dict` is adopted instead, when its
+        arrays have the parameters' shapes.
         """
         if len(params) != len(self._params) or any(
             ref() is not p for ref, p in zip(self._params, params, strict=False)
         ):
+            _check_arrays(params, grads)
             if self._params:
                 self._forget()
+            else:
+                self._check_state(params)
             self._params = [weakref.ref(p) for p in params]
+
+    def _state_arrays(self) -> dict[str, list[Array]]:
+        """The per-parameter state by name (momentum's ``velocity``, Adam's ``m`` and ``v``)."""
+        return {}
+
+    def _check_state(self, params: Sequence[Array]) -> None:
+        """Refuse a state (loaded, or learnt before) whose arrays do not fit ``params``: numpy's
+        broadcasting error named neither the optimizer's state nor the shapes to match."""
+        want = [p.shape for p in params]
+        for name, arrays in self._state_arrays().items():
+            if arrays and [a.shape for a in arrays] != want:
+                raise ValidationError(
+                    f"{self!r}'s state {name!r} holds arrays of shapes "
+                    f"{[a.shape for a in arrays]}, but the parameters have shapes {want}: "
+                    "load the state of an optimizer that trained these parameters, or use a "
+                    "new optimizer"
+                )
 
     def step(self, params: Sequence[Array], grads: Sequence[Array]) -> None:
         """Update every ``params[i]`` in place from ``grads[i]``."""
@@ -221,11 +274,14 @@ class Momentum(SGD):
         super()._forget()
         self.velocity = []
 
+    def _state_arrays(self) -> dict[str, list[Array]]:
+        return {"velocity": self.velocity}
+
     def step(self, params: Sequence[Array], grads: Sequence[Array]) -> None:
         grads = self._effective_gradients(params, grads)
         mu, eta = self.momentum, self.learning_rate
         if not self.velocity:
-            self.velocity = [g.copy(order="K") for g in grads]  # b = g on the first step
+            self.velocity = [np.array(g, order="K") for g in grads]  # b = g, first step
         else:
             for b, g in zip(self.velocity, grads, strict=True):
                 b *= mu
@@ -285,6 +341,9 @@ class Adam(Optimizer):
         super()._forget()
         self.m, self.v = [], []
 
+    def _state_arrays(self) -> dict[str, list[Array]]:
+        return {"m": self.m, "v": self.v}
+
     def step(self, params: Sequence[Array], grads: Sequence[Array]) -> None:
         grads = self._effective_gradients(params, grads)
         if not self.m:
@@ -332,10 +391,16 @@ OPTIMIZERS: dict[str, type[Optimizer]] = {"sgd": SGD, "momentum": Momentum, "ada
 
 def make_optimizer(name: str, learning_rate: float, **options: Any) -> Optimizer:
     """Build an optimizer by name (``sgd``, ``momentum``, ``nesterov``, ``adam``)."""
-    if name == "nesterov":
-        return Momentum(learning_rate, nesterov=True, **options)
-    if name not in OPTIMIZERS:
+    if name != "nesterov" and name not in OPTIMIZERS:
         raise ValidationError(
             f"unknown optimizer {name!r}; expected one of adam, momentum, nesterov, sgd"
         )
-    return OPTIMIZERS[name](learning_rate, **options)
+    cls, fixed = (Momentum, {"nesterov": True}) if name == "nesterov" else (OPTIMIZERS[name], {})
+    known = set(inspect.signature(cls).parameters) - {"learning_rate", *fixed}
+    unknown = sorted(set(options) - known)
+    if unknown:  # Python's TypeError named neither the optimizer nor what it takes
+        raise ValidationError(
+            f"optimizer {name!r} has no option {', '.join(map(repr, unknown))}; it takes "
+            f"{', '.join(sorted(known))}"
+        )
+    return cls(learning_rate, **fixed, **options)

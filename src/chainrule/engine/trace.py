@@ -58,6 +58,9 @@ class Trace:
     loss: float | None
     learning_rate: float
     layers: list[LayerTrace]
+    loss_function: Loss | None = None
+    """The :class:`~chainrule.engine.losses.Loss` itself: a loss of the user's own is in no
+    registry, so :mod:`~chainrule.engine.explain` cannot look it up by :attr:`loss_name`."""
 
     @property
     def output(self) -> Array:
@@ -141,4 +144,5 @@ def trace(
         loss=value,
         learning_rate=float(learning_rate),
         layers=layers,
+        loss_function=loss_fn,
     )
