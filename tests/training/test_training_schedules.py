@@ -14,6 +14,7 @@ from chainrule.engine.schedules import (
     Cosine,
     InverseScaling,
     ReduceOnPlateau,
+    Schedule,
     StepDecay,
     make_schedule,
     schedule_from_dict,
@@ -169,3 +170,54 @@ def test_numpy_scalars_are_numbers_for_schedules_and_stopping():
     for bad in (True, 0, 2.0):
         with pytest.raises(ValidationError, match="total_steps must be an integer >= 1"):
             Cosine(total_steps=bad)
+
+
+class _Wrong(Schedule):
+    """A schedule of one's own that goes wrong after ``good`` steps."""
+
+    def __init__(self, good: int, value: float) -> None:
+        self.good, self.value = good, value
+
+    def __call__(self, t: int, eta_0: float) -> float:
+        return eta_0 if t < self.good else self.value
+
+    def __repr__(self) -> str:
+        return "_Wrong()"
+
+
+@pytest.mark.parametrize("value", [-0.1, float("nan"), float("inf")])
+def test_a_schedule_giving_a_rate_that_is_no_rate_is_refused_at_that_step(value) -> None:
+    """A negative rate climbs the loss without a word, and NaN ended in "Lower the learning
+    rate (now nan, try nan)"; the step it happened at is named, the weights are the last
+    step's."""
+    rng = np.random.default_rng(0)
+    X, y = rng.standard_normal((40, 2)), np.arange(40) % 2
+    net = Network([2, 4, 2], ["tanh", "softmax"], seed=0, dtype="float64")
+    trainer = Trainer(net, X, y, batch_size=10, schedule=_Wrong(6, value), seed=0)
+    trainer.fit(1)  # steps 0..3
+    before = [W.copy() for W in net.weights]
+    trainer.step_minibatch()
+    trainer.step_minibatch()  # steps 4, 5
+    after_good = [W.copy() for W in net.weights]
+    assert not all(np.array_equal(a, b) for a, b in zip(before, after_good, strict=True))
+    with pytest.raises(ValidationError) as err:
+        trainer.step_minibatch()
+    assert str(err.value) == (
+        f"the schedule _Wrong() gave the learning rate {value!r} at step 6; a rate must be a "
+        "finite number >= 0 (0: a cosine's end)"
+    )
+    for W, good in zip(net.weights, after_good, strict=True):
+        np.testing.assert_array_equal(W, good)
+
+
+def test_a_cosine_ending_at_zero_trains_on_at_rate_zero() -> None:
+    rng = np.random.default_rng(0)
+    X, y = rng.standard_normal((40, 2)), np.arange(40) % 2
+    net = Network([2, 4, 2], ["tanh", "softmax"], seed=0, dtype="float64")
+    trainer = Trainer(net, X, y, batch_size=10, schedule=Cosine(total_steps=4), seed=0)
+    trainer.fit(1)
+    frozen = [W.copy() for W in net.weights]
+    trainer.fit(1)  # steps 4..7 at eta = 0: the weights stay
+    assert trainer.optimizer.learning_rate == 0.0
+    for W, before in zip(net.weights, frozen, strict=True):
+        np.testing.assert_array_equal(W, before)
