@@ -20,8 +20,10 @@ pytestmark = pytest.mark.dask
 def test_cluster_sweep_equals_the_serial_sweep(
     dask_client: Any, tiny_config: Path, tmp_path: Path
 ) -> None:
+    address = dask_client.scheduler.address  # as --scheduler gives it: probed, then connected
+    assert address.startswith("tcp://127.0.0.1:")
     on_cluster = sweep(
-        tiny_config, scheduler=dask_client, results=tmp_path / "c.jsonl", progress="none"
+        tiny_config, scheduler=address, results=tmp_path / "c.jsonl", progress="none"
     )
     serial = sweep(tiny_config, scheduler="serial", results=tmp_path / "s.jsonl", progress="none")
     cluster_records = without_time(read_records(tmp_path / "c.jsonl"))

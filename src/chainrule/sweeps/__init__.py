@@ -36,8 +36,9 @@ A cluster of several machines
    ``chainrule sweep sweep.toml --scheduler tcp://SCHEDULER_HOST:8786``.
    The data are loaded where the command runs and sent to the cluster once; the results file
    and the best model are written where the command runs too. If the scheduler cannot be
-   reached within ``--connect-timeout`` seconds (10), the command stops with one error line and
-   leaves the results file untouched. A worker that dies mid-trial has its trial rerun on
+   reached within ``--connect-timeout`` seconds (10), or what answers at that address is not a
+   Dask scheduler (a web server, the dashboard's port 8787), the command stops with one error
+   line and leaves the results file untouched. A worker that dies mid-trial has its trial rerun on
    another worker; nothing is lost or written twice.
 """
 

@@ -9,8 +9,9 @@ loses no finished trial. Reading back:
 * a torn last line (no newline: the process died while writing it) is ignored, and cut off
   before anything is appended, so the file is clean again (a JSON Lines record that lacks
   only its newline is complete and kept; a CSV line cannot show that it is, and is rerun);
-* any other unreadable line stops the sweep with :class:`ResultsFileError` naming the line:
-  the file is never rewritten.
+* any other unreadable line, or one no trial writes (a hand edit: a score in quotes, a status
+  misspelt), stops the sweep with :class:`ResultsFileError` naming the line; so does a record
+  whose parameters are not those of its id's trial. The file is never rewritten.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import os
 from pathlib import Path
 from typing import IO, Any
 
+from chainrule._atomic import check_writable_folder
 from chainrule.errors import ValidationError
 from chainrule.sweeps.config import SPACE_KEYS
 from chainrule.sweeps.errors import ResultsFileError
@@ -130,6 +132,28 @@ class ResultsFile:
         self._keep_bytes: int | None = None  # where a torn last line starts
         self._needs_newline = False
         self._handle: IO[str] | None = None
+
+    def check_writable(self) -> None:
+        """Fail before any trial runs unless trials can be appended to this file.
+
+        An existing file must open for appending (which changes nothing); for a new one the
+        nearest existing folder on its path must take a file, as :meth:`open` creates the
+        missing folders below it. Else the first finished trial, minutes into the sweep, would
+        stop it with an ``OSError`` traceback.
+        """
+        what = f"results file {str(self.path)!r}"
+        if self.path.exists():
+            try:
+                self.path.open("a", encoding="utf-8").close()
+            except OSError as err:
+                raise ValidationError(
+                    f"{what} cannot be appended to: {err.strerror or err}"
+                ) from None
+            return
+        folder = self.path.absolute().parent
+        while not folder.exists():
+            folder = folder.parent
+        check_writable_folder(folder, what)
 
     def read(self) -> dict[str, TrialResult]:
         """The finished trials in the file, by id (an absent file holds none)."""

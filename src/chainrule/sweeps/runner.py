@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import importlib
 import logging
-import math
 import os
 import signal
 import sys
@@ -19,19 +19,22 @@ from chainrule._atomic import check_output_path
 from chainrule.errors import ValidationError
 from chainrule.serialization import save_model
 from chainrule.sweeps.config import SweepConfig, load_config
-from chainrule.sweeps.errors import SchedulerError, SweepInterrupted
+from chainrule.sweeps.errors import ResultsFileError, SchedulerError, SweepInterrupted
 from chainrule.sweeps.results import ResultsFile
 from chainrule.sweeps.trial import (
     SweepData,
     TrialResult,
     TrialSpec,
     fit_network,
+    is_finite_number,
     make_trials,
     prepare_data,
     run_trial,
 )
 
 Progress = Literal["auto", "bar", "lines", "none"]
+SCHEDULER_SCHEMES = ("tcp", "tls", "ws", "wss")
+"""Address schemes of a remote scheduler (inproc is one process only; ucx needs its own setup)."""
 
 
 @dataclass
@@ -243,35 +246,147 @@ def _dask_client(scheduler: Any, n_workers: int, connect_timeout: float) -> Iter
     if isinstance(scheduler, client_type):
         yield scheduler
         return
+    if isinstance(scheduler, str) and scheduler.startswith("tcp://"):
+        _probe_scheduler(scheduler, connect_timeout)
     try:
         client = client_type(scheduler, timeout=connect_timeout)
-    except (OSError, TimeoutError) as err:
-        reason = " ".join(str(err).split()) or type(err).__name__
-        raise SchedulerError(
-            f"cannot reach the Dask scheduler at {scheduler} within {connect_timeout:g} s "
-            f"({reason}); start one with 'dask scheduler' or omit --scheduler to use a local "
-            "cluster"
-        ) from None
+    except Exception as err:  # OSError, TimeoutError; TypeError for tls:// without certificates
+        raise _unreachable(scheduler, connect_timeout, _reason(err)) from None
     with client:
         yield client
 
 
-def is_seconds(value: object) -> bool:
-    """True for a positive, finite number: Dask refuses other timeouts with a traceback."""
-    return (
-        isinstance(value, int | float)
-        and not isinstance(value, bool)
-        and math.isfinite(value)
-        and value > 0
+def _reason(err: BaseException) -> str:
+    """An exception as one line, its type first unless it is a plain ``OSError``."""
+    text = " ".join(str(err).split())
+    if type(err) in (OSError, TimeoutError) and text:
+        return text
+    return f"{type(err).__name__}: {text}" if text else type(err).__name__
+
+
+def _unreachable(scheduler: Any, timeout: float, reason: str) -> SchedulerError:
+    return SchedulerError(
+        f"cannot reach the Dask scheduler at {scheduler} within {timeout:g} s ({reason}); start "
+        "one with 'dask scheduler' or omit --scheduler to use a local cluster"
     )
 
 
-def _check_scheduler(scheduler: Any) -> None:
-    if scheduler is None or scheduler == "serial" or not isinstance(scheduler, str):
+def _probe_scheduler(address: str, timeout: float) -> None:
+    """Complete Dask's handshake with ``address`` within ``timeout`` seconds, or raise.
+
+    ``Client`` bounds only the connection by its timeout. A service other than a Dask
+    scheduler at that port (a web server, the scheduler's dashboard) takes the connection and
+    never answers the handshake, and the client waits forever; one that answers with other
+    bytes has them read as a message length (exabytes: ``MemoryError``). Only ``tcp://`` is
+    probed: it needs no security settings, and TLS and WebSocket peers fail their own
+    handshake. The probe runs its own event loop in a thread of its own, so it also works
+    where the calling thread runs one (Jupyter).
+
+    Raises
+    ------
+    SchedulerError
+        Naming the address, the timeout and what went wrong.
+    """
+    connect = importlib.import_module("distributed.comm").connect
+    failure: list[BaseException] = []
+
+    async def handshake() -> None:
+        comm = await connect(address, timeout=timeout)
+        await comm.close()
+
+    def probe() -> None:
+        try:
+            asyncio.run(asyncio.wait_for(handshake(), timeout))
+        except BaseException as err:  # handed to the calling thread
+            failure.append(err)
+
+    thread = threading.Thread(target=probe, name="chainrule-scheduler-probe", daemon=True)
+    thread.start()
+    thread.join()
+    if not failure:
         return
-    if "://" not in scheduler or ":" not in scheduler.split("://", 1)[1]:
+    err = failure[0]
+    if isinstance(err, asyncio.TimeoutError):  # the handshake got no answer in time
+        reason = (
+            "no Dask scheduler answered there; check the host and the port: the scheduler "
+            "listens on 8786 by default, its dashboard on 8787"
+        )
+    elif isinstance(err, OSError):
+        reason = _reason(err)
+    elif isinstance(err, MemoryError):  # bytes of another protocol read as a length
+        reason = "it answered, but not as a Dask scheduler: its reply is no Dask message"
+    elif isinstance(err, Exception):
+        reason = f"it answered, but not as a Dask scheduler: {_reason(err)}"
+    else:
+        raise err
+    raise _unreachable(address, timeout, reason)
+
+
+def is_seconds(value: object) -> bool:
+    """True for a positive, finite number: Dask refuses other timeouts with a traceback."""
+    return is_finite_number(value) and value > 0  # type: ignore[operator]
+
+
+def _address_problem(address: str) -> str | None:
+    """What keeps ``address`` from being a scheduler's ``SCHEME://HOST:PORT``, or None.
+
+    Dask itself answers a wrong scheme, a port that is no number or an empty host with a
+    ``ValueError`` or ``TypeError`` traceback, or waits out the timeout.
+    """
+    scheme, separator, location = address.partition("://")
+    if not separator:
+        return "no SCHEME:// in front"
+    if scheme not in SCHEDULER_SCHEMES:
+        return f"the scheme must be one of {', '.join(SCHEDULER_SCHEMES)}; got {scheme!r}"
+    host, colon, port = location.rpartition(":")
+    if not colon or not port.isascii() or not port.isdigit() or not 1 <= int(port) <= 65535:
+        return f"the port must be a number from 1 to 65535; got {port if colon else ''!r}"
+    if not host.strip("[]"):
+        return "the host is missing"
+    return None
+
+
+def _check_scheduler(scheduler: Any) -> None:
+    """Refuse, before any work, a ``scheduler`` that is none of the kinds :func:`sweep` takes."""
+    if scheduler is None or scheduler == "serial":
+        return
+    if isinstance(scheduler, str):
+        problem = _address_problem(scheduler)
+        if problem is not None:
+            raise ValidationError(
+                "scheduler must be an address like tcp://HOST:PORT, or 'serial'; got "
+                f"{scheduler!r} ({problem})"
+            )
+        return
+    distributed = _distributed()
+    if not isinstance(scheduler, distributed.Client | distributed.deploy.Cluster):
         raise ValidationError(
-            f"scheduler must be an address like tcp://HOST:PORT, or 'serial'; got {scheduler!r}"
+            "scheduler must be None (a local cluster), 'serial', an address like "
+            f"tcp://HOST:PORT, a distributed.Client or a Dask cluster; got "
+            f"{type(scheduler).__name__} {scheduler!r}"
+        )
+
+
+def _check_params(
+    specs: list[TrialSpec], finished: Mapping[str, TrialResult], results_path: Path
+) -> None:
+    """Refuse a record whose parameters are not those of the trial its id names.
+
+    The id is a hash of the parameters, so only a hand edit parts them; the record would be
+    reported (and ranked) with parameters that were never trained, and its id's model saved.
+    """
+    for spec in specs:
+        record = finished.get(spec.trial_id)
+        if record is None or record.params == spec.params:
+            continue
+        changed = ", ".join(
+            f"{key} {record.params.get(key)!r} (the trial's: {spec.params.get(key)!r})"
+            for key in {**spec.params, **record.params}
+            if record.params.get(key) != spec.params.get(key)
+        )
+        raise ResultsFileError(
+            f"results file {str(results_path)!r}: the record of trial {spec.trial_id} has "
+            f"{changed}; the line was edited: fix it, or remove it to rerun the trial"
         )
 
 
@@ -373,16 +488,26 @@ def sweep(
         )
     if output_model:  # before any trial: the model is written at the end, hours later
         check_output_path(output_model, "output_model")
-    data = prepare_data(config)
-    specs = make_trials(config, data)
     results_path = Path(results) if results is not None else default_results_path(config)
     store = ResultsFile(results_path)
     previous = store.read()
+    data = prepare_data(config)
+    specs = make_trials(config, data)
     todo = [spec for spec in specs if spec.trial_id not in previous]
+    if todo:  # a finished sweep only reads the file: it may lie where nothing can be written
+        store.check_writable()
     finished = {
         spec.trial_id: previous[spec.trial_id] for spec in specs if spec.trial_id in previous
     }
+    _check_params(specs, finished, results_path)
     reporter = _Reporter(progress, len(specs), list(finished.values()), stream or sys.stderr)
+    others = len(previous) - len(finished)
+    if others and reporter.mode != "none":
+        print(  # a shared file, else read back as this sweep's trials
+            f"{results_path} also holds {others} record{'s' * (others != 1)} of other sweeps "
+            "(another space, data, folds, seed or dtype), left as they are",
+            file=reporter.stream,
+        )
     if config.n_trials is not None and len(specs) < config.n_trials and reporter.mode != "none":
         print(  # else "8 trials" asked for and 3 run would look like trials lost
             f"search.n_trials = {config.n_trials} drew {len(specs)} distinct points of the "

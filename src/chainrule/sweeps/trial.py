@@ -29,6 +29,7 @@ from chainrule.sweeps.config import DatasetSpec, SweepConfig, trial_id
 from chainrule.sweeps.errors import SweepConfigError
 
 SCORE_NAMES = {"classification": "accuracy", "regression": "r2"}
+STATUSES = ("ok", "diverged", "failed")
 
 
 def stratified_kfold(
@@ -67,7 +68,8 @@ def stratified_kfold(
         if stratify:
             code = y[smallest[0]].item()
             what = f"class {classes[code] if classes is not None else code!r}"
-        raise SweepConfigError(_too_few_message(folds, what, len(smallest), stratify))
+        sizes = [len(group) for group in groups] if stratify else None
+        raise SweepConfigError(_too_few_message(folds, what, len(smallest), sizes))
     offset = 0
     for members in groups:
         order = rng.permutation(members)
@@ -76,16 +78,26 @@ def stratified_kfold(
     return fold
 
 
-def _too_few_message(folds: int, what: str, n: int, stratify: bool) -> str:
+def _too_few_message(folds: int, what: str, n: int, class_sizes: list[int] | None) -> str:
     """Why ``folds`` folds are impossible when ``what`` has only ``n`` samples, and what to do.
 
     Cross-validation needs ``folds >= 2``, so "use folds <= 1" would be no advice: below two
-    samples (of a class, when stratified) the data set itself is too small.
+    samples (of a class, when stratified: ``class_sizes`` is given) the data set itself is too
+    small. Unless most of three or more classes are single samples: that is a quantity (a
+    price, a count in whole numbers) read as class labels, not a small data set.
     """
     found = f"folds = {folds} but {what} has only {n} sample{'s' * (n != 1)}"
+    if class_sizes is not None and len(class_sizes) > 2:
+        singles = class_sizes.count(1)
+        if 2 * singles > len(class_sizes):
+            return (
+                f"{found}: {singles} of the target's {len(class_sizes)} classes have one "
+                "sample each; if the target is a quantity, not a label, set dataset.task = "
+                "'regression'"
+            )
     if n >= 2:
         return f"{found}; use folds <= {n}"
-    each = " of every class" if stratify else ""
+    each = " of every class" if class_sizes is not None else ""
     return (
         f"{found}; cross-validation needs at least 2 samples{each} (folds >= 2), so the data "
         "set is too small to sweep"
@@ -236,8 +248,14 @@ class TrialResult:
 
     @classmethod
     def from_record(cls, record: Mapping[str, Any]) -> TrialResult:
-        """The inverse of :meth:`to_record` (raises ``KeyError``/``TypeError`` if malformed)."""
-        return cls(**{key: record[key] for key in cls.__dataclass_fields__})
+        """The inverse of :meth:`to_record`.
+
+        Raises ``KeyError`` for a missing field and ``TypeError``/``ValueError`` naming a field
+        no trial writes so (see :func:`check_record`).
+        """
+        fields = {key: record[key] for key in cls.__dataclass_fields__}
+        check_record(fields)
+        return cls(**fields)
 
     def describe(self) -> str:
         """One line: score, loss, time and parameters."""
@@ -250,6 +268,53 @@ class TrialResult:
             )
         params = ", ".join(f"{k}={v}" for k, v in self.params.items())
         return f"{self.trial_id} {head} ({self.fit_time:.1f} s) {params}"
+
+
+def is_finite_number(value: object) -> bool:
+    """True for an ``int`` or ``float`` (not a ``bool``) that is finite."""
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def check_record(fields: Mapping[str, Any]) -> None:
+    """Raise ``TypeError``/``ValueError`` naming the first field a trial could not have written.
+
+    A results file may be edited by hand. A record kept with a score in quotes, a status
+    misspelt or an "ok" trial without its scores would crash the ranking with a traceback, or
+    silently drop out of it; refused here, it is named by its line (see
+    :class:`~chainrule.sweeps.results.ResultsFile`).
+    """
+    for key in ("trial_id", "dataset", "score_name"):
+        if not isinstance(fields[key], str):
+            raise TypeError(f"{key} must be text; got {fields[key]!r}")
+    for key in ("folds", "seed"):
+        if isinstance(fields[key], bool) or not isinstance(fields[key], int):
+            raise TypeError(f"{key} must be an integer; got {fields[key]!r}")
+    if not isinstance(fields["params"], dict):
+        raise TypeError(f"params must be a table of parameters; got {fields['params']!r}")
+    if fields["status"] not in STATUSES:
+        raise ValueError(f"status must be one of {', '.join(STATUSES)}; got {fields['status']!r}")
+    if not is_finite_number(fields["fit_time"]):
+        raise TypeError(f"fit_time must be a number of seconds; got {fields['fit_time']!r}")
+    if fields["status"] != "ok":
+        if not isinstance(fields["error"], str):
+            raise TypeError(
+                f"a {fields['status']} trial's error must be text; got {fields['error']!r}"
+            )
+        return
+    for key in ("score_mean", "score_std", "loss_mean", "loss_std"):
+        if not is_finite_number(fields[key]):
+            raise TypeError(f"{key} of an ok trial must be a finite number; got {fields[key]!r}")
+    for key in ("fold_scores", "fold_losses"):
+        values = fields[key]
+        if not (
+            isinstance(values, list)
+            and len(values) == fields["folds"]
+            and all(map(is_finite_number, values))
+        ):
+            raise TypeError(
+                f"{key} of an ok trial must list {fields['folds']} finite numbers (one per "
+                f"fold); got {values!r}"
+            )
 
 
 def fit_network(
