@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 import subprocess
 import sys
@@ -65,3 +66,19 @@ def test_readme_command_line_shows_every_sub_command() -> None:
         if not re.search(rf"^chainrule {name.rpartition('.')[2]}\b", shown, re.MULTILINE)
     ]
     assert not missing, f"the README's command line never shows: {missing}"
+
+
+def test_the_xor_example_does_not_call_the_flat_nets_ties_learnt(tmp_path: Path) -> None:
+    """It printed "no hidden layer, accuracy: 0.75": three of four points, seemingly, for a net
+    that ends at P(Y = 1 | x) = 1/2 on every point (the cross-entropy optimum without a hidden
+    layer, loss ln 2), whose argmax "accuracy" only counts ties broken by rounding."""
+    script = next(path for path in EXAMPLES if path.name == "xor.py")
+    done = python(str(script), cwd=tmp_path, timeout=180)
+    assert done.returncode == 0, done.stderr
+    line = next(ln for ln in done.stdout.splitlines() if ln.startswith("no hidden layer"))
+    assert "accuracy" not in line
+    loss = re.search(r"loss (\d\.\d+)", line)
+    probabilities = re.search(r"P\(Y = 1 \| x\) = \[([^]]*)\]", line)
+    assert loss is not None and probabilities is not None, line
+    assert float(loss.group(1)) == pytest.approx(math.log(2), abs=1e-4)
+    assert [float(p) for p in probabilities.group(1).split()] == [0.5] * 4

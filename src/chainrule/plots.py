@@ -9,15 +9,16 @@ from __future__ import annotations
 
 import math
 import os
+import textwrap
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from numpy.typing import ArrayLike
+from numpy.typing import ArrayLike, NDArray
 
 from chainrule._atomic import atomic_path
-from chainrule.engine.metrics import confusion_matrix
+from chainrule.engine.metrics import class_indices, confusion_matrix
 from chainrule.engine.training import History
 from chainrule.errors import ChainruleError, ValidationError
 
@@ -101,6 +102,31 @@ def _class_colors(k: int) -> list[tuple[float, float, float, float]]:
     return [colormaps["turbo"](i / (k - 1)) for i in range(k)]
 
 
+def _model_features(model: FittedModel, X: ArrayLike) -> NDArray[np.float64]:
+    """``X`` as the model reads it: checked as prediction checks it, and a DataFrame's columns
+    picked by the model's feature names. Read by position, a frame with its columns in another
+    order (or with the target beside them) put one feature's values on the other's axis."""
+    model.transform(X)  # prediction's checks: numbers, 2-D, the model's number of features
+    return np.asarray(model._by_name(X), dtype=np.float64)
+
+
+def _class_codes(y: ArrayLike, classes: Sequence[str], n_rows: int) -> NDArray[np.int64]:
+    """``y`` as class codes ``0..k-1``, one per row of ``X``; labels (``'cat'``), which match
+    no code and would leave every point undrawn, are refused with what to pass instead."""
+    codes = np.asarray(y)
+    if codes.shape != (n_rows,):
+        raise ValidationError(
+            f"y must hold one class code per row of X ({n_rows} rows); got shape {codes.shape}"
+        )
+    return class_indices(
+        "y",
+        codes,
+        len(classes),
+        f" (y holds class codes, the positions of the labels in model.classes "
+        f"{list(classes)!r:.80}; for labels pass [model.classes.index(str(v)) for v in y])",
+    )
+
+
 def decision_regions_figure(
     model: FittedModel, X: ArrayLike, y: ArrayLike, *, resolution: int = 200
 ) -> Figure:
@@ -116,10 +142,14 @@ def decision_regions_figure(
             "decision regions need a classifier of 2 features; this model takes "
             f"{model.n_features} ({model.task})"
         )
-    points = np.asarray(X, dtype=np.float64)
-    codes = np.asarray(y)
+    points = _model_features(model, X)
+    codes = _class_codes(y, model.classes, len(points))
     low, high = points.min(axis=0), points.max(axis=0)
-    margin = 0.1 * np.maximum(high - low, 1e-9)
+    # A feature with one value (a single row, a constant column) has no spread to scale the
+    # margin by: 1e-9 of it drew the regions in a band 2e-10 wide, ticked "1e-10+5". Its own
+    # size (or 1 about 0) gives an axis on which the regions around it can be seen.
+    spread = np.where(high > low, high - low, np.maximum(np.abs(high), 1.0))
+    margin = 0.1 * spread
     x1 = np.linspace(low[0] - margin[0], high[0] + margin[0], resolution)
     x2 = np.linspace(low[1] - margin[1], high[1] + margin[1], resolution)
     grid1, grid2 = np.meshgrid(x1, x2)
@@ -128,13 +158,19 @@ def decision_regions_figure(
     colors = _class_colors(k)
     figure = _figure(7.5, 5.0)
     axes = figure.subplots()
-    levels = np.arange(k + 1) - 0.5
-    axes.contourf(
+    from matplotlib.colors import ListedColormap
+
+    # Each grid cell in its predicted class's colour. Filled contours interpolated between the
+    # codes: a border between classes 0 and 2 was drawn as a band of class 1, which is not
+    # predicted there (and with many classes, as a rainbow of every class in between).
+    axes.pcolormesh(
         grid1,
         grid2,
         predicted.reshape(grid1.shape),
-        levels=levels,
-        colors=colors,
+        cmap=ListedColormap(colors),
+        vmin=-0.5,
+        vmax=k - 0.5,
+        shading="nearest",
         alpha=0.3,
     )
     for code, label in enumerate(model.classes):
@@ -152,7 +188,7 @@ def decision_regions_figure(
     axes.set_xlabel(names[0])
     axes.set_ylabel(names[1])
     # Beside the plot, not on it: inside, the legend would hide data points and regions.
-    axes.legend(
+    legend = axes.legend(
         title="class",
         fontsize="small",
         loc="upper left",
@@ -160,6 +196,11 @@ def decision_regions_figure(
         borderaxespad=0.0,
         ncols=1 + (k - 1) // 15,
     )
+    # Many classes make a legend of several columns, wider than the room beside the plot: it
+    # ran off the figure (and the layout gave up). The figure grows to hold it beside the plot.
+    figure.draw_without_rendering()
+    legend_width = legend.get_window_extent().width / figure.dpi
+    figure.set_figwidth(max(7.5, 6.2 + legend_width))
     axes.set_title("decision regions")
     figure.tight_layout()
     return figure
@@ -172,11 +213,7 @@ def confusion_matrix_figure(
     names the rows counted in the title (``"the training data"``, a file name)."""
     k = len(classes)
     counts = confusion_matrix(y_true, y_pred, k)
-    size = min(4.0 + 0.4 * k, 12.0)
-    figure = _figure(size, size)
-    axes = figure.subplots()
-    image = axes.imshow(counts, cmap="Blues")
-    figure.colorbar(image, ax=axes, fraction=0.046)
+    size = min(4.0 + 0.4 * k, 12.0)  # the matrix, its colour bar and short labels
     # Upright labels share a column's width (about 0.6 of the figure over k columns, at some
     # 13 characters an inch); longer ones would run into each other, so they stand vertical.
     column_chars = 0.6 * size / k * 13
@@ -189,6 +226,21 @@ def confusion_matrix_figure(
     fontsize = max(fontsize, 5.0)
     ticks = list(range(0, k, step))
     names = [str(classes[i]) for i in ticks]
+    # Long labels take room of their own (a character is some 0.6 of its size in points, 72
+    # points an inch): within `size` they squeezed the matrix into a corner of the figure.
+    labels = 0.6 * fontsize / 72 * max(len(name) for name in names)
+    accuracy = np.trace(counts) / max(counts.sum(), 1)
+    title = f"confusion matrix (accuracy {accuracy:.3f})"
+    if data is not None:
+        # On lines of their own, as wide as the matrix and its colour bar (the title is centred
+        # over the matrix, which the colour bar holds at the right): a long file name ran off
+        # the figure's edge and was cut off.
+        width = int((0.7 * size + 1.2) / (0.65 * 12 / 72))  # wide letters: 0.65 of 12 points
+        title += "\n" + "\n".join(textwrap.wrap(f"on {data}", width, break_on_hyphens=False))
+    figure = _figure(size + labels, size + (0 if upright else labels))
+    axes = figure.subplots()
+    image = axes.imshow(counts, cmap="Blues")
+    figure.colorbar(image, ax=axes, fraction=0.046)
     axes.set_xticks(ticks, labels=names, rotation=0 if upright else 90, fontsize=fontsize)
     axes.set_yticks(ticks, labels=names, fontsize=fontsize)
     axes.set_xlabel("predicted class")
@@ -206,9 +258,7 @@ def confusion_matrix_figure(
                     fontsize="small",
                     color="white" if counts[i, j] > threshold else "black",
                 )
-    accuracy = np.trace(counts) / max(counts.sum(), 1)
-    on = "" if data is None else f"\non {data}"  # a line of its own: long names fit
-    axes.set_title(f"confusion matrix (accuracy {accuracy:.3f}){on}")
+    axes.set_title(title)
     figure.tight_layout()
     return figure
 
@@ -232,14 +282,15 @@ def save_plots(
         figures.append((loss_curves_figure(model.history), "loss_curves.png"))
     if model.classes is not None:
         predicted: Any = model.predict_codes(X)
+        codes = _class_codes(y, model.classes, len(predicted))
         figures.append(
             (
-                confusion_matrix_figure(y, predicted, model.classes, data=data),
+                confusion_matrix_figure(codes, predicted, model.classes, data=data),
                 "confusion_matrix.png",
             )
         )
         if model.n_features == 2:
-            figures.append((decision_regions_figure(model, X, y), "decision_regions.png"))
+            figures.append((decision_regions_figure(model, X, codes), "decision_regions.png"))
     folder = Path(directory)
     try:
         folder.mkdir(parents=True, exist_ok=True)

@@ -77,3 +77,31 @@ def test_output_dir_that_cannot_be_created_is_one_clear_error(tmp_path: Path) ->
     assert result.returncode == 2, result.stderr
     assert result.stderr.count("\n") == 1 and "--output-dir" in result.stderr
     assert "Traceback" not in result.stderr and result.stdout == ""
+
+
+def test_the_units_the_perceptron_finds_compute_their_gates_and_the_text_reads_on() -> None:
+    """Section 2 printed "XOR is not: one unit ... would need" straight above "no weights
+    (w, b) satisfy all of:", a sentence that does not join up, and gave OR the unit
+    u(x1 + x2) right after section 1's u(x1 + x2 - 0.5) without saying that both are right."""
+    import io
+    from contextlib import redirect_stdout
+
+    from chainrule.cli.demo import Tour, xor_impossible
+
+    out = io.StringIO()
+    with redirect_stdout(out):
+        xor_impossible(Tour(output_dir=None, quick=True))
+    lines = out.getvalue().splitlines()
+    gates = {"OR": lambda a, b: a or b, "AND": lambda a, b: a and b}
+    for name, truth in gates.items():
+        line = next(ln for ln in lines if ln.startswith(f"{name} is linearly separable"))
+        formula = re.search(r"finds u\((.*)\)$", line)
+        assert formula is not None, line
+        expression = re.sub(r"(\d)x", r"\1*x", formula.group(1))  # "2x1" -> "2*x1"
+        for a in (0, 1):
+            for b in (0, 1):  # u(e) = 1 if e > 0, the lecture's step, by hand
+                fires = eval(expression, {}, {"x1": a, "x2": b}) > 0
+                assert fires == bool(truth(a, b)), (name, a, b, formula.group(1))
+    assert any("many units compute each gate" in ln for ln in lines)
+    before = lines[lines.index("no weights (w, b) satisfy all of:") - 1]
+    assert before.endswith(", but"), before

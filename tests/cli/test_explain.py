@@ -108,3 +108,33 @@ def test_a_model_files_standardisation_is_applied_to_x(standardised_model) -> No
     assert document["standardization"]["raw_x"] == [110.0, -49.0]
     table = chainrule("explain", "--weights", model, "--x", "110,-49", "--y", "1")
     assert table.stdout.startswith("x standardised with the model's stored statistics")
+
+
+@pytest.mark.parametrize("standardize", [False, True])
+def test_json_with_a_class_label_is_one_json_document(tmp_path: Path, standardize: bool) -> None:
+    """``--y cat`` with a model trained without standardisation printed the line "target: the
+    class labelled 'cat' ..." before the JSON, which no parser could then read; with
+    standardisation the JSON lost which label the index stands for."""
+    from chainrule.datasets import Dataset
+    from chainrule.fit import FittedModel, TrainConfig, fit
+
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((40, 2))
+    classes = ["cat", "dog", "emu"]
+    data = Dataset(X, rng.integers(0, 3, 40), ["a", "b"], "animal", classes, "classification")
+    fit(data, TrainConfig(epochs=1, hidden=(3,), standardize=standardize)).save(
+        tmp_path / "m.safetensors"
+    )
+    result = chainrule(
+        "explain", "--weights", tmp_path / "m.safetensors", "--x", "0.5,1", "--y", "emu",
+        "--format", "json",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    document = json.loads(result.stdout)
+    assert document["y"] == [2]  # 'emu' is the third of the classes
+    assert document["target_label"] == {"label": "emu", "y": 2, "classes": classes}
+    model = FittedModel.load(tmp_path / "m.safetensors")
+    x = model.transform(np.array([[0.5, 1.0]]))
+    net = Network.from_weights(model.net.weights, model.net.activations, dtype="float64")
+    expected = trace(net, x, [2])
+    assert document["loss"] == pytest.approx(expected.loss, rel=1e-6)

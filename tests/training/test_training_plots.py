@@ -128,3 +128,34 @@ def test_the_loss_axis_is_logarithmic_only_over_decades():
         task="classification",
     )
     assert loss_curves_figure(history).axes[0].get_yscale() == "log"
+
+
+@pytest.mark.parametrize(
+    "classes, data",
+    [
+        (["a rather long class name number 0", "number 1", "number 2"], "x.csv"),
+        (["0", "1"], "some/rather/long/path/to/a/test_file_with_a_very_very_long_name_indeed.csv"),
+        (["0", "1", "2"], r"C:\Users\Margaret Hamilton\Lecture 10\held-out test data (final).csv"),
+    ],
+    ids=["long labels", "long path", "long path with spaces"],
+)
+def test_long_labels_and_file_names_leave_the_matrix_its_size_and_are_not_cut_off(classes, data):
+    """Within a figure sized for short labels, 33-character class names squeezed the matrix
+    to 1.5 inches in a corner, and a long file name in the title ran off the figure's edge."""
+    from chainrule.plots import confusion_matrix_figure
+
+    k = len(classes)
+    y = np.arange(4 * k) % k
+    figure = confusion_matrix_figure(y, y, classes, data=data)
+    renderer = _drawn(figure)
+    axes = figure.axes[0]
+    inside = figure.bbox
+    texts = [axes.title, *axes.get_xticklabels(), *axes.get_yticklabels()]
+    for text in texts:
+        box = text.get_window_extent(renderer)
+        assert inside.x0 <= box.x0 and box.x1 <= inside.x1, text.get_text()
+        assert inside.y0 <= box.y0 and box.y1 <= inside.y1, text.get_text()
+    assert axes.get_window_extent(renderer).height / figure.dpi >= 0.5 * (4.0 + 0.4 * k)
+    shown = axes.get_title().split("\n", 1)[1]
+    # wrapped (at a space, or inside a word longer than a line), with nothing left out
+    assert "".join(shown.split()) == "".join(f"on {data}".split())

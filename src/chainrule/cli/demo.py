@@ -74,9 +74,12 @@ def xor_impossible(tour: Tour) -> None:
         unit = separability(truth_table(GATES[name])).unit
         assert unit is not None
         tour.say(f"{name} is linearly separable: the perceptron rule finds {unit.formula()}")
+    # not the gates' weights of section 1: a learner should know that both are right
+    tour.say("(weights other than section 1's, and as right: many units compute each gate)")
     result = separability(XOR_TABLE)
     assert result.certificate is not None
-    tour.say("XOR is not: one unit y = u(w1 x1 + w2 x2 + b) would need")
+    tour.say("XOR is not. A unit y = u(w1 x1 + w2 x2 + b) computing it needs one inequality")
+    tour.say("per row of the truth table, but")
     tour.say(str(result.certificate))
     verified = verify_certificate(XOR_TABLE, result.certificate)
     tour.say(

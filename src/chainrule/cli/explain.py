@@ -67,7 +67,7 @@ def run(args: argparse.Namespace) -> int:
         x = loaded.standardizer.transform(np.array([x]))[0].tolist()
     y: list[Any] | None = None
     raw_y: list[float] | None = None
-    note = ""  # the class a label names, for the reader of the trace's index
+    target_label: dict[str, Any] | None = None  # the class a label names, for the trace's index
     if args.y is not None:
         loss = network_loss(net)
         classes = None if loaded.model is None else loaded.model.classes
@@ -75,10 +75,7 @@ def run(args: argparse.Namespace) -> int:
             label = _labelled_class(args.y, classes)
             y = [_class_index(_numbers(args.y), net.sizes[-1]) if label is None else label]
             if label is not None and classes is not None:
-                note = (
-                    f"target: the class labelled {classes[label]!r} is y = {label} "
-                    f"(the model's classes in order: {', '.join(classes)})\n"
-                )
+                target_label = {"label": classes[label], "y": label, "classes": classes}
         else:
             raw_y = _numbers(args.y)
             _check_target_count(raw_y, net.sizes[-1], loss.name)
@@ -90,13 +87,15 @@ def run(args: argparse.Namespace) -> int:
         _check_target(net, y)
     result = trace(net, [x], y, learning_rate=args.learning_rate)
     rendered = RENDERERS[args.format](result)
-    if loaded.standardizer is None:
-        print(note + rendered)
-    elif args.format == "json":
+    if args.format == "json":  # one JSON document, nothing before it: what a parser reads
         document = json.loads(rendered)
-        document["standardization"] = {"raw_x": list(args.x), "x": x, "y": y}
+        if loaded.standardizer is not None:
+            document["standardization"] = {"raw_x": list(args.x), "x": x, "y": y}
+        if target_label is not None:
+            document["target_label"] = target_label
         print(json.dumps(document, indent=2))
-    else:
+        return 0
+    if loaded.standardizer is not None:
         # to the 6 significant digits of the trace below, which shows the same numbers
         print(
             "x standardised with the model's stored statistics: "
@@ -107,7 +106,12 @@ def run(args: argparse.Namespace) -> int:
                 f"y standardised likewise: {explain.format_vector(raw_y or [])} -> "
                 f"{explain.format_vector(y[0])}"
             )
-        print(note + rendered)
+    if target_label is not None:
+        print(
+            f"target: the class labelled {target_label['label']!r} is y = {target_label['y']} "
+            f"(the model's classes in order: {', '.join(target_label['classes'])})"
+        )
+    print(rendered)
     return 0
 
 

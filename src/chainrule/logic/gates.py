@@ -61,14 +61,19 @@ class Neuron:
     bias: float
 
     def __post_init__(self) -> None:
-        weights = tuple(float(w) for w in self.weights)
-        if not weights or not all(np.isfinite(weights)) or not np.isfinite(self.bias):
-            raise ValidationError(
-                f"a neuron needs at least one finite weight and a finite bias; "
-                f"got weights {self.weights!r}, bias {self.bias!r}"
-            )
+        problem = (
+            "a neuron needs a sequence of finite weights, one per input, and a finite bias, "
+            f"e.g. Neuron((1.0, 1.0), -0.5); got weights {self.weights!r}, bias {self.bias!r}"
+        )
+        try:  # a lone number (Neuron(1.0, 0.5)) or text would end in a TypeError of float()
+            weights = tuple(float(w) for w in self.weights)
+            bias = float(self.bias)
+        except (TypeError, ValueError):
+            raise ValidationError(problem) from None
+        if not weights or not all(np.isfinite(weights)) or not np.isfinite(bias):
+            raise ValidationError(problem)
         object.__setattr__(self, "weights", weights)
-        object.__setattr__(self, "bias", float(self.bias))
+        object.__setattr__(self, "bias", bias)
 
     @property
     def n_inputs(self) -> int:
@@ -97,6 +102,10 @@ class Neuron:
     def formula(self, names: Sequence[str] | None = None) -> str:
         """The unit as the lecture writes it, e.g. ``u(x1 + x2 - 0.5)``."""
         names = list(names) if names is not None else [f"x{i + 1}" for i in range(self.n_inputs)]
+        if len(names) != self.n_inputs:
+            raise ValidationError(
+                f"formula needs one name per input ({self.n_inputs}); got {len(names)}: {names!r}"
+            )
         text = ""
         for coefficient, name in [*zip(self.weights, names, strict=True), (self.bias, "")]:
             if coefficient == 0:
@@ -182,6 +191,11 @@ def format_truth_table(table: TruthTable, output: str = "y") -> str:
      0 | 1
      1 | 0
     """
+    if not isinstance(table, dict) or not table:
+        raise ValidationError(
+            f"format_truth_table needs a non-empty dict {{(x1, ..., xD): y}}, such as "
+            f"truth_table(gate('AND')) returns; got {table!r:.80}"
+        )
     n = len(next(iter(table)))
     names = [f"x{i + 1}" for i in range(n)]  # x10 is wider than a digit: right-align under it
     header = " ".join(names) + f" | {output}"

@@ -101,11 +101,11 @@ def xor_learned(
 ) -> XorRun:
     """Train a ``2-hidden-2`` network (``activation`` then softmax) on XOR by back-propagation.
 
-    Glorot-initialised from ``seed``, full-batch gradient descent ``w <- w - eta dL/dw`` on the
-    cross-entropy ``-ln h_y^(L)``, stopped as soon as all four points are right (checked every
-    10 epochs; ``until_solved=False`` trains on) or after ``max_epochs``. The defaults solve XOR
-    for every seed in 0..99 within about 50 epochs; a sigmoid hidden layer needs a larger rate
-    (``learning_rate=4``) and more epochs.
+    Initialised from ``seed`` (Glorot; He for a ReLU hidden layer), full-batch gradient descent
+    ``w <- w - eta dL/dw`` on the cross-entropy ``-ln h_y^(L)``, stopped as soon as all four
+    points are right (checked every 10 epochs; ``until_solved=False`` trains on) or after
+    ``max_epochs``. The defaults solve XOR for every seed in 0..99 within about 50 epochs; a
+    sigmoid hidden layer needs a larger rate (``learning_rate=4``) and more epochs.
     """
     net = Network([2, hidden, 2], [activation, "softmax"], seed=seed, dtype=np.float64)
     return _train_xor(net, seed, learning_rate, max_epochs, until_solved)
