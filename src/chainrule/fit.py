@@ -321,18 +321,20 @@ class FittedModel:
         selected: ArrayLike = frame[names]
         return selected
 
-    def transform(self, X: ArrayLike) -> NDArray[np.floating]:
-        """Checked, standardised inputs for the network; a DataFrame's columns are picked by
-        the model's feature names (see :meth:`_by_name`).
+    def features(self, X: ArrayLike) -> NDArray[np.float64]:
+        """``X``'s features as the network takes them, before standardisation: a DataFrame's
+        columns picked by the model's feature names (see :meth:`_by_name`), as a 2-D float64
+        array of :attr:`n_features` columns.
 
         Raises
         ------
         ValidationError
             If ``X`` is not 2-D, has the wrong number of features, lacks a named feature, or
-            has values that are no finite numbers.
+            holds values that are no numbers.
         """
+        selected = self._by_name(X)  # its own errors name the missing column
         try:
-            array = np.asarray(self._by_name(X), dtype=np.float64)
+            array = np.asarray(selected, dtype=np.float64)
         except (TypeError, ValueError) as err:  # text ("x"), None in a list, ragged rows
             raise ValidationError(
                 f"X must be a table of numbers, one row per sample: {err}"
@@ -344,9 +346,22 @@ class FittedModel:
                 f"{array.shape}{one_row}"
             )
         if array.shape[1] != self.n_features:
+            n = array.shape[1]
             raise ValidationError(
-                f"the data have {array.shape[1]} features but the model expects {self.n_features}"
+                f"the data have {n} feature{'s' * (n != 1)} but the model expects {self.n_features}"
             )
+        return array
+
+    def transform(self, X: ArrayLike) -> NDArray[np.floating]:
+        """Checked, standardised inputs for the network (:meth:`features`, then the stored
+        standardisation).
+
+        Raises
+        ------
+        ValidationError
+            As :meth:`features`, and for values that are not finite.
+        """
+        array = self.features(X)
         if self.standardizer is not None:
             array = self.standardizer.transform(array)
         return self.net.check_inputs(array)

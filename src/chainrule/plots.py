@@ -106,8 +106,8 @@ def _model_features(model: FittedModel, X: ArrayLike) -> NDArray[np.float64]:
     """``X`` as the model reads it: checked as prediction checks it, and a DataFrame's columns
     picked by the model's feature names. Read by position, a frame with its columns in another
     order (or with the target beside them) put one feature's values on the other's axis."""
-    model.transform(X)  # prediction's checks: numbers, 2-D, the model's number of features
-    return np.asarray(model._by_name(X), dtype=np.float64)
+    model.transform(X)  # all of prediction's checks, finite values included
+    return model.features(X)
 
 
 def _class_codes(y: ArrayLike, classes: Sequence[str], n_rows: int) -> NDArray[np.int64]:

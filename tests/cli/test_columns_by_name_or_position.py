@@ -136,3 +136,18 @@ def test_predict_names_what_is_wrong_with_x(files, X, message: str) -> None:
     model = FittedModel.load(files["npz_model"])
     with pytest.raises(ValidationError, match=message):
         model.predict(X)
+
+
+def test_a_frame_missing_a_feature_is_named_plainly_and_one_feature_is_singular(files) -> None:
+    """The missing column's message is not wrapped in "X must be a table of numbers", and a
+    frame of one feature for a model of more says "1 feature"."""
+    model = FittedModel.load(files["named_model"])
+    names = model.named_features()
+    assert names is not None and len(names) > 1
+    frame = pd.DataFrame({name: [0.0, 1.0] for name in names[1:]})
+    with pytest.raises(ValidationError) as err:
+        model.predict(frame)
+    assert str(err.value).startswith(f"X has no column {names[0]!r}; the model was trained on")
+    with pytest.raises(ValidationError) as err:
+        model.predict(np.zeros((2, 1)))
+    assert str(err.value) == f"the data have 1 feature but the model expects {len(names)}"
