@@ -164,3 +164,15 @@ def test_print_and_jupyter_show_the_lectures_table_not_the_raw_arrays(traced) ->
         assert f"layer l = {layer.l} ({layer.activation})" in text
         assert f"{layer.e[0, 0]:.6g}" in text
     assert text == explain.to_text(traced) and markdown == explain.to_markdown(traced)
+
+
+def test_cells_of_13_characters_do_not_touch_their_neighbours() -> None:
+    """Columns are 13 wide; a value written in 13 characters (``-2.04304e+307``) glued to the
+    one before it (``-2.04304e+307-2.04304e+307``). Every column is now wider than its longest
+    cell."""
+    big = -2.04304e307
+    net = Network.from_weights([[[big, big, 0.5]]], ["identity"], loss="mse")
+    text = explain.to_text(trace(net, [[0.0, 0.0]], [[0.0]]))
+    weights = text.splitlines().index("  w_jk^(1) (k = 3 is the weight on the constant 1):")
+    row = text.splitlines()[weights + 2].split()
+    assert row == ["1", "-2.04304e+307", "-2.04304e+307", "0.5"]

@@ -150,9 +150,16 @@ def _class_neuron(trace: Trace, t: int) -> str:
 
 
 def _table(header: list[str], rows: list[list[str]], width: int = 13) -> list[str]:
-    lines = ["".join(f"{h:>{width}}" for h in header)]
-    lines += ["".join(f"{c:>{width}}" for c in row) for row in rows]
-    return lines
+    """Right-aligned columns of at least ``width`` characters, each wider than its longest cell
+    so that no two cells touch (``-2.04304e+307`` is 13 characters)."""
+    widths = [
+        max(width, 1 + max(len(cell) for cell in column))
+        for column in zip(header, *rows, strict=True)
+    ]
+    return [
+        "".join(f"{cell:>{w}}" for cell, w in zip(line, widths, strict=True))
+        for line in (header, *rows)
+    ]
 
 
 def _matrix_lines(title: str, matrix: Array, j0: int, k0: int) -> list[str]:
