@@ -134,8 +134,9 @@ def add_data_arguments(parser: argparse.ArgumentParser, target: str) -> None:
     )
 
 
-def add_network_arguments(parser: argparse.ArgumentParser) -> None:
-    """``--sizes/--activations/--seed`` or ``--weights FILE``, plus ``--dtype`` and ``--loss``."""
+def add_network_arguments(parser: argparse.ArgumentParser, dtype_help: str = "") -> None:
+    """``--sizes/--activations/--seed`` or ``--weights FILE``, plus ``--dtype`` (``dtype_help``
+    says what it changes, where the command gives it another meaning) and ``--loss``."""
     group = parser.add_argument_group("network (sizes, activations and seed, or a weights file)")
     group.add_argument(
         "--sizes",
@@ -158,7 +159,10 @@ def add_network_arguments(parser: argparse.ArgumentParser) -> None:
         "model file",
     )
     group.add_argument(
-        "--dtype", choices=["float32", "float64"], default="float64", help="default float64"
+        "--dtype",
+        choices=["float32", "float64"],
+        default="float64",
+        help=f"default float64{dtype_help}",
     )
     group.add_argument("--loss", choices=sorted(LOSSES), help="default: the output's paired loss")
 

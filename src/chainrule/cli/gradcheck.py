@@ -42,7 +42,11 @@ def register(subparsers: Any) -> None:
         "difference (L(w + eps) - L(w - eps)) / (2 eps), layer by layer, on a random batch or "
         "the first rows of a data file. Exit status 1 if any layer fails.",
     )
-    add_network_arguments(parser)
+    add_network_arguments(
+        parser,
+        "; the check itself always runs in float64 (finite differences need its precision): "
+        "float32 rounds the weights to float32 first",
+    )
     parser.add_argument(
         "--batch", type=positive_int, default=8, help="tokens in the batch (default 8)"
     )
