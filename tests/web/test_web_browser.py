@@ -8,6 +8,8 @@ against ``chainrule.trace`` on the exported weights, predictions after export an
 from __future__ import annotations
 
 import base64
+import csv
+import io
 import json
 import re
 import statistics
@@ -320,6 +322,31 @@ def test_points_are_added_by_click_removed_by_shift_click_and_downloaded(
     rows = state["points"]["train"] + state["points"]["test"]
     np.testing.assert_array_equal(data.X, np.array(rows)[:, :2])
     assert data.decode(data.y).tolist() == [str(int(r[2])) for r in rows]
+
+
+def test_downloaded_points_keep_class_names_with_commas_and_quotes(
+    tab: Tab, tmp_path: Path
+) -> None:
+    """Class names were written unquoted: a name with a comma made a row of 4 fields, and the
+    download of an uploaded file could not be uploaded again."""
+    upload = 'x1,x2,kind\n0,0,"cat, big"\n1,1,dog\n0,1,"cat, big"\n1,0,"say ""hi"""\n2,2,dog\n'
+    tab.open().set_input_files(
+        "#upload", files=[{"name": "q.csv", "mimeType": "text/csv", "buffer": upload.encode()}]
+    )
+    tab.wait("window.__chainrule.state.classes.length === 3")
+    with tab.page.expect_download() as download:
+        tab.page.click("#download")
+    path = tmp_path / "points.csv"
+    download.value.save_as(path)
+    with path.open(newline="") as back:  # Python's csv module reads both alike
+        assert sorted(list(csv.reader(back))[1:]) == sorted(
+            list(csv.reader(io.StringIO(upload)))[1:]
+        )
+    tab.js("window.__chainrule.state.before = true")
+    tab.page.set_input_files("#upload", str(path))
+    tab.wait("!window.__chainrule.state.before")  # a new state: the file was read
+    assert tab.js("window.__chainrule.state.classes") == ["cat, big", "dog", 'say "hi"']
+    assert tab.errors == [] and tab.js("window.__chainrule.errors") == []
 
 
 def test_lessons(tab: Tab, artifacts: Path) -> None:

@@ -44,6 +44,15 @@ def test_valid_messages_come_back_normalised() -> None:
         ('{"type": "explain", "subset": "train", "index": -1}', "index must be between"),
         ('{"type": "view", "layer": 1, "neurons": [0, 1], "maps": "yes"}', "true or false"),
         ('{"type": "upload_csv", "name": 3, "text": ""}', "name must be a string"),
+        (
+            r'{"type": "upload_csv", "name": "a.csv", "text": "x1,x2,y\n0,0,\ud800"}',
+            "upload_csv.text is not valid Unicode text: character 13 is a lone surrogate",
+        ),
+        (
+            '{"type": "set_weights", "weights": [[[1, 2, 3], [4, 5]]]}',
+            "set_weights.weights[0] must have rows of equal length: row 0 has 3 weights, "
+            "row 1 has 2",
+        ),
     ],
 )
 def test_malformed_messages_name_the_problem(text: str, expected: str) -> None:

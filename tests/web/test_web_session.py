@@ -20,9 +20,11 @@ import pytest
 from starlette.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
 
+from chainrule.datasets import load_csv
 from chainrule.engine import Network, trace
 from chainrule.engine.explain import to_dict
-from chainrule.serialization import load_model
+from chainrule.fit import FittedModel, TrainConfig, fit
+from chainrule.serialization import load_model, save_model
 from chainrule.web import session as session_module
 from chainrule.web.app import create_app
 from chainrule.web.protocol import FRAME_DRAWN, FRAMES_IN_FLIGHT, MAX_MESSAGE_BYTES
@@ -55,6 +57,8 @@ class Conversation:
             message: dict[str, Any] = self.ws.receive_json()
             if message["type"] == "error":
                 self.errors.append(message["message"])
+                # a bug on the server: fail now rather than wait for a reply that never comes
+                assert not message["message"].startswith("internal error"), message["message"]
             if message["type"] == "state":
                 self.state = message
             if message["type"] == "frame":
@@ -166,6 +170,69 @@ def test_export_then_import_gives_identical_predictions(talk: Conversation, tmp_
     np.testing.assert_array_equal(np.array(after), net.predict_proba(points))
 
 
+def test_an_imported_model_with_standardised_inputs_predicts_as_the_library_does(
+    talk: Conversation, tmp_path: Path
+) -> None:
+    """``chainrule train`` standardises the inputs by default and keeps the statistics in the
+    model file; the playground fed raw ``x1, x2`` to the first layer, so a model trained on
+    data around (200, 200) predicted one class everywhere there."""
+    rng = np.random.default_rng(0)
+    X = rng.normal([200.0, 200.0], [30.0, 15.0], size=(120, 2))
+    y = (X[:, 0] - 200.0) / 30.0 + (X[:, 1] - 200.0) / 15.0 > 0
+    csv = tmp_path / "offset.csv"
+    csv.write_text(
+        "a,b,label\n" + "".join(f"{a},{b},{int(c)}\n" for (a, b), c in zip(X, y, strict=True))
+    )
+    config = TrainConfig(hidden=(6,), activation="tanh", epochs=20, validation_fraction=0.0)
+    fitted = fit(load_csv(csv, task="classification"), config)
+    assert fitted.standardizer is not None and np.all(fitted.standardizer.mean_ > 100)
+    path = tmp_path / "offset.safetensors"
+    fitted.save(path)
+    data = base64.b64encode(path.read_bytes()).decode()
+    talk.request("import_model", "state", name="offset.safetensors", data=data)
+    assert talk.errors == []
+    points = rng.normal([200.0, 200.0], [30.0, 15.0], size=(40, 2))
+    shown = talk.request("predict", "prediction", points=points.tolist())["proba"]
+    expected = FittedModel.load(path).predict_proba(points)  # what chainrule predict applies
+    np.testing.assert_allclose(shown, expected, atol=1e-5)
+    assert 0 < np.argmax(expected, axis=1).mean() < 1  # both classes: a real check
+
+
+def non_finite_as_none(value: Any) -> Any:
+    """What JSON can carry of the library's numbers: NaN and infinities as ``None``."""
+    if isinstance(value, list):
+        return [non_finite_as_none(item) for item in value]
+    if isinstance(value, float) and not np.isfinite(value):
+        return None
+    return value
+
+
+def test_a_model_whose_numbers_overflow_is_explained_and_predicted(
+    talk: Conversation, tmp_path: Path
+) -> None:
+    """Weights of 1e300 (a model file is not bounded as set_weights is) overflow to infinity
+    and NaN: explain and predict ended in "internal error: ValueError" (JSON has no NaN) and a
+    traceback on the server's console."""
+    weights = [np.full((3, 3), 1e300), np.array([[1e300] * 4, [-1e300] * 4])]
+    path = tmp_path / "huge.safetensors"
+    save_model(path, weights=weights, activations=["relu", "softmax"], loss="cross_entropy")
+    data = base64.b64encode(path.read_bytes()).decode()
+    talk.request("import_model", "state", name="huge.safetensors", data=data)
+    shown = talk.request("explain", "trace", subset="train", index=0)["trace"]
+    x, label = talk.state["points"]["train"][0][:2], int(talk.state["points"]["train"][0][2])
+    with np.errstate(all="ignore"):
+        net = Network.from_weights(weights, ["relu", "softmax"], dtype="float64")
+        expected = to_dict(trace(net, np.array([x]), [label], learning_rate=0.03))
+        proba = net.predict_proba(np.array([[0.5, 0.5]]))
+    assert not np.isfinite(expected["loss"]) or not np.all(np.isfinite(expected["output"]))
+    for got, want in zip(shown["layers"], expected["layers"], strict=True):
+        for name in ("W", "e", "h", "dL_de", "dL_dW"):
+            assert got[name] == non_finite_as_none(want[name])
+    predicted = talk.request("predict", "prediction", points=[[0.5, 0.5]])["proba"]
+    assert predicted == non_finite_as_none(proba.tolist())
+    assert talk.errors == []
+
+
 def test_bad_model_files_are_refused_by_name(talk: Conversation) -> None:
     garbage = base64.b64encode(b"\x10\x00\x00\x00\x00\x00\x00\x00{not json}xxxxxx").decode()
     talk.send("import_model", name="broken.safetensors", data=garbage)
@@ -251,6 +318,21 @@ def test_the_lecture_hand_wired_xor(talk: Conversation) -> None:
     reference = Network.from_weights(weights, ["step", "step"])
     proba = talk.request("predict", "prediction", points=[c[:2] for c in corners])["proba"]
     assert [round(p[1]) for p in proba] == reference.predict([c[:2] for c in corners]).tolist()
+
+
+def test_an_exported_step_network_predicts_its_classes_in_the_library(
+    talk: Conversation, tmp_path: Path
+) -> None:
+    """A step output was saved with the loss ``mse``, which marks a regression model: the
+    library then gave the output values as class codes (``chainrule predict`` ended in a
+    TypeError, ``FittedModel.predict`` in an IndexError)."""
+    talk.config(hidden=[{"units": 2, "activation": "step"}], output="step", train_ratio=1.0)
+    corners = [[0, 0, 0], [0, 1, 1], [1, 0, 1], [1, 1, 0]]
+    talk.request("points", "frame", points=corners)
+    talk.request("set_weights", "frame", weights=[[[-1, -1, 0.5], [1, 1, -1.5]], [[-1, -1, 0.5]]])
+    _, path = exported_network(talk, tmp_path)
+    predicted = FittedModel.load(path).predict(np.array([c[:2] for c in corners], dtype=float))
+    assert predicted.tolist() == ["0", "1", "1", "0"]  # XOR's truth table
 
 
 def test_divergence_stops_training_with_the_last_good_weights(talk: Conversation) -> None:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import sys
 import zipfile
@@ -21,6 +20,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 import numpy as np
 
 from chainrule._atomic import check_writable_folder
+from chainrule._json import json_ready
 from chainrule.engine.activations import ACTIVATIONS
 from chainrule.engine.losses import LOSSES, Loss, get_loss
 from chainrule.engine.network import Network
@@ -369,18 +369,6 @@ def make_output_dir(path: Path, what: str) -> None:
         raise ValidationError(
             f"{what}: cannot create the folder {str(path)!r}: {err.strerror or err}"
         ) from None
-
-
-def json_ready(value: Any) -> Any:
-    """``value`` with every non-finite float as ``None``: JSON has no NaN or Infinity, and
-    ``json.dumps`` would write them as invalid JSON."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {key: json_ready(item) for key, item in value.items()}
-    if isinstance(value, list | tuple):
-        return [json_ready(item) for item in value]
-    return value
 
 
 def print_json(report: Any) -> None:

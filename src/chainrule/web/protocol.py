@@ -113,6 +113,13 @@ def _text(max_length: int) -> Validator:
             raise ProtocolError(
                 f"{where} is too long: {len(value):,} characters, the limit is {max_length:,}"
             )
+        try:  # JSON's "\ud800" escapes decode to lone surrogates, which no file can hold
+            value.encode("utf-8")
+        except UnicodeEncodeError as err:
+            raise ProtocolError(
+                f"{where} is not valid Unicode text: character {err.start + 1:,} is a lone "
+                f"surrogate {value[err.start]!r}"
+            ) from None
         return value
 
     return check
@@ -162,7 +169,21 @@ def _labelled_point(value: Any, where: str) -> tuple[float, float, int]:
 
 
 _weight = _number(-1e6, 1e6)
-_matrix = _list(_list(_weight, 2, MAX_NEURONS + 1, "weights"), 1, MAX_NEURONS, "rows")
+_rows = _list(_list(_weight, 2, MAX_NEURONS + 1, "weights"), 1, MAX_NEURONS, "rows")
+
+
+def _matrix(value: Any, where: str) -> list[list[float]]:
+    """A weight matrix: rows of weights, every row as long as the first (numpy cannot make an
+    array of ragged rows)."""
+    rows: list[list[float]] = _rows(value, where)
+    for i, row in enumerate(rows):
+        if len(row) != len(rows[0]):
+            raise ProtocolError(
+                f"{where} must have rows of equal length: row 0 has {len(rows[0])} weights, "
+                f"row {i} has {len(row)}"
+            )
+    return rows
+
 
 LAYER = _object({"units": _integer(1, MAX_NEURONS), "activation": _choice(*HIDDEN_ACTIVATIONS)})
 SETTINGS = _object(

@@ -28,12 +28,15 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from chainrule._json import json_ready
 from chainrule.datasets import circle, gaussian, load_csv, moons, spiral, train_test_split, xor
+from chainrule.datasets.preprocessing import Standardizer
 from chainrule.datasets.toy import MAX_CLASSES as TOY_MAX_CLASSES
 from chainrule.engine import Dense, Network, Trainer, make_optimizer, trace
 from chainrule.engine.explain import to_dict
 from chainrule.engine.metrics import accuracy
 from chainrule.errors import ChainruleError, DivergenceError, ModelFileError
+from chainrule.fit import FittedModel
 from chainrule.serialization import load_model, save_model
 from chainrule.web.protocol import (
     FRAME_DRAWN_WAIT_S,
@@ -230,6 +233,21 @@ def _saturated(layer: Dense) -> int:
     slope = activation.g_prime(e, h)
     flat = slope < SATURATED_SLOPE * _PEAK_SLOPE.get(activation.name, 1.0)
     return int((np.mean(flat, axis=0) >= SATURATED_POINTS).sum())
+
+
+def _for_raw_inputs(weights: tuple[Array, ...], standardizer: Standardizer | None) -> list[Array]:
+    """A model file's weights for the raw ``x1, x2`` the playground feeds, its input
+    standardisation ``z_k = (x_k - m_k) / s_k`` folded into ``W^(1)``:
+    ``sum_k w_jk z_k + w_j,bias = sum_k (w_jk / s_k) x_k + (w_j,bias - sum_k w_jk m_k / s_k)``,
+    so the page shows the model's own predictions (the file's weights alone expect ``z``)."""
+    layers: list[Array] = [np.array(W, dtype=np.float64) for W in weights]
+    if standardizer is None or standardizer.mean_ is None or standardizer.scale_ is None:
+        return layers
+    first = layers[0]
+    scaled = first[:, :-1] / standardizer.scale_
+    first[:, -1] -= scaled @ standardizer.mean_
+    first[:, :-1] = scaled
+    return layers
 
 
 def _matrix(array: NDArray[Any]) -> dict[str, Any]:
@@ -579,9 +597,9 @@ class Session:
         if i >= len(X):
             raise ProtocolError(f"there is no {message['subset']} point {i} (there are {len(X)})")
         target = y[i : i + 1] if self.net.loss is not None and self.trainer is not None else None
-        tr = trace(self.net, X[i : i + 1], target, learning_rate=self.settings["learning_rate"])
-        shown = to_dict(tr)  # the library's own JSON form of a trace, at full precision
-        shown["loss"] = _finite(tr.loss)
+        with _quiet():
+            tr = trace(self.net, X[i : i + 1], target, learning_rate=self.settings["learning_rate"])
+        shown = json_ready(to_dict(tr))  # the library's own form of a trace, full precision
         await self._send(
             {
                 "type": "trace",
@@ -594,7 +612,9 @@ class Session:
 
     async def _on_predict(self, message: dict[str, Any]) -> None:
         X = np.asarray(message["points"], dtype=np.float64)
-        await self._send({"type": "prediction", "proba": self.proba(X).tolist()})
+        with _quiet():
+            proba = self.proba(X)
+        await self._send({"type": "prediction", "proba": json_ready(proba.tolist())})
 
     async def _on_view(self, message: dict[str, Any]) -> None:
         self.view = {key: message[key] for key in ("layer", "neurons", "maps")}
@@ -619,7 +639,9 @@ class Session:
                 path,
                 weights=net.weights,
                 activations=net.activation_functions,
-                loss=net.loss.name if net.loss is not None else "mse",
+                # A step output (the only one without a loss) is one 0/1 decision, as a sigmoid
+                # unit's: "mse" would mark a regression model, whose outputs are values.
+                loss=net.loss.name if net.loss is not None else "binary_cross_entropy",
                 classes=self.data.classes,
                 task="classification",
                 training={
@@ -654,6 +676,11 @@ class Session:
                 message_text = str(err).replace(repr(str(path)), repr(name))
                 raise ProtocolError(message_text.replace(str(path), name)) from None
         hidden, output = self._check_model_shape(name, model.sizes, model.activations)
+        try:  # the standardisation prediction applies (chainrule train's default)
+            standardizer = FittedModel.from_file(model).standardizer
+        except ModelFileError as err:
+            raise ProtocolError(f"{name!r}: {err}") from None
+        weights = _for_raw_inputs(model.weights, standardizer)
         n_out = model.sizes[-1]
         settings = {**self.settings, "hidden": hidden, "output": output}
         data: Data | None = None
@@ -671,7 +698,7 @@ class Session:
         if data is not None:
             self.data = data
             self._grid, self._map_index = self._make_grid()
-        self.net = Network.from_weights(model.weights, model.activations, dtype="float64")
+        self.net = Network.from_weights(weights, model.activations, dtype="float64")
         self._build_trainer(keep_counts=False)
         await self._send_state(reset=True)
 

@@ -939,9 +939,12 @@
     if (file.size > MAX_UPLOAD) { showError(`${file.name} is ${file.size.toLocaleString("en")} bytes; the limit is ${MAX_UPLOAD.toLocaleString("en")}.`); return; }
     send({ type: "upload_csv", name: file.name, text: await file.text() });
   });
+  // A field with a comma, a quote or a line break goes in quotes with its quotes doubled (RFC
+  // 4180): an uploaded file's class names ("cat, big") come back as they were.
+  const csvField = (text) => (/[",\r\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text);
   $("download").onclick = () => {
     const lines = ["x1,x2,label"];
-    for (const subset of ["train", "test"]) for (const [x1, x2, label] of state.points[subset]) lines.push(`${x1},${x2},${state.classes[label]}`);
+    for (const subset of ["train", "test"]) for (const [x1, x2, label] of state.points[subset]) lines.push(`${x1},${x2},${csvField(state.classes[label])}`);
     saveBlob(new Blob([lines.join("\n") + "\n"], { type: "text/csv" }), `chainrule-${settings.dataset}.csv`);
   };
   $("export").onclick = () => send({ type: "export" });
@@ -1003,11 +1006,19 @@
 
   function startLesson(name, fromMenu) {
     const spec = LESSONS[name];
+    // A gate lesson's four corners and settings (no hidden layer, a step output, no test
+    // points) are the lesson's own, not the learner's: what follows it starts from the
+    // defaults. Its corners, and points a learner clicked or uploaded, give way to the data set
+    // a lesson names: sent unchanged, the settings ask the server for their data set afresh
+    // (otherwise the lesson's settings would only split those points anew).
+    const afterGates = Boolean(LESSONS[lesson] && LESSONS[lesson].points);
+    const freshData = state.source === "custom" && (spec ? !spec.points : afterGates);
+    if (freshData && send({ type: "config", settings: state.settings })) pendingConfigs += 1;
     document.body.classList.remove("lesson-gates", "lesson-simple");
     lesson = spec ? name : "";
     const box = $("lesson-text");
     if (!spec) { box.hidden = true; settings = structuredClone(defaults); sendConfig(); return; }
-    if (fromMenu || !settings) settings = structuredClone(state.settings);
+    if (fromMenu || !settings) settings = structuredClone(afterGates ? defaults : state.settings);
     Object.assign(settings, structuredClone(spec.settings));
     if (spec.css) document.body.classList.add(spec.css);
     box.innerHTML = spec.text;
