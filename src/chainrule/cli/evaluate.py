@@ -37,6 +37,8 @@ def scores(
     model: Any, source: str, target: int | str | None, delimiter: str | None = None
 ) -> dict[str, Any]:
     """The scores of ``model`` on the data at ``source`` (see the module docstring)."""
+    import numpy as np
+
     from chainrule.engine.metrics import accuracy, confusion_matrix, log_loss, r2_score, rmse
     from chainrule.fit import read_for_model
 
@@ -47,11 +49,14 @@ def scores(
         predicted = model.predict_codes(X)
         report.update(r2=r2_score(y, predicted), rmse=rmse(y, predicted))
         return report
-    proba = model.predict_proba(X)
-    predicted = proba.argmax(axis=1)
+    if model.net.activations[-1] == "step":  # 0/1 decisions (a McCulloch-Pitts output unit)
+        predicted, loss = model.predict_codes(X).astype(np.int64), None  # no probabilities
+    else:
+        proba = model.predict_proba(X)
+        predicted, loss = proba.argmax(axis=1), log_loss(y, proba)
     report.update(
         accuracy=accuracy(y, predicted),
-        log_loss=log_loss(y, proba),
+        log_loss=loss,
         classes=model.classes,
         confusion_matrix=confusion_matrix(y, predicted, len(model.classes)).tolist(),
     )
@@ -95,6 +100,8 @@ def run(args: argparse.Namespace) -> int:
     if model.classes is None:
         print(f"  R^2 {report['r2']:.4f}  RMSE {report['rmse']:.4g}")
         return 0
-    print(f"  accuracy {report['accuracy']:.4f}  log loss {report['log_loss']:.4f}")
+    loss = report["log_loss"]
+    loss_text = "none (step units give no probabilities)" if loss is None else f"{loss:.4f}"
+    print(f"  accuracy {report['accuracy']:.4f}  log loss {loss_text}")
     print("\n".join(format_confusion(report["confusion_matrix"], model.classes)))
     return 0
