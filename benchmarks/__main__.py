@@ -1,8 +1,8 @@
 """``python -m benchmarks``: run every benchmark and write ``benchmarks/results/latest.{json,md}``.
 
 Options: ``--quick`` (fewer, shorter rounds), ``--workloads W1,W2``, ``--threads 1,2``,
-``--no-memory`` (skip the per-process RSS runs), ``--no-extras`` (skip digits, inference and the
-playground).
+``--no-memory`` (skip the per-process RSS runs), ``--no-extras`` (skip digits, inference, the
+playground and the other shapes, which no target names).
 """
 
 from __future__ import annotations
@@ -27,7 +27,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--threads", default="1,2", help="thread counts, e.g. 1,2")
     parser.add_argument("--repeats", type=int, default=None, help="rounds per measurement")
     parser.add_argument("--no-memory", action="store_true", help="skip peak-RSS subprocesses")
-    parser.add_argument("--no-extras", action="store_true", help="skip digits/inference/web")
+    parser.add_argument(
+        "--no-extras", action="store_true", help="skip digits/inference/web/other shapes"
+    )
     parser.add_argument(
         "--output", type=Path, default=Path(__file__).parent / "results", help="results folder"
     )
@@ -82,6 +84,7 @@ def main(argv: list[str]) -> int:
         results["digits"] = extras.digits_time_to_accuracy(threads, quick=args.quick)
         results["inference"] = extras.inference(threads, quick=args.quick)
         results["playground"] = extras.playground(quick=args.quick)
+        results["other_shapes"] = extras.other_shapes(threads, quick=args.quick)
         report.print_extras(results)
     report.print_targets(results)
     args.output.mkdir(parents=True, exist_ok=True)

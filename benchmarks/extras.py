@@ -311,3 +311,25 @@ def playground_here(*, quick: bool) -> dict[str, Any]:
             f"{ms['maps']:.1f} ms with activation maps, {ms['no_maps']:.1f} ms without"
         ),
     }
+
+
+def other_shapes(threads: int, *, quick: bool) -> dict[str, Any]:
+    """chainrule against PyTorch on :data:`~benchmarks.workloads.OTHER_WORKLOADS`, measured as
+    W1-W4 are (alternating rounds, medians), at ``threads`` threads."""
+    from benchmarks.throughput import measure
+    from benchmarks.workloads import OTHER_WORKLOADS
+
+    repeats, seconds = (3, 0.1) if quick else (5, 0.3)
+    shapes: dict[str, Any] = {}
+    for name, w in OTHER_WORKLOADS.items():
+        print(f"  other shape {name} ({w.label}) ...", flush=True)
+        r = measure(w, ["chainrule", "torch"], threads, repeats, seconds)
+        shapes[name] = {
+            "label": w.label,
+            "title": w.title,
+            "threads": threads,
+            "samples_per_s": {i: v["samples_per_s"] for i, v in r["implementations"].items()},
+            "vs_torch": r["ratios"]["chainrule/torch"],
+            "ratio_quartiles": r["ratio_quartiles"]["chainrule/torch"],
+        }
+    return shapes

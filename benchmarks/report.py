@@ -192,6 +192,15 @@ def _extras_lines(results: dict[str, Any]) -> list[str]:
     playground = results.get("playground")
     if playground:
         lines.append(f"playground: {playground['note']}")
+    shapes = results.get("other_shapes")
+    if shapes:
+        lines.append("other shapes, no target: chainrule vs PyTorch, samples/s (plain SGD):")
+        for name, r in shapes.items():
+            speed = r["samples_per_s"]
+            lines.append(
+                f"  {name} {r['label']} ({r['title']}): chainrule {speed['chainrule']:,.0f}, "
+                f"torch {speed['torch']:,.0f}: {r['vs_torch']:.2f}x"
+            )
     return lines
 
 

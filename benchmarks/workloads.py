@@ -66,3 +66,18 @@ WORKLOADS = {
         Workload("W4", "wide", (784, 2048, 2048, 10), "relu", 512, 3),
     )
 }
+
+
+OTHER_WORKLOADS = {
+    w.name: w
+    for w in (
+        Workload("S1", "one wide layer", (784, 512, 10), "relu", 64, 40),
+        Workload("S2", "per-token SGD", (100, 50, 2), "tanh", 1, 2000),
+        Workload("S3", "deep tanh", (20, 64, 64, 64, 5), "tanh", 256, 20),
+        Workload("S4", "colour-image input", (3072, 512, 512, 10), "relu", 128, 10),
+        Workload("S5", "large batch", (784, 1024, 10), "relu", 1024, 4),
+        Workload("S6", "five hidden layers", (50, 200, 200, 200, 200, 3), "relu", 32, 100),
+    )
+}
+"""Shapes that no target names, measured against PyTorch alone: a check that the engine is fast
+in general, not tuned to W1-W4."""

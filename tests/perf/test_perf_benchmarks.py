@@ -93,3 +93,22 @@ def test_a_quick_run_writes_json_and_markdown(tmp_path):
     assert w1["gemm_ceiling_vs_torch"] > 0
     assert results["memory"]["W1"]["chainrule"]["peak_rss_mib"] > 0
     assert "| W1 |" in (tmp_path / "latest.md").read_text()
+
+
+def test_other_shapes_are_measured_against_torch_and_reported(monkeypatch):
+    """The shapes no target names run through the same measurement as W1-W4 (here one small
+    shape, quickly) and reach the report with both speeds and their ratio."""
+    from benchmarks import extras, report, workloads
+
+    real = workloads.OTHER_WORKLOADS
+    assert not set(real) & set(WORKLOADS)  # their own names in the report and the JSON
+    small = workloads.Workload("S9", "tiny", (3, 5, 2), "tanh", 4, 5)
+    monkeypatch.setattr(workloads, "OTHER_WORKLOADS", {"S9": small})
+    shapes = extras.other_shapes(1, quick=True)
+    r = shapes["S9"]
+    assert r["samples_per_s"]["chainrule"] > 0 and r["samples_per_s"]["torch"] > 0
+    q1, median, q3 = r["ratio_quartiles"]
+    assert q1 <= median <= q3 and median == pytest.approx(r["vs_torch"])
+    lines = report._extras_lines({"other_shapes": shapes})
+    assert lines[-1].startswith("  S9 3-5-2 tanh, batch 4 (tiny): chainrule ")
+    assert lines[-1].endswith(f"{r['vs_torch']:.2f}x")
