@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from chainrule._atomic import STALE_AFTER_SECONDS, atomic_path
+from chainrule._atomic import STALE_AFTER_SECONDS, atomic_path, check_output_path
+from chainrule.errors import ValidationError
 
 
 def _leftover(target: Path, name: str, *, age: float) -> Path:
@@ -79,3 +80,17 @@ def test_a_dead_writers_leftover_is_removed_a_live_or_fresh_one_kept(tmp_path: P
     assert not dead.exists()
     assert fresh.exists() and live.exists() and other.exists()
     assert target.read_text() == "new"
+
+
+def test_an_output_inside_a_file_is_named_as_such(tmp_path: Path) -> None:
+    """``-o afile/m.safetensors`` said "the folder 'afile' does not exist", though it does, as
+    a file."""
+    afile = tmp_path / "afile"
+    afile.write_text("x")
+    with pytest.raises(ValidationError) as err:
+        check_output_path(afile / "m.safetensors", "-o")
+    assert (
+        str(err.value) == f"-o: {str(afile)!r} is a file, not a folder; give a path inside a folder"
+    )
+    with pytest.raises(ValidationError, match="does not exist"):
+        check_output_path(tmp_path / "missing" / "m.safetensors", "-o")

@@ -201,6 +201,10 @@ def check_output_path(
     target = Path(path)
     folder = target.parent
     if not folder.is_dir():
+        if folder.exists():
+            raise ValidationError(
+                f"{what}: {str(folder)!r} is a file, not a folder; give a path inside a folder"
+            )
         raise ValidationError(f"{what}: the folder {str(folder)!r} does not exist")
     if target.is_dir():
         raise ValidationError(f"{what}: {str(target)!r} is a directory; give a file name")

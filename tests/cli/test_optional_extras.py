@@ -73,3 +73,14 @@ def test_demo_without_scikit_learn_skips_the_digits_and_finishes(tmp_path: Path)
     assert "skipped: data set 'digits' comes from scikit-learn" in done.stdout
     assert "pip install chainrule[data]" in done.stdout
     assert "tour finished" in done.stdout
+
+
+def test_train_with_plots_but_no_matplotlib_stops_before_training(tmp_path: Path) -> None:
+    """It trained the whole run, saved the model without saying so, then stopped on the plots."""
+    done = run_without(
+        "matplotlib", "train", "xor", "--epochs", "2", "-o", "m.safetensors", "--plots", "p",
+        cwd=tmp_path,
+    )  # fmt: skip
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.count("\n") == 1 and "chainrule[plots]" in done.stderr
+    assert done.stdout == "" and list(tmp_path.iterdir()) == []  # no training, nothing written

@@ -8,6 +8,7 @@ the model and exits 130. Bad input exits 2 with one line, before anything is wri
 from __future__ import annotations
 
 import argparse
+import importlib
 import math
 import os
 import sys
@@ -418,6 +419,8 @@ def run(args: argparse.Namespace) -> int:
             "file would replace the checkpoint; give them different names"
         )
     check_output_dir(args.plots, "--plots")
+    if args.plots is not None:  # missing, matplotlib is named now, not after the training
+        importlib.import_module("matplotlib")
     resume = "; to go on training from a checkpoint, give the data with --resume CKPT"
     check_not_a_model(args.data, "DATA", resume)
     check_not_a_model(args.validation_data, "--validation-data", "")
