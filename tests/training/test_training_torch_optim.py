@@ -87,7 +87,9 @@ def test_same_weights_as_torch_optim_after_100_steps(name, options, make, weight
     moved = max(float(np.max(np.abs(a - b))) for a, b in zip(net.weights, W_init))
     print(f"\n{name} {options} weight_decay={weight_decay}: max |difference| {difference:.3g}")
     assert moved > 1e-2  # the weights really travelled
-    assert difference <= 1e-9
+    # 1.3e-15 measured here (the README's 2e-15); another BLAS may sum a product's terms in
+    # another order, which 100 steps carry forward, so the bound leaves it two decades
+    assert difference <= 1e-13
 
 
 def test_explicit_permutation_matches_torch_with_shuffling():
@@ -111,4 +113,4 @@ def test_explicit_permutation_matches_torch_with_shuffling():
         W_init, X[order], y[order], lambda p: torch.optim.Adam(p, lr=0.01), 16
     )
     difference = max(float(np.max(np.abs(a - b))) for a, b in zip(net.weights, expected))
-    assert difference <= 1e-9
+    assert difference <= 1e-13
