@@ -15,6 +15,9 @@ from chainrule.datasets import Dataset, load_csv, load_npz, save_csv
 from chainrule.datasets import files as files_module
 from chainrule.errors import DataError, ValidationError
 
+TEXT_HINT = " (features are numbers: fix it, or encode categories as 0/1 columns)"
+MISSING_HINT = " (a missing value: fill it in or remove the row)"
+
 
 def write(tmp_path: Path, text: str, name: str = "data.csv", encoding: str = "utf-8") -> Path:
     path = tmp_path / name
@@ -49,7 +52,7 @@ def test_crlf_line_endings(tmp_path: Path) -> None:
     ds = load_csv(p)
     assert ds.X.tolist() == [[1.0, 2.0], [3.0, 4.0]] and ds.classes == ["x", "y"]
     p = write(tmp_path, "a,b,y\r\n1,2,x\r\n3,q,y\r\n", "bad.csv")
-    assert csv_error(p) == f"{p}, line 3, column 'b': expected a number, got 'q'"
+    assert csv_error(p) == f"{p}, line 3, column 'b': expected a number, got 'q'" + TEXT_HINT
 
 
 def test_bom_is_skipped(tmp_path: Path) -> None:
@@ -160,7 +163,7 @@ def test_header_true_and_false_forced(tmp_path: Path) -> None:
 def test_blank_lines_skipped_and_line_numbers_are_physical(tmp_path: Path) -> None:
     p = write(tmp_path, "\n\na,b,y\n\n1,2,0\n  \n3,x,1\n")
     message = csv_error(p)
-    assert message == f"{p}, line 7, column 'b': expected a number, got 'x'"
+    assert message == f"{p}, line 7, column 'b': expected a number, got 'x'" + TEXT_HINT
     p = write(tmp_path, "a,b,y\n\n1,2,0\n\n3,4,1\n\n", name="ok.csv")
     assert load_csv(p).X.shape == (2, 2)
 
@@ -203,7 +206,7 @@ def test_target_by_name_and_index(tmp_path: Path) -> None:
 def test_target_by_name_with_text_feature_errors(tmp_path: Path) -> None:
     p = write(tmp_path, "label,a,b\ncat,1,2\n")
     assert csv_error(p, target="b") == (
-        f"{p}, line 2, column 'label': expected a number, got 'cat'"
+        f"{p}, line 2, column 'label': expected a number, got 'cat'" + TEXT_HINT
     )
 
 
@@ -296,22 +299,26 @@ def test_empty_class_label(tmp_path: Path) -> None:
 def test_error_non_number_names_file_line_column(tmp_path: Path) -> None:
     lines = ["x1,x2,y"] + [f"{i},{i},0" for i in range(15)] + ["1,abc,1"]
     p = write(tmp_path, "\n".join(lines) + "\n")
-    assert csv_error(p) == f"{p}, line 17, column 'x2': expected a number, got 'abc'"
+    assert csv_error(p) == f"{p}, line 17, column 'x2': expected a number, got 'abc'" + TEXT_HINT
 
 
 def test_error_without_header_uses_column_position(tmp_path: Path) -> None:
     p = write(tmp_path, "1,2,0\n3,oops,1\n")
-    assert csv_error(p) == f"{p}, line 2, column 2 (index 1): expected a number, got 'oops'"
+    assert csv_error(p) == (
+        f"{p}, line 2, column 2 (index 1): expected a number, got 'oops'" + TEXT_HINT
+    )
 
 
 def test_error_empty_field(tmp_path: Path) -> None:
     p = write(tmp_path, "a,b,y\n1,,0\n")
-    assert csv_error(p) == f"{p}, line 2, column 'b': expected a number, got ''"
+    assert csv_error(p) == f"{p}, line 2, column 'b': expected a number, got ''" + MISSING_HINT
 
 
 def test_error_first_row_missing_value_is_not_taken_for_header(tmp_path: Path) -> None:
     p = write(tmp_path, "1,,0\n3,4,1\n")
-    assert csv_error(p) == f"{p}, line 1, column 2 (index 1): expected a number, got ''"
+    assert csv_error(p) == (
+        f"{p}, line 1, column 2 (index 1): expected a number, got ''" + MISSING_HINT
+    )
 
 
 @pytest.mark.parametrize("value", ["nan", "NaN", "inf", "-inf"])
@@ -689,7 +696,9 @@ def test_features_only_reads_every_column(tmp_path: Path) -> None:
     plain = load_csv(write(tmp_path, "0.5\n1.5\n", "one.csv"), target=None)  # one column is fine
     assert plain.X.tolist() == [[0.5], [1.5]] and plain.feature_names == ["x1"]
     bad = write(tmp_path, "x\n0.5\nabc\n", "bad.csv")
-    assert csv_error(bad, target=None) == f"{bad}, line 3, column 'x': expected a number, got 'abc'"
+    assert csv_error(bad, target=None) == (
+        f"{bad}, line 3, column 'x': expected a number, got 'abc'" + TEXT_HINT
+    )
 
 
 def test_columns_not_read_may_hold_anything(tmp_path: Path) -> None:

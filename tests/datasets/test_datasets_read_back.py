@@ -104,7 +104,10 @@ def test_numbers_only_python_reads_are_no_feature_values(tmp_path: Path, text: s
     path.write_text(f"a,b,kind\n{text},1,x\n2,3,y\n", encoding="utf-8")
     with pytest.raises(DataError) as info:
         load_csv(path)
-    assert str(info.value) == f"{path}, line 2, column 'a': expected a number, got {text!r}"
+    assert str(info.value) == (
+        f"{path}, line 2, column 'a': expected a number, got {text!r} (features are numbers: "
+        "fix it, or encode categories as 0/1 columns)"
+    )
     # Blanks around a number are fine, Unicode ones too, as numpy's loadtxt reads them.
     path.write_text("a,b,kind\n\u00a01 ,1,x\n2\u2003,3,y\n", encoding="utf-8")
     assert (

@@ -189,7 +189,10 @@ def test_a_decimal_comma_is_named_in_the_message(tmp_path: Path) -> None:
     path.write_text("a;b;kind\n1;2;x\n3;abc;y\n")
     with pytest.raises(DataError) as info:
         load_csv(path)
-    assert str(info.value).endswith("expected a number, got 'abc'")  # no hint for plain text
+    assert str(info.value).endswith(  # plain text: the hint for a category or a typo
+        "expected a number, got 'abc' (features are numbers: fix it, or encode categories as "
+        "0/1 columns)"
+    )
 
 
 @pytest.mark.parametrize(

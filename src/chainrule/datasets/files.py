@@ -738,7 +738,7 @@ def _feature_row(
         j = next(j for j in feature_cols if not is_number(fields[j]))
         raise DataError(
             f"{where}, {column_label[j]}: expected a number, got {_shown(fields[j])}"
-            + _decimal_comma_hint(fields[j])
+            + _number_hint(fields[j], feature=True)
         )
     if not np.all(np.isfinite(row)):
         bad = feature_cols[int(np.flatnonzero(~np.isfinite(row))[0])]
@@ -774,11 +774,19 @@ _DECIMAL_COMMA = re.compile(r"[+-]?[0-9]*,[0-9]+")
 _THOUSANDS = re.compile(r"[+-]?[0-9]{1,3}(,[0-9]{3})+")
 
 
-def _decimal_comma_hint(text: str) -> str:
-    """What to do about ``1,5``, a number written with a decimal comma (a spreadsheet's export
-    in many locales, with ``;`` between fields), or ``12,345,678`` with thousands separators;
-    ``1,234`` may be either. Nothing for other text."""
+_MISSING_MARKERS = frozenset({"na", "n/a", "nan", "null", "none", "missing", "?", "-", "--"})
+"""Cell texts that spreadsheets and pandas write for a missing value (compared in lower case)."""
+
+
+def _number_hint(text: str, *, feature: bool) -> str:
+    """What to do about a cell that should hold a number: a missing value (empty, ``NA``,
+    ``?``), ``1,5`` written with a decimal comma (a spreadsheet's export in many locales, with
+    ``;`` between fields), ``12,345,678`` with thousands separators (``1,234`` may be either),
+    or, in a feature, text such as a category (``male``), which a network cannot read: it
+    multiplies numbers."""
     number = text.strip()
+    if number.lower() in _MISSING_MARKERS or not number:
+        return " (a missing value: fill it in or remove the row)"
     if _THOUSANDS.fullmatch(number):
         if number.count(",") > 1:
             return " (thousands separators: write the number without them)"
@@ -786,12 +794,14 @@ def _decimal_comma_hint(text: str) -> str:
             " (a thousands separator or a decimal comma: write the number without separators "
             "and with a point for decimals)"
         )
-    if not _DECIMAL_COMMA.fullmatch(number):
-        return ""
-    return (
-        " (a decimal comma: write numbers with a point, 1.5, e.g. by exporting the sheet in "
-        "an English locale)"
-    )
+    if _DECIMAL_COMMA.fullmatch(number):
+        return (
+            " (a decimal comma: write numbers with a point, 1.5, e.g. by exporting the sheet in "
+            "an English locale)"
+        )
+    if feature:
+        return " (features are numbers: fix it, or encode categories as 0/1 columns)"
+    return ""
 
 
 def _check_class_label(text: str, where: str) -> None:
@@ -920,7 +930,7 @@ def _encode_target(
             i = next(i for i, v in enumerate(targets) if not is_number(v))
             raise DataError(
                 f"{where(i)}: expected a number, got {_shown(targets[i])}"
-                + _decimal_comma_hint(targets[i])
+                + _number_hint(targets[i], feature=False)
             )
         if task == "auto":
             n_numbers = sum(is_number(v) for v in targets)
