@@ -182,16 +182,52 @@ def _first_non_number(columns: Iterable[tuple[Any, NDArray[Any]]]) -> tuple[int,
     return None
 
 
+_POLARS_TIME_KINDS = {"Date": "M", "Datetime": "M", "Duration": "m"}
+"""polars' dtypes of dates and durations (which have no numpy ``kind``) -> numpy's kinds."""
+
+
+def _is_dataframe(X: Any) -> bool:
+    """Whether ``X`` is a table of named, typed columns: pandas' or polars' DataFrame."""
+    return hasattr(X, "columns") and hasattr(X, "dtypes")
+
+
+def _column_dtypes(X: Any) -> list[tuple[Any, Any]]:
+    """(label, dtype) of each column of a DataFrame: pandas' ``dtypes`` is a Series, polars'
+    ``columns`` and ``dtypes`` are lists."""
+    dtypes = X.dtypes
+    if hasattr(dtypes, "items"):
+        return list(dtypes.items())
+    return list(zip(X.columns, dtypes, strict=True))
+
+
+def _dtype_kind(dtype: Any) -> str:
+    """numpy's kind of a column's dtype ('f', 'M', 'O', ...). numpy's and pandas' dtypes have
+    one; polars' do not: a number counts as 'f', a date or duration as 'M' or 'm', else 'O'."""
+    kind = getattr(dtype, "kind", None)
+    if isinstance(kind, str):
+        return kind
+    is_numeric = getattr(dtype, "is_numeric", None)
+    if callable(is_numeric) and is_numeric():
+        return "f"
+    return _POLARS_TIME_KINDS.get(type(dtype).__name__, "O")
+
+
+def _column_values(X: Any, j: int) -> NDArray[Any]:
+    """Column ``j`` of a DataFrame as an array of objects (by position: labels may repeat)."""
+    column = X.iloc[:, j] if hasattr(X, "iloc") else X[:, j]
+    return np.asarray(column, dtype=object)
+
+
 def _columns_of(X: Any) -> Iterable[tuple[Any, NDArray[Any]]]:
     """The columns of ``X`` that may hold entries that are no numbers, as (label, entries): a
-    DataFrame's by name, else by position. Numeric columns are left out (not copied into objects:
-    this runs on the error path, maybe on a large ``X``), as is input that is no table (a ragged
-    list, a sparse matrix, 1-D or 3-D input)."""
-    if hasattr(X, "columns") and hasattr(X, "iloc"):  # a DataFrame
+    DataFrame's (pandas', polars') by name, else by position. Numeric columns are left out (not
+    copied into objects: this runs on the error path, maybe on a large ``X``), as is input that
+    is no table (a ragged list, a sparse matrix, 1-D or 3-D input)."""
+    if _is_dataframe(X):
         return (
-            (name, X.iloc[:, j].to_numpy(dtype=object))
-            for j, (name, dtype) in enumerate(X.dtypes.items())
-            if getattr(dtype, "kind", "O") not in _NUMERIC_KINDS
+            (name, _column_values(X, j))
+            for j, (name, dtype) in enumerate(_column_dtypes(X))
+            if _dtype_kind(dtype) not in _NUMERIC_KINDS
         )
     if hasattr(X, "toarray"):
         return ()
@@ -208,12 +244,12 @@ def _refuse_times(name: str, values: Any) -> None:
     """Refuse dates and durations (numpy's datetime64 and timedelta64, a DataFrame's columns of
     them): numpy casts them to counts of their unit (days, nanoseconds), on which the network
     trained silently, with numbers that depend on the unit; scikit-learn's MLP failed in numpy."""
-    if hasattr(values, "dtypes") and hasattr(values, "columns"):  # a DataFrame
-        dtypes: Iterable[tuple[Any, Any]] = values.dtypes.items()
+    if _is_dataframe(values):
+        dtypes = _column_dtypes(values)
     else:
         dtypes = [(None, getattr(values, "dtype", None))]
     for column, dtype in dtypes:
-        kind = getattr(dtype, "kind", "")
+        kind = _dtype_kind(dtype)
         if kind in ("m", "M"):
             where = "" if column is None else f" in column {column!r}"
             what, how = (
@@ -737,6 +773,8 @@ class _MLP(BaseEstimator):  # type: ignore[misc]
             if self.early_stopping:  # the best epoch's weights, as at the end of a whole fit
                 self.network_.set_weights(self._best_weights)
             warnings.warn("Training interrupted by user.", UserWarning, stacklevel=3)
+        finally:  # the last batch's (or validation set's) weights: data, not model
+            self._loss.weigh(None)
         return self
 
     def _restore_last_good_epoch(self) -> None:
