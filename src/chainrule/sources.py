@@ -24,6 +24,7 @@ from chainrule.datasets.files import (
     column_index,
     default_column_names,
     first_csv_row,
+    header_names,
     is_number,
 )
 from chainrule.errors import DataError, ValidationError
@@ -181,7 +182,7 @@ def read_like(
     names = _named(training.feature_names)
     path = Path(os.fspath(source)).expanduser()
     if target is None and names is not None and _is_csv(path) and path.is_file():
-        columns, _ = first_csv_row(path, delimiter=delimiter)
+        columns = header_names(first_csv_row(path, delimiter=delimiter)[0])
         extra = [c for c in columns if c not in names]
         if training.target_name in columns:
             target = training.target_name
@@ -343,9 +344,15 @@ def _csv_for_model(
     columns, delimiter = first_csv_row(path, delimiter=delimiter)
     names = model.named_features()
     if names is not None:
-        if set(names) <= set(columns):
+        if set(names) <= set(header_names(columns)):  # a blank name: as training named it
             return _csv_by_name(
-                model, path, delimiter, columns, header=True, target=target, need_target=need_target
+                model,
+                path,
+                delimiter,
+                header_names(columns),
+                header=True,
+                target=target,
+                need_target=need_target,
             )
         if sum(not is_number(f) for f in columns if f) >= min(2, len(columns)):
             missing = [n for n in names if n not in columns]  # a header without them

@@ -2,7 +2,7 @@
 
 On a terminal the line is redrawn in place (``\\r``) at most ten times a second::
 
-    epoch  3/30 [########--------------]  37%   2.1s  loss 0.1234  acc 0.9500  val_loss ...
+    epoch  3/30 [########--------------]  37%   2.1s eta   3.6s  loss 0.1234  acc 0.9500  ...
 
 The bar goes to standard error, as other command-line progress bars do, so that
 ``chainrule train data.csv > log.txt`` still shows it on the terminal while the results go to the
@@ -21,6 +21,18 @@ from chainrule.engine.callbacks import Callback, format_record
 
 if TYPE_CHECKING:
     from chainrule.engine.training import Trainer
+
+
+def _duration(seconds: float) -> str:
+    """A time to read at a glance: ``7.3s``, ``2m05s``, ``1h02m`` (seconds alone would run to
+    ``4312.0s`` in a long run)."""
+    if seconds < 60:
+        return f"{seconds:.1f}s"
+    minutes, whole_seconds = divmod(int(seconds), 60)
+    if minutes < 60:
+        return f"{minutes}m{whole_seconds:02d}s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h{minutes:02d}m"
 
 
 class ProgressBar(Callback):
@@ -66,10 +78,14 @@ class ProgressBar(Callback):
         bar = "#" * filled + "-" * (self.width - filled)
         digits = len(str(planned_epochs))
         columns = shutil.get_terminal_size((100, 24)).columns
+        elapsed = time.perf_counter() - self._started
+        # the rest at the pace so far: what a long run's user wants to know (the steps are
+        # alike, so the pace of the first ones holds); none before the first step's end
+        eta = f" eta {_duration(elapsed * (1 - fraction) / fraction):>6}" if fraction else ""
         line = (
             f"epoch {min(trainer.epoch + (within > 0), planned_epochs):{digits}d}/"
-            f"{planned_epochs} [{bar}] {fraction:4.0%} "
-            f"{time.perf_counter() - self._started:5.1f}s  {self._scores}"
+            f"{planned_epochs} [{bar}] {fraction:4.0%} {_duration(elapsed):>6}{eta}  "
+            f"{self._scores}"
         )
         line = line[: columns - 1]  # a wrapped line could not be redrawn in place
         padding = " " * max(self._drawn - len(line), 0)

@@ -16,6 +16,9 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
+from chainrule.datasets.dataset import MAX_AUTO_CLASSES
 from chainrule.engine.activations import ACTIVATIONS
 from chainrule.errors import ValidationError
 
@@ -80,6 +83,87 @@ def looks_like_values(classes: list[str] | None, n_samples: int) -> bool:
     if classes is None or len(classes) <= n_samples / 2:
         return False
     return all(is_number(label) for label in classes)
+
+
+def looks_like_codes(data: Any) -> bool:
+    """Whether a target read as a regression target looks like class codes: whole numbers,
+    more distinct ones than ``--task auto`` takes as classes, each seen five times on average
+    (200 category codes over 20,000 rows do; prices or the 214 disease scores of 442
+    patients in the diabetes data set, most of them seen once or twice, do not)."""
+    if data.task != "regression" or not np.all(np.mod(data.y, 1) == 0):
+        return False
+    distinct = np.unique(data.y).size
+    return bool(MAX_AUTO_CLASSES < distinct <= data.n_samples / 5)
+
+
+def looks_like_row_index(data: Any) -> bool:
+    """Whether the first feature is the row index pandas' ``DataFrame.to_csv`` writes unless
+    ``index=False``: a column without a name in the header (read as ``column 1``) holding
+    whole numbers. Trained on as a feature, row numbers predict nothing the model can use."""
+    return bool(
+        data.n_samples
+        and data.feature_names[0] == "column 1"
+        and np.all(np.mod(data.X[:, 0], 1) == 0)
+    )
+
+
+#: The share of the rows in one class from which ``train`` notes that accuracy says little:
+#: always predicting that class already scores it.
+MAJORITY_NOTE_SHARE = 0.9
+
+
+def majority_note(data: Any) -> str | None:
+    """A note for a target dominated by one class (99:1 fraud, rare diseases), or ``None``:
+    accuracy near the majority's share means the minority was not learnt, which only the
+    confusion matrix of ``chainrule evaluate`` shows."""
+    if data.task != "classification" or not data.n_samples:
+        return None
+    counts = np.bincount(data.y, minlength=data.n_classes)
+    share = counts.max() / data.n_samples
+    if share < MAJORITY_NOTE_SHARE or np.count_nonzero(counts) < 2:  # one class: fit refuses it
+        return None
+    label = data.classes[int(counts.argmax())]
+    return (
+        f"{share:.1%} of the rows are class {label!r}: predicting it for every row scores "
+        f"accuracy {share:.4f}, so compare the accuracy with that, and check the other "
+        "classes' rows in the confusion matrix of 'chainrule evaluate MODEL DATA'"
+    )
+
+
+def data_notes(data: Any, task: str) -> list[str]:
+    """Notes on how ``data`` was read that a user may want to change: a quantity read as
+    classes or class codes read as a quantity (``--task``), a row index read as a feature,
+    one class dominating the rows."""
+    notes = []
+    if task == "auto" and looks_like_quantity(data.classes):
+        notes.append(
+            f"the target {data.target_name!r} is read as {data.n_classes} classes; if it is a "
+            "quantity, use --task regression"
+        )
+    elif looks_like_values(data.classes, data.n_samples):
+        # prices read as classes with --task classification: each value its own class
+        notes.append(
+            f"the target {data.target_name!r} has {data.n_classes} classes for "
+            f"{data.n_samples} rows, most of them seen once, which no classifier can learn; "
+            "if it is a quantity, use --task regression"
+        )
+    elif task == "auto" and looks_like_codes(data):
+        notes.append(
+            f"the target {data.target_name!r} holds {np.unique(data.y).size} distinct whole "
+            f"numbers, more than the {MAX_AUTO_CLASSES} that --task auto reads as classes, so "
+            "it is read as a quantity (regression); if they are class codes, use --task "
+            "classification"
+        )
+    if looks_like_row_index(data):
+        notes.append(
+            f"the first column of {data.name} has no name and holds whole numbers, as the row "
+            "index that pandas' to_csv writes: it is trained on as a feature; if it is the "
+            "index, write the file with to_csv(..., index=False)"
+        )
+    note = majority_note(data)
+    if note is not None:
+        notes.append(note)
+    return notes
 
 
 def register(subparsers: Any) -> None:
@@ -357,14 +441,14 @@ def validation_target(
     (the same index may hold a feature there). Otherwise (a file without a header) ``target``
     as given.
     """
-    from chainrule.datasets.files import default_column_names, first_csv_row
+    from chainrule.datasets.files import default_column_names, first_csv_row, header_names
 
     path = Path(source)
     unnamed = data.feature_names == default_column_names(data.n_features, target=False)
     binary = path.suffix.lower() in (".npz", ".npy")
     if not isinstance(target, int) or unnamed or binary or not path.is_file():
         return target
-    columns, _ = first_csv_row(path, delimiter=delimiter)
+    columns = header_names(first_csv_row(path, delimiter=delimiter)[0])
     if data.target_name in columns or set(data.feature_names) <= set(columns):
         return None
     return target
@@ -434,20 +518,8 @@ def run(args: argparse.Namespace) -> int:
             config = replace(config, epochs=planned)
     target = parse_target(args.target)
     data = read_dataset(args.data, target=target, task=args.task, delimiter=args.delimiter)
-    if args.task == "auto" and looks_like_quantity(data.classes):
-        print(
-            f"chainrule train: note: the target {data.target_name!r} is read as "
-            f"{data.n_classes} classes; if it is a quantity, use --task regression",
-            file=sys.stderr,
-        )
-    elif looks_like_values(data.classes, data.n_samples):
-        # prices read as classes with --task classification: each value its own class
-        print(
-            f"chainrule train: note: the target {data.target_name!r} has {data.n_classes} "
-            f"classes for {data.n_samples} rows, most of them seen once, which no classifier "
-            "can learn; if it is a quantity, use --task regression",
-            file=sys.stderr,
-        )
+    for note in data_notes(data, args.task):
+        print(f"chainrule train: note: {note}", file=sys.stderr)
     validation = (
         None
         if args.validation_data is None

@@ -48,6 +48,7 @@ __all__ = [
     "column_index",
     "default_column_names",
     "first_csv_row",
+    "header_names",
     "load_csv",
     "load_npz",
     "save_csv",
@@ -838,8 +839,8 @@ def _text_column(fields: list[str]) -> int:
 
 
 def _column_names(fields: list[str], label: str, line: int) -> list[str]:
-    """The names in header ``fields``, checked unique; a blank one is called ``column J``
-    (``unnamed column J`` when another column is already named that)."""
+    """The names in header ``fields``, checked unique; a blank one is named as
+    :func:`header_names` names it."""
     names = [f.strip() for f in fields]
     seen: dict[str, int] = {}
     for j, col_name in enumerate(names):
@@ -852,13 +853,23 @@ def _column_names(fields: list[str], label: str, line: int) -> list[str]:
                 "names must be unique"
             )
         seen[col_name] = j
+    return header_names(names)
+
+
+def header_names(fields: list[str]) -> list[str]:
+    """The column names that header ``fields`` (from :func:`first_csv_row`) give the columns,
+    as :func:`load_csv` names them: a blank one (the index column pandas' ``to_csv`` writes)
+    is called ``column J`` (``unnamed column J`` when another column is already named that).
+    What a header is matched with a model's or the training data's feature names by."""
+    names = [f.strip() for f in fields]
+    taken = set(names)
     for j, col_name in enumerate(names):
         if not col_name:
             blank_name = f"column {j + 1}"
-            while blank_name in seen:
+            while blank_name in taken:
                 blank_name = f"unnamed {blank_name}"
             names[j] = blank_name
-            seen[blank_name] = j
+            taken.add(blank_name)
     return names
 
 
