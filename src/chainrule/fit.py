@@ -16,6 +16,7 @@ import hashlib
 import itertools
 import math
 import os
+import re
 import sys
 import time
 import warnings
@@ -214,6 +215,17 @@ def _label_array(labels: Sequence[ClassLabel]) -> NDArray[Any]:
     return array
 
 
+def _frame_name(name: str, columns: list[str]) -> str:
+    """The column of a frame with ``columns`` that holds the feature ``name``: ``name`` itself,
+    or, for a column that a CSV header left blank (read as ``column J``, the index column pandas'
+    ``to_csv`` writes), pandas' own name for it, ``Unnamed: J-1``, when ``pd.read_csv`` read the
+    same file."""
+    blank = re.fullmatch(r"column (\d+)", name)
+    if name not in columns and blank and f"Unnamed: {int(blank[1]) - 1}" in columns:
+        return f"Unnamed: {int(blank[1]) - 1}"
+    return name
+
+
 def _outside_this_module() -> int:
     """The ``stacklevel`` of a warning that points at the first caller outside this module
     (``predict``, ``predict_proba`` and ``transform`` reach the warning at different depths)."""
@@ -308,17 +320,18 @@ class FittedModel:
                     stacklevel=_outside_this_module(),
                 )
             return X
-        missing = [name for name in names if name not in have]
+        wanted = [_frame_name(name, have) for name in names]
+        missing = [name for name, column in zip(names, wanted, strict=True) if column not in have]
         if missing:
             raise ValidationError(
                 f"X has no column {', '.join(map(repr, missing))}; the model was trained on "
                 f"columns {', '.join(map(repr, names))} (a frame's columns are matched by name)"
             )
-        twice = [name for name in names if have.count(name) > 1]
+        twice = [column for column in wanted if have.count(column) > 1]
         if twice:
             raise ValidationError(f"X has {have.count(twice[0])} columns named {twice[0]!r}")
         frame: Any = X  # a DataFrame: indexing by a list of names picks those columns
-        selected: ArrayLike = frame[names]
+        selected: ArrayLike = frame[wanted]
         return selected
 
     def features(self, X: ArrayLike) -> NDArray[np.float64]:

@@ -151,3 +151,19 @@ def test_a_frame_missing_a_feature_is_named_plainly_and_one_feature_is_singular(
     with pytest.raises(ValidationError) as err:
         model.predict(np.zeros((2, 1)))
     assert str(err.value) == f"the data have 1 feature but the model expects {len(names)}"
+
+
+def test_a_frame_read_by_pandas_finds_the_index_column_training_named_column_1(
+    tmp_path: Path,
+) -> None:
+    """``to_csv`` writes the index under a blank header field, which training names
+    ``column 1`` and ``pd.read_csv`` names ``Unnamed: 0``: the same file read by pandas must
+    predict as the file itself does (it was "X has no column 'column 1'")."""
+    frame = pd.DataFrame(RNG.normal(size=(40, 2)), columns=["a", "b"])
+    frame["y"] = (frame["a"] > 0).astype(int)
+    frame.to_csv(tmp_path / "indexed.csv")
+    model = fit(load_csv(tmp_path / "indexed.csv"), CONFIG)
+    assert model.feature_names == ["column 1", "a", "b"]
+    read = pd.read_csv(tmp_path / "indexed.csv")
+    expected = model.predict(read[["Unnamed: 0", "a", "b"]].to_numpy())
+    np.testing.assert_array_equal(model.predict(read), expected)
