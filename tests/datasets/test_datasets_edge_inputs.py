@@ -358,26 +358,3 @@ def test_an_index_that_is_also_another_columns_name_is_refused(tmp_path: Path) -
     frame.to_csv(tmp_path / "plain.csv", index=False)  # header 0, 1, 2, y: index 2 is '2'
     plain = load_csv(tmp_path / "plain.csv", target=2, task="regression")
     np.testing.assert_array_equal(plain.y, frame[2].to_numpy())
-
-
-@pytest.mark.parametrize(
-    ("cell", "hint"),
-    [
-        ("male", "features are numbers: fix it, or encode categories as 0/1 columns"),
-        ("NA", "a missing value: fill it in or remove the row"),
-        ("?", "a missing value: fill it in or remove the row"),
-        ("", "a missing value: fill it in or remove the row"),
-    ],
-)
-def test_a_feature_cell_that_is_no_number_says_what_it_looks_like(
-    tmp_path: Path, cell: str, hint: str
-) -> None:
-    """A real-world table (a passenger list) has categories and missing ages: the message says
-    which of the two the cell looks like, and what to do."""
-    path = tmp_path / "passengers.csv"
-    path.write_text(f"age,sex,survived\n22,1,0\n38,{cell},1\n26,0,1\n")
-    with pytest.raises(DataError) as err:
-        load_csv(path)
-    assert str(err.value) == (
-        f"{path}, line 3, column 'sex': expected a number, got {cell!r} ({hint})"
-    )

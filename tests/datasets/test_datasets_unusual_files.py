@@ -209,13 +209,19 @@ def test_a_decimal_comma_is_named_in_the_message(tmp_path: Path) -> None:
             "a decimal comma: write numbers with a point, 1.5, e.g. by exporting the "
             "sheet in an English locale",
         ),
+        ("male", "features are numbers: fix it, or encode categories as 0/1 columns"),
+        ("NA", "a missing value: fill it in or remove the row"),
+        ("?", "a missing value: fill it in or remove the row"),
+        ("", "a missing value: fill it in or remove the row"),
     ],
 )
-def test_a_comma_in_a_number_is_named_for_what_it_may_be(
+def test_a_cell_that_is_no_number_is_named_for_what_it_may_be(
     tmp_path: Path, text: str, hint: str
 ) -> None:
     """``1,234`` is 1234 in an English sheet and 1.234 in a German one: the hint said only
-    "a decimal comma"; ``12,345,678`` can only be grouping, and had no hint at all."""
+    "a decimal comma"; ``12,345,678`` can only be grouping, and had no hint at all. A real
+    table (a passenger list) also has categories (``male``) and missing values (empty,
+    ``NA``, ``?``): the message says which the cell looks like, and what to do."""
     path = tmp_path / "d.csv"
     path.write_text(f'a;b;kind\n1.5;2.5;x\n3;"{text}";y\n')
     with pytest.raises(DataError) as info:
