@@ -62,7 +62,7 @@ def torch_mlp(sizes: tuple[int, ...], hidden: str) -> Any:
 
     layers: list[Any] = []
     for l, (n_in, n_out) in enumerate(itertools.pairwise(sizes)):
-        layers.append(torch.nn.Linear(n_in, n_out))
+        layers.append(torch.nn.Linear(n_in, n_out, dtype=torch.float32))  # whatever the default
         if l < len(sizes) - 2:
             layers.append(torch.nn.Tanh() if hidden == "tanh" else torch.nn.ReLU())
     return torch.nn.Sequential(*layers)

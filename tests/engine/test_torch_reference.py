@@ -15,8 +15,19 @@ F = torch.nn.functional
 
 from chainrule.engine import Network, Trainer  # noqa: E402
 
-torch.set_default_dtype(torch.float64)
-torch.set_num_threads(1)  # tiny tensors: threads only contend on a shared 2-core machine
+
+@pytest.fixture(autouse=True)
+def _float64_on_one_thread():
+    """float64 by default, one thread (tiny tensors: threads only contend on a shared 2-core
+    machine), for this module's tests only: set at import, they leaked into every later test
+    that uses PyTorch (the benchmarks' float32 models became float64)."""
+    dtype, threads = torch.get_default_dtype(), torch.get_num_threads()
+    torch.set_default_dtype(torch.float64)
+    torch.set_num_threads(1)
+    yield
+    torch.set_default_dtype(dtype)
+    torch.set_num_threads(threads)
+
 
 TORCH_G = {
     "identity": lambda e: e,
