@@ -29,7 +29,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from chainrule.datasets import Dataset, Standardizer, train_test_split
 from chainrule.datasets.dataset import label_text
-from chainrule.datasets.files import default_column_names
+from chainrule.datasets.files import default_column_names, named_features
 from chainrule.engine.activations import ACTIVATIONS, names_of
 from chainrule.engine.callbacks import Callback, EarlyStopping
 from chainrule.engine.losses import default_loss
@@ -295,9 +295,7 @@ class FittedModel:
         """The model's feature names, or ``None`` when they name no columns: absent, or the
         ``x1, x2, ...`` of data without names (an NPZ file, a CSV file without a header)."""
         names = self.feature_names
-        if names is None or len(names) != self.n_features:
-            return None
-        return None if names == default_column_names(len(names), target=False) else names
+        return None if names is None or len(names) != self.n_features else named_features(names)
 
     def _by_name(self, X: ArrayLike) -> ArrayLike:
         """``X``'s features in the model's order when ``X`` names its columns (a pandas or

@@ -26,6 +26,7 @@ from chainrule.datasets.files import (
     first_csv_row,
     header_names,
     is_number,
+    named_features,
 )
 from chainrule.errors import DataError, ValidationError
 
@@ -179,7 +180,7 @@ def read_like(
         data's (the message names those missing and those added).
     """
     check_not_a_model(source)
-    names = _named(training.feature_names)
+    names = named_features(training.feature_names)
     path = Path(os.fspath(source)).expanduser()
     if target is None and names is not None and _is_csv(path) and path.is_file():
         columns = header_names(first_csv_row(path, delimiter=delimiter)[0])
@@ -194,7 +195,7 @@ def read_like(
                 f"target: {training.target_name!r})"
             )
     data = read_dataset(source, target=target, task=training.task, delimiter=delimiter)
-    have = _named(data.feature_names)
+    have = named_features(data.feature_names)
     if names is None or have is None or have == names:
         return data
     missing = [n for n in names if n not in have]
@@ -208,11 +209,6 @@ def read_like(
             f"{_quoted(names)})"
         )
     return replace(data, X=_reorder(data.X, have, names), feature_names=list(names))
-
-
-def _named(names: list[str]) -> list[str] | None:
-    """``names``, or ``None`` for the ``x1, x2, ...`` of data without a header."""
-    return None if names == default_column_names(len(names), target=False) else names
 
 
 def _quoted(names: Sequence[str]) -> str:
@@ -355,7 +351,8 @@ def _csv_for_model(
                 need_target=need_target,
             )
         if sum(not is_number(f) for f in columns if f) >= min(2, len(columns)):
-            missing = [n for n in names if n not in columns]  # a header without them
+            have = header_names(columns)  # a blank name: as training named it
+            missing = [n for n in names if n not in have]  # a header without them
             shown = _quoted(columns[:8]) + (", ..." if len(columns) > 8 else "")
             # a wrong separator glues line 1 into fewer fields, which hold another one
             glued = any(sep in field for field in columns for sep in ",;\t|" if sep != delimiter)

@@ -167,3 +167,16 @@ def test_a_frame_read_by_pandas_finds_the_index_column_training_named_column_1(
     read = pd.read_csv(tmp_path / "indexed.csv")
     expected = model.predict(read[["Unnamed: 0", "a", "b"]].to_numpy())
     np.testing.assert_array_equal(model.predict(read), expected)
+
+
+def test_a_missing_column_message_does_not_list_the_blank_index_column(tmp_path: Path) -> None:
+    """The model's ``column 1`` (pandas' index, a blank header field) is in a file written
+    the same way; only the really missing feature is named."""
+    frame = pd.DataFrame(RNG.normal(size=(40, 2)), columns=["a", "b"])
+    frame["y"] = (frame["a"] > 0).astype(int)
+    frame.to_csv(tmp_path / "train.csv")
+    fit(load_csv(tmp_path / "train.csv"), CONFIG).save(tmp_path / "m.safetensors")
+    frame.rename(columns={"b": "c"}).to_csv(tmp_path / "renamed.csv")
+    result = chainrule("evaluate", tmp_path / "m.safetensors", tmp_path / "renamed.csv")
+    assert result.returncode == 2
+    assert f"{tmp_path / 'renamed.csv'} has no column 'b'; the model" in result.stderr

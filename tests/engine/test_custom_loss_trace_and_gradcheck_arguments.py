@@ -84,7 +84,8 @@ def test_gradcheck_passes_a_right_custom_gradient_and_fails_a_wrong_one():
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        ({"eps": "1e-6"}, "eps must be a number > 0"),
+        ({"eps": "1e-6"}, r"eps must be in \(0, 1\); got .1e-6."),
+        ({"eps": 0.0}, r"eps must be in \(0, 1\); got 0.0"),
         ({"eps": 2.0}, r"eps must be in \(0, 1\)"),
         ({"rtol": -1.0}, "rtol must be a number >= 0"),
         ({"atol": "x"}, "atol must be a number >= 0"),

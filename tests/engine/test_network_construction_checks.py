@@ -80,3 +80,14 @@ def test_set_weights_takes_any_iterable_of_matrices():
     wanted = [W + 1 for W in net.weights]
     net.set_weights(W for W in wanted)
     assert all(np.array_equal(a, b) for a, b in zip(net.weights, wanted, strict=True))
+
+
+def test_from_weights_takes_its_dtype_from_any_array_like() -> None:
+    """A torch tensor (its dtype has no numpy ``.name``) and a float32 DataFrame build float32
+    networks, as numpy sees them; nested lists a float64 one."""
+    torch = pytest.importorskip("torch")
+    W = [[1.0, 1.0, -0.5]]
+    assert Network.from_weights([torch.tensor(W)], ["step"]).dtype == np.float32
+    frame = pd.DataFrame(np.array(W, dtype=np.float32))
+    assert Network.from_weights([frame], ["step"]).dtype == np.float32
+    assert Network.from_weights([W], ["step"]).dtype == np.float64

@@ -71,3 +71,45 @@ def test_a_mixed_up_call_says_how_to_call(tmp_path: Path, call, message) -> None
         call(path, net)
     assert str(err.value) == message
     assert not path.exists()
+
+
+def test_a_model_that_standardises_its_data_is_no_bare_network(tmp_path: Path) -> None:
+    """A CLI model's network takes standardised inputs: ``network()`` would have predicted
+    raw data wrongly (51% agreement with the model's own predictions), so it is refused, with
+    the call that applies the standardisation."""
+    from chainrule.datasets import Dataset
+    from chainrule.fit import FittedModel, TrainConfig, fit
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(100.0, 50.0, size=(60, 3))
+    data = Dataset(X, (X[:, 0] > 100).astype(np.int64), ["a", "b", "c"], "y", ["no", "yes"],
+                   "classification")  # fmt: skip
+    path = tmp_path / "m.safetensors"
+    model = fit(data, TrainConfig(hidden=(4,), epochs=2, validation_fraction=0.0))
+    model.save(path)
+    with pytest.raises(ValidationError) as err:
+        load_model(path).network()
+    assert str(err.value) == (
+        "this model standardises its data (standardizer in its preprocessing), which a bare "
+        "Network does not: load it with chainrule.fit.FittedModel.load(path) to predict in the "
+        "data's units"
+    )
+    np.testing.assert_array_equal(FittedModel.load(path).predict(X), model.predict(X))
+
+
+def test_a_loss_of_ones_own_under_a_registered_name_is_not_saved_as_that_loss(
+    tmp_path: Path,
+) -> None:
+    """As for activations: a model file records the loss by name, so a subclass of the mean
+    squared error computing something else would load as the plain one."""
+    from chainrule.engine.losses import LOSSES
+
+    class Halved(type(LOSSES["mse"])):  # type: ignore[misc]
+        def value(self, h, y):
+            return super().value(h, y) / 2
+
+    net = Network([2, 1], ["identity"], loss=Halved(), seed=0)
+    with pytest.raises(ValidationError, match="is not the registered 'mse'"):
+        save_model(tmp_path / "m.safetensors", net)
+    save_model(tmp_path / "m.safetensors", net, loss="mse")  # named explicitly: saved as mse
+    assert load_model(tmp_path / "m.safetensors").loss == "mse"

@@ -221,3 +221,17 @@ def test_a_cosine_ending_at_zero_trains_on_at_rate_zero() -> None:
     assert trainer.optimizer.learning_rate == 0.0
     for W, before in zip(net.weights, frozen, strict=True):
         np.testing.assert_array_equal(W, before)
+
+
+def test_a_rate_set_by_hand_to_nan_is_named_as_the_trainers_not_a_schedules() -> None:
+    rng = np.random.default_rng(0)
+    X, y = rng.standard_normal((40, 2)), np.arange(40) % 2
+    net = Network([2, 4, 2], ["tanh", "softmax"], seed=0, dtype="float64")
+    trainer = Trainer(net, X, y, batch_size=10, plateau=ReduceOnPlateau(), seed=0)
+    trainer.learning_rate = float("nan")
+    with pytest.raises(ValidationError) as err:
+        trainer.step_minibatch()
+    assert str(err.value) == (
+        "the trainer's learning_rate is nan at step 0; a rate must be a finite number >= 0 "
+        "(0: a cosine's end)"
+    )

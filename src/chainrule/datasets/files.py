@@ -207,6 +207,15 @@ def default_column_names(n_columns: int, *, target: bool = True) -> list[str]:
     return [f"x{j + 1}" for j in range(n_columns - 1)] + ["y"]
 
 
+def named_features(names: list[str] | None) -> list[str] | None:
+    """Feature ``names`` when they name columns, or ``None`` when they say nothing about them:
+    absent, or the ``x1, x2, ...`` that data without a header (or an NPZ file without names)
+    get, whose columns count by position."""
+    if names is None or names == default_column_names(len(names), target=False):
+        return None
+    return names
+
+
 @overload
 def load_csv(
     path: PathLike,

@@ -12,6 +12,7 @@ network passed in is never modified.
 from __future__ import annotations
 
 import json
+import numbers
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -128,8 +129,9 @@ def gradcheck(
     ``max_checks_per_layer`` weights are checked on a seeded random sample of that many entries
     (``None`` checks all). Relative errors are ``|a - n| / max(|a|, |n|, atol)``.
     """
-    if positive_number("eps", eps) >= 1:
+    if isinstance(eps, bool) or not isinstance(eps, numbers.Real) or not 0 < float(eps) < 1:
         raise ValidationError(f"eps must be in (0, 1); got {eps!r}")
+    eps = float(eps)
     rtol = positive_number("rtol", rtol, allow_zero=True)
     atol = positive_number("atol", atol, allow_zero=True)
     if max_checks_per_layer is not None:

@@ -219,7 +219,10 @@ class Network:
         if not weights:
             raise ValidationError("weights must hold at least one matrix W^(1)")
         if dtype is None:
-            first = getattr(weights[0], "dtype", None)  # nested lists: float64
+            try:  # numpy's view of any array-like (a torch tensor, a DataFrame, nested lists)
+                first: np.dtype[Any] | None = np.asarray(weights[0]).dtype
+            except (TypeError, ValueError):  # ragged rows: refused below, by layer
+                first = None
             dtype = first if first is not None and first.name in _DTYPES else np.float64
         resolved = _as_dtype(dtype)
         matrices: list[Array] = []

@@ -400,9 +400,14 @@ class Trainer:
             else self.schedule(self.steps, self.learning_rate)
         )
         if not eta_t >= 0 or not math.isfinite(eta_t):  # a schedule of one's own, say
+            source = (
+                "the trainer's learning_rate is"
+                if self.schedule is None
+                else f"the schedule {self.schedule!r} gave the learning rate"
+            )
             raise ValidationError(
-                f"the schedule {self.schedule!r} gave the learning rate {eta_t!r} at step "
-                f"{self.steps}; a rate must be a finite number >= 0 (0: a cosine's end)"
+                f"{source} {eta_t!r} at step {self.steps}; a rate must be a finite number >= 0 "
+                "(0: a cosine's end)"
             )
         self.optimizer.learning_rate = eta_t * (1.0 if self.plateau is None else self.plateau.scale)
 

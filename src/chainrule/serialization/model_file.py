@@ -135,7 +135,22 @@ class ModelFile:
 
     def network(self) -> Network:
         """The :class:`~chainrule.engine.network.Network` these weights, activations and loss
-        make, ready to predict or train on (``load_model(path).network()``)."""
+        make, ready to predict or train on (``load_model(path).network()``).
+
+        Raises
+        ------
+        ValidationError
+            For a model that standardises its inputs or targets (``preprocessing``, as every
+            model of ``chainrule train`` does): a bare network would take raw data for
+            standardised data and predict wrongly. ``FittedModel.load(path)`` applies it.
+        """
+        scaled = sorted({"standardizer", "target_standardizer"} & set(self.preprocessing or {}))
+        if scaled:
+            raise ValidationError(
+                f"this model standardises its data ({', '.join(scaled)} in its preprocessing), "
+                "which a bare Network does not: load it with chainrule.fit.FittedModel.load(path) "
+                "to predict in the data's units"
+            )
         return Network.from_weights(self.weights, list(self.activations), loss=self.loss)
 
 
@@ -349,7 +364,13 @@ def _description(
         raise ValidationError(
             "give save_model a network or its weights= and activations=, not both"
         )
-    resolved = network._resolve_loss(loss).name  # a network without a loss needs loss=
+    chosen = network._resolve_loss(loss)  # a network without a loss needs loss=
+    if type(chosen) is not type(LOSSES.get(chosen.name)):  # as names_of checks activations
+        raise ValidationError(
+            f"the network's loss {chosen!r} is not the registered {chosen.name!r}: a model file "
+            "records the loss by name only; pass loss= a registered name to save it"
+        )
+    resolved = chosen.name
     if task is None:
         task = "regression" if resolved == "mse" else "classification"
     return network.weights, network.activation_functions, resolved, task
