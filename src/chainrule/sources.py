@@ -25,8 +25,8 @@ from chainrule.datasets.files import (
     default_column_names,
     first_csv_row,
     header_names,
-    is_number,
     named_features,
+    names_columns,
 )
 from chainrule.errors import DataError, ValidationError
 
@@ -350,7 +350,7 @@ def _csv_for_model(
                 target=target,
                 need_target=need_target,
             )
-        if sum(not is_number(f) for f in columns if f) >= min(2, len(columns)):
+        if names_columns(columns):
             have = header_names(columns)  # a blank name: as training named it
             missing = [n for n in names if n not in have]  # a header without them
             shown = _quoted(columns[:8]) + (", ..." if len(columns) > 8 else "")

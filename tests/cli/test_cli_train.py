@@ -391,3 +391,19 @@ def test_resume_without_epochs_continues_to_the_interrupted_runs_end(animals, tm
     from chainrule.serialization.checkpoint import load_checkpoint
 
     assert load_checkpoint(tmp_path / "c")[1]["epoch"] == 40
+
+
+def test_ctrl_c_does_not_offer_an_earlier_runs_checkpoint(tmp_path):
+    """A run stopped before its first checkpoint found the previous run's file at the path and
+    offered it ("holds epoch 3: go on with --resume"), a run on other data. Only a file this
+    run wrote, or resumed from, is offered."""
+    from chainrule.cli.train import _written, resumable
+    from chainrule.fit import TrainConfig, fit, read_dataset
+
+    ckpt = tmp_path / "ck.safetensors"
+    fit(read_dataset("xor"), TrainConfig(hidden=(4,), epochs=3), checkpoint=ckpt)
+    before = _written(str(ckpt))  # the earlier run's file, untouched since
+    assert resumable(str(ckpt), _written(str(ckpt)) != before) == (
+        f"; this run wrote no checkpoint to {ckpt} (none before its first checkpoint)"
+    )
+    assert resumable(str(ckpt), True) == f"; {ckpt} holds epoch 3: go on with --resume {ckpt}"

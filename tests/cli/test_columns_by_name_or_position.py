@@ -180,3 +180,17 @@ def test_a_missing_column_message_does_not_list_the_blank_index_column(tmp_path:
     result = chainrule("evaluate", tmp_path / "m.safetensors", tmp_path / "renamed.csv")
     assert result.returncode == 2
     assert f"{tmp_path / 'renamed.csv'} has no column 'b'; the model" in result.stderr
+
+
+def test_the_note_reads_a_path_under_home_as_the_readers_do(
+    files, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The readers expand ``~``; the note did not, and stayed silent for ``~/file.csv``."""
+    from chainrule.cli.common import note_columns_by_position
+
+    monkeypatch.setenv("HOME", str(files["headerless"].parent))
+    note_columns_by_position(["a", "b", "c"], "~/headerless.csv", None, "predict", "the model's")
+    assert capsys.readouterr().err == (
+        "chainrule predict: note: ~/headerless.csv has no header, so its columns are taken by "
+        "position as the model's features 'a', 'b', 'c', in this order\n"
+    )

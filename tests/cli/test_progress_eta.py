@@ -12,15 +12,18 @@ from chainrule.cli import progress
 from chainrule.cli.progress import ProgressBar
 
 
-def _frame_at(monkeypatch: pytest.MonkeyPatch, elapsed: float, epoch: int, within: float) -> str:
-    """The line drawn ``elapsed`` seconds into a 4-epoch run, ``within`` into epoch ``epoch``."""
+def _frame_at(
+    monkeypatch: pytest.MonkeyPatch, elapsed: float, epoch: int, within: float, start: int = 0
+) -> str:
+    """The line drawn ``elapsed`` seconds into a 4-epoch run begun at epoch ``start`` (a resumed
+    run), ``within`` into epoch ``epoch``."""
     monkeypatch.setenv("COLUMNS", "200")
     now = [1000.0]
     monkeypatch.setattr(progress, "time", SimpleNamespace(perf_counter=lambda: now[0]))
     stream = io.StringIO()
     bar = ProgressBar(stream, enabled=True, interval=0.0)
     trainer = SimpleNamespace(
-        epoch=0, epoch_fraction=0.0, epochs_planned=4, record=SimpleNamespace(epochs=[])
+        epoch=start, epoch_fraction=0.0, epochs_planned=4, record=SimpleNamespace(epochs=[])
     )
     bar.on_train_begin(trainer)  # type: ignore[arg-type]
     now[0] += elapsed
@@ -55,3 +58,13 @@ def test_the_bar_shows_the_time_left_at_the_pace_so_far(
 def test_no_time_left_is_guessed_before_the_first_step(monkeypatch: pytest.MonkeyPatch) -> None:
     line = _frame_at(monkeypatch, 0.0, 0, 0.0)
     assert "eta" not in line and "0%" in line
+
+
+def test_a_resumed_run_counts_its_own_pace_not_the_epochs_done_before(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Resumed at epoch 2 of 4, one epoch in 10 s leaves one more: 10 s, not the 3.3 s that
+    dividing by all three epochs done would give."""
+    line = _frame_at(monkeypatch, 10.0, 3, 0.0, start=2)
+    assert " 75%  10.0s eta  10.0s" in line, line
+    assert "eta" not in _frame_at(monkeypatch, 0.0, 2, 0.0, start=2)

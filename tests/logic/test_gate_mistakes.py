@@ -39,3 +39,11 @@ def test_format_truth_table_of_no_table_says_what_it_takes(table: object) -> Non
     """An empty dict ended in a bare StopIteration (no message at all)."""
     with pytest.raises(ValidationError, match="format_truth_table needs a non-empty dict"):
         format_truth_table(table)  # type: ignore[arg-type]
+
+
+def test_text_is_no_weight() -> None:
+    """``Neuron("11", 0.5)`` read each character as a weight: a two-input unit."""
+    with pytest.raises(ValidationError, match="a neuron needs a sequence of finite weights"):
+        Neuron("11", 0.5)  # type: ignore[arg-type]
+    with pytest.raises(ValidationError, match="a neuron needs a sequence of finite weights"):
+        Neuron((1.0, 1.0), "0.5")  # type: ignore[arg-type]

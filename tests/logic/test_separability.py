@@ -99,5 +99,7 @@ def test_the_answer_prints_in_words() -> None:
     assert xor.startswith("not linearly separable: no weights (w, b) satisfy all of:")
     assert "w1 + w2 + 2b would be > 0 and <= 0 at once" in xor
     result = separability(truth_table(GATES["OR"]))
-    assert str(result) == f"linearly separable: one threshold unit computes it, {result.unit}"
     assert truth_table(result.unit) == truth_table(GATES["OR"])
+    w1, w2 = result.unit.weights
+    assert result.unit.bias == 0 and w1 == w2 == 1  # the perceptron's first OR unit
+    assert str(result) == "linearly separable: one threshold unit computes it, u(x1 + x2)"

@@ -146,3 +146,12 @@ def test_tls_without_certificates_is_one_error(tmp_path: Path, tiny_config: Path
     assert message.startswith("cannot reach the Dask scheduler at tls://127.0.0.1:1 within 1 s (")
     assert "TLS" in message
     assert not (tmp_path / "r.jsonl").exists()
+
+
+def test_an_ipv6_host_keeps_its_colons() -> None:
+    """``tcp://[::1]`` has no port, not the port '1]'; with one, it is an address."""
+    from chainrule.sweeps.runner import _address_problem
+
+    assert _address_problem("tcp://[::1]") == "the port must be a number from 1 to 65535; got ''"
+    assert _address_problem("tcp://[::1]:8786") is None
+    assert _address_problem("tcp://[]:8786") == "the host is missing"

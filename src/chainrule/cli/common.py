@@ -403,16 +403,16 @@ def note_columns_by_position(
     file whose header names its columns, which may be in another order; or named features and
     a file without a header. Columns matched by name need no word. ``owner`` says whose the
     features are: ``"the model's"``, ``"the training data's"``."""
-    from chainrule.datasets.files import default_column_names, first_csv_row, is_number
+    from chainrule.datasets.files import default_column_names, first_csv_row, names_columns
 
-    path = Path(source)
+    path = Path(source).expanduser()  # as the readers expand it
     if _suffix(path) in (".npz", ".npy") or not path.is_file():
         return
     columns, _ = first_csv_row(path, delimiter=delimiter)
     n = len(columns)
     # line 1 names the columns when two of its fields are text (a data row has one at most,
     # its label), as the readers decide; x1, x2, ..., y name them by position anyway
-    header = sum(not is_number(field) for field in columns if field) >= min(2, n)
+    header = names_columns(columns)
     positional = (default_column_names(n), default_column_names(n, target=False))
     if names is not None and list(names) == default_column_names(len(names), target=False):
         names = None

@@ -66,6 +66,7 @@ class ProgressBar(Callback):
         self.width = width
         self.interval = interval
         self._started = 0.0
+        self._start_fraction = 0.0  # of the planned epochs, done before this run began
         self._last_draw = 0.0
         self._scores = ""
         self._drawn = 0
@@ -81,7 +82,9 @@ class ProgressBar(Callback):
         elapsed = time.perf_counter() - self._started
         # the rest at the pace so far: what a long run's user wants to know (the steps are
         # alike, so the pace of the first ones holds); none before the first step's end
-        eta = f" eta {_duration(elapsed * (1 - fraction) / fraction):>6}" if fraction else ""
+        # (of this run: a resumed run's or a second fit's earlier epochs took no time of it)
+        done = fraction - self._start_fraction
+        eta = f" eta {_duration(elapsed * (1 - fraction) / done):>6}" if done > 0 else ""
         line = (
             f"epoch {min(trainer.epoch + (within > 0), planned_epochs):{digits}d}/"
             f"{planned_epochs} [{bar}] {fraction:4.0%} {_duration(elapsed):>6}{eta}  "
@@ -96,6 +99,7 @@ class ProgressBar(Callback):
 
     def on_train_begin(self, trainer: Trainer) -> None:
         self._started = time.perf_counter()
+        self._start_fraction = min(trainer.epoch / max(trainer.epochs_planned, 1), 1.0)
         if self.enabled:
             self._draw(trainer)
 

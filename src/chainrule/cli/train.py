@@ -526,6 +526,7 @@ def run(args: argparse.Namespace) -> int:
         else read_validation(args.validation_data, target, data, args.delimiter)
     )
     progress = ProgressBar(enabled=False if args.json else None)
+    before = _written(checkpoint)  # an older run's checkpoint may lie there
     model = fit(
         data,
         config,
@@ -570,23 +571,36 @@ def run(args: argparse.Namespace) -> int:
             print(f"wrote {path}")
     if model.history.stopped == "interrupted":
         print(
-            f"chainrule train: interrupted; kept the weights{resumable(checkpoint)}",
+            "chainrule train: interrupted; kept the weights"
+            + resumable(checkpoint, _written(checkpoint) != before or checkpoint == args.resume),
             file=sys.stderr,
         )
         return 130
     return 0
 
 
-def resumable(checkpoint: str | None) -> str:
+def _written(path: str | None) -> int | None:
+    """When the file ``path`` was last written (``None``: no such file, or no path)."""
+    try:
+        return None if path is None else os.stat(path).st_mtime_ns
+    except OSError:
+        return None
+
+
+def resumable(checkpoint: str | None, written: bool) -> str:
     """What Ctrl-C left to resume from: the checkpoint's last complete epoch (the unfinished
-    one is not in it), or that none was written, so ``--resume`` would find no file."""
+    one is not in it), or that none was written. ``written``: this run wrote (or resumed) the
+    file; a file an earlier run left there holds another run's epochs, on its own data."""
     from chainrule.errors import ChainruleError
     from chainrule.serialization.checkpoint import load_checkpoint
 
     if checkpoint is None:
         return ""
-    try:
-        epoch = load_checkpoint(checkpoint)[1]["epoch"]
-    except (ChainruleError, KeyError):
-        return f"; no checkpoint in {checkpoint} (no epoch was complete)"
-    return f"; {checkpoint} holds epoch {epoch}: go on with --resume {checkpoint}"
+    if written:
+        try:
+            epoch = load_checkpoint(checkpoint)[1]["epoch"]
+        except (ChainruleError, KeyError):
+            pass
+        else:
+            return f"; {checkpoint} holds epoch {epoch}: go on with --resume {checkpoint}"
+    return f"; this run wrote no checkpoint to {checkpoint} (none before its first checkpoint)"

@@ -207,6 +207,12 @@ def default_column_names(n_columns: int, *, target: bool = True) -> list[str]:
     return [f"x{j + 1}" for j in range(n_columns - 1)] + ["y"]
 
 
+def names_columns(fields: list[str]) -> bool:
+    """Whether line 1's ``fields`` (from :func:`first_csv_row`) read as a header when a model's
+    columns are matched by name: two of them text (a data row has one at most, its label)."""
+    return sum(not is_number(field) for field in fields if field) >= min(2, len(fields))
+
+
 def named_features(names: list[str] | None) -> list[str] | None:
     """Feature ``names`` when they name columns, or ``None`` when they say nothing about them:
     absent, or the ``x1, x2, ...`` that data without a header (or an NPZ file without names)

@@ -65,7 +65,9 @@ class Neuron:
             "a neuron needs a sequence of finite weights, one per input, and a finite bias, "
             f"e.g. Neuron((1.0, 1.0), -0.5); got weights {self.weights!r}, bias {self.bias!r}"
         )
-        try:  # a lone number (Neuron(1.0, 0.5)) or text would end in a TypeError of float()
+        if isinstance(self.weights, str | bytes) or isinstance(self.bias, str | bytes):
+            raise ValidationError(problem)  # "11" would be read as the weights 1 and 1
+        try:  # a lone number (Neuron(1.0, 0.5)) would end in a TypeError of float()
             weights = tuple(float(w) for w in self.weights)
             bias = float(self.bias)
         except (TypeError, ValueError):

@@ -110,7 +110,7 @@ class Separability:
     def __str__(self) -> str:
         """The answer in words: the unit's weights, or the certificate's contradiction."""
         if self.unit is not None:
-            return f"linearly separable: one threshold unit computes it, {self.unit}"
+            return f"linearly separable: one threshold unit computes it, {self.unit.formula()}"
         return f"not linearly separable: {self.certificate}"
 
 

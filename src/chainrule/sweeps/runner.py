@@ -338,7 +338,11 @@ def _address_problem(address: str) -> str | None:
         return "no SCHEME:// in front"
     if scheme not in SCHEDULER_SCHEMES:
         return f"the scheme must be one of {', '.join(SCHEDULER_SCHEMES)}; got {scheme!r}"
-    host, colon, port = location.rpartition(":")
+    if location.startswith("["):  # an IPv6 host, [::1]: its colons are not the port's
+        bracketed, _, after = location.partition("]")
+        host, (_, colon, port) = bracketed + "]", after.partition(":")
+    else:
+        host, colon, port = location.rpartition(":")
     if not colon or not port.isascii() or not port.isdigit() or not 1 <= int(port) <= 65535:
         return f"the port must be a number from 1 to 65535; got {port if colon else ''!r}"
     if not host.strip("[]"):

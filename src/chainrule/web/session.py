@@ -211,11 +211,6 @@ def _u8(unit: NDArray[Any]) -> str:
     return base64.b64encode(quantised.tobytes()).decode("ascii")
 
 
-def _finite(value: float | None) -> float | None:
-    """JSON has no NaN or infinity: such values travel as ``null``."""
-    return value if value is not None and np.isfinite(value) else None
-
-
 _PEAK_SLOPE = {"sigmoid": 0.25}
 """The largest value of ``g'`` where it is not 1 (tanh, ReLU, leaky ReLU and identity peak at 1)."""
 
@@ -843,7 +838,7 @@ class Session:
         h = self.net.propagate(X)
         correct = accuracy(y, self._predicted(h))
         loss = self.net.output_loss(y, self.net.loss) if self.net.loss is not None else None
-        return {"loss": _finite(loss), "accuracy": correct}
+        return {"loss": json_ready(loss), "accuracy": correct}
 
     def frame(self, *, maps: bool) -> dict[str, Any]:
         """Everything the page draws, for the current weights."""
@@ -881,7 +876,7 @@ class Session:
                 "probabilities": _u8(probabilities),
                 "weights": [_matrix(W) for W in net.weights],
                 "gradients": [_matrix(g) for g in net.gradients],
-                "gradient_norms": [_finite(float(np.linalg.norm(g))) for g in net.gradients],
+                "gradient_norms": [json_ready(float(np.linalg.norm(g))) for g in net.gradients],
                 "dead": dead,
                 "saturated": saturated,
                 "stuck": self._stuck(train, saturated),
@@ -919,8 +914,8 @@ class Session:
         low, high = values.min(axis=0), values.max(axis=0)
         span = np.where(high - low > 1e-12, high - low, 1.0)
         return {
-            "low": [_finite(float(v)) for v in low],
-            "high": [_finite(float(v)) for v in high],
+            "low": [json_ready(float(v)) for v in low],
+            "high": [json_ready(float(v)) for v in high],
             "data": _u8(((values - low) / span).T),
         }
 
