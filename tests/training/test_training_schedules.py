@@ -172,6 +172,14 @@ def test_numpy_scalars_are_numbers_for_schedules_and_stopping():
             Cosine(total_steps=bad)
 
 
+def _small_trainer(**options: object) -> Trainer:
+    """A 2-4-2 tanh network on 40 points, 4 minibatches of 10 per epoch."""
+    rng = np.random.default_rng(0)
+    X, y = rng.standard_normal((40, 2)), np.arange(40) % 2
+    net = Network([2, 4, 2], ["tanh", "softmax"], seed=0, dtype="float64")
+    return Trainer(net, X, y, batch_size=10, seed=0, **options)  # type: ignore[arg-type]
+
+
 class _Wrong(Schedule):
     """A schedule of one's own that goes wrong after ``good`` steps."""
 
@@ -190,10 +198,8 @@ def test_a_schedule_giving_a_rate_that_is_no_rate_is_refused_at_that_step(value)
     """A negative rate climbs the loss without a word, and NaN ended in "Lower the learning
     rate (now nan, try nan)"; the step it happened at is named, the weights are the last
     step's."""
-    rng = np.random.default_rng(0)
-    X, y = rng.standard_normal((40, 2)), np.arange(40) % 2
-    net = Network([2, 4, 2], ["tanh", "softmax"], seed=0, dtype="float64")
-    trainer = Trainer(net, X, y, batch_size=10, schedule=_Wrong(6, value), seed=0)
+    trainer = _small_trainer(schedule=_Wrong(6, value))
+    net = trainer.net
     trainer.fit(1)  # steps 0..3
     before = [W.copy() for W in net.weights]
     trainer.step_minibatch()
@@ -211,10 +217,8 @@ def test_a_schedule_giving_a_rate_that_is_no_rate_is_refused_at_that_step(value)
 
 
 def test_a_cosine_ending_at_zero_trains_on_at_rate_zero() -> None:
-    rng = np.random.default_rng(0)
-    X, y = rng.standard_normal((40, 2)), np.arange(40) % 2
-    net = Network([2, 4, 2], ["tanh", "softmax"], seed=0, dtype="float64")
-    trainer = Trainer(net, X, y, batch_size=10, schedule=Cosine(total_steps=4), seed=0)
+    trainer = _small_trainer(schedule=Cosine(total_steps=4))
+    net = trainer.net
     trainer.fit(1)
     frozen = [W.copy() for W in net.weights]
     trainer.fit(1)  # steps 4..7 at eta = 0: the weights stay
@@ -224,10 +228,7 @@ def test_a_cosine_ending_at_zero_trains_on_at_rate_zero() -> None:
 
 
 def test_a_rate_set_by_hand_to_nan_is_named_as_the_trainers_not_a_schedules() -> None:
-    rng = np.random.default_rng(0)
-    X, y = rng.standard_normal((40, 2)), np.arange(40) % 2
-    net = Network([2, 4, 2], ["tanh", "softmax"], seed=0, dtype="float64")
-    trainer = Trainer(net, X, y, batch_size=10, plateau=ReduceOnPlateau(), seed=0)
+    trainer = _small_trainer(plateau=ReduceOnPlateau())
     trainer.learning_rate = float("nan")
     with pytest.raises(ValidationError) as err:
         trainer.step_minibatch()
