@@ -28,8 +28,8 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from chainrule.datasets import Dataset, Standardizer, train_test_split
-from chainrule.datasets.dataset import label_text
-from chainrule.datasets.files import default_column_names, named_features
+from chainrule.datasets.dataset import class_text
+from chainrule.datasets.files import named_features, quoted
 from chainrule.engine.activations import ACTIVATIONS, names_of
 from chainrule.engine.callbacks import Callback, EarlyStopping
 from chainrule.engine.losses import default_loss
@@ -189,22 +189,9 @@ def _preprocessing(
     return document
 
 
-def _class_text(label: ClassLabel) -> str:
-    """How a data file spells the class label ``label``, which is how labels read from files
-    are matched with a model's: ``3 -> '3'``, ``2.0 -> '2'`` and ``0.5 -> '0.5'`` (as numeric
-    labels are read from a CSV file), ``True -> 'True'``, text as it is."""
-    if isinstance(label, bool | np.bool_):
-        return str(bool(label))
-    if isinstance(label, int | np.integer):
-        return str(int(label))
-    if isinstance(label, float | np.floating):
-        return label_text(float(label))
-    return str(label)
-
-
 def _texts(labels: Sequence[ClassLabel] | None) -> list[str] | None:
-    """The text of each label (see :func:`_class_text`), or ``None``."""
-    return None if labels is None else [_class_text(label) for label in labels]
+    """The text of each label (see :func:`class_text`), or ``None``."""
+    return None if labels is None else [class_text(label) for label in labels]
 
 
 def _label_array(labels: Sequence[ClassLabel]) -> NDArray[Any]:
@@ -309,11 +296,11 @@ class FittedModel:
         have = list(columns)
         names = self.named_features()
         if names is None:
-            if have != default_column_names(len(have), target=False):
+            if named_features(have) is not None:
                 warnings.warn(
                     f"the model was trained without feature names, so X's columns "
-                    f"{', '.join(map(repr, have[:8]))}{', ...' * (len(have) > 8)} are taken by "
-                    "position, in the order of the training data's columns",
+                    f"{quoted(have, 8)} are taken by position, in the order of the training "
+                    "data's columns",
                     UserWarning,
                     stacklevel=_outside_this_module(),
                 )
@@ -525,7 +512,7 @@ def _schedule(config: TrainConfig, steps_per_epoch: int) -> Schedule | None:
 def _validation_codes(data: Dataset, training: Dataset) -> NDArray[Any]:
     """Validation targets in the training data's terms: the same task, and codes of the
     training classes (labels must have been seen), matched by their text (see
-    :func:`_class_text`: the label ``1`` given in Python is the ``1`` of a CSV file). Class
+    :func:`class_text`: the label ``1`` given in Python is the ``1`` of a CSV file). Class
     codes are no regression targets, nor numbers class labels, so data of the other task are
     refused."""
     if data.task != training.task:
@@ -535,8 +522,8 @@ def _validation_codes(data: Dataset, training: Dataset) -> NDArray[Any]:
         )
     if training.classes is None or data.classes is None:
         return data.y
-    classes = [_class_text(label) for label in training.classes]
-    labels = [_class_text(label) for label in data.classes]
+    classes = [class_text(label) for label in training.classes]
+    labels = [class_text(label) for label in data.classes]
     lookup = {label: code for code, label in enumerate(classes)}
     present = {labels[c] for c in np.unique(data.y)}
     unseen = [label for label in labels if label not in lookup and label in present]

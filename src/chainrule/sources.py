@@ -27,6 +27,7 @@ from chainrule.datasets.files import (
     header_names,
     named_features,
     names_columns,
+    quoted,
 )
 from chainrule.errors import DataError, ValidationError
 
@@ -201,19 +202,14 @@ def read_like(
     missing = [n for n in names if n not in have]
     added = [n for n in have if n not in names]
     if missing or added:
-        lacks = f"lacks {_quoted(missing)}" if missing else ""
-        adds = f"adds {_quoted(added)}" if added else ""
+        lacks = f"lacks {quoted(missing)}" if missing else ""
+        adds = f"adds {quoted(added)}" if added else ""
         raise DataError(
             f"{data.name}: its feature columns are not the training data's: it "
             f"{' and '.join(filter(None, (lacks, adds)))} (the training features: "
-            f"{_quoted(names)})"
+            f"{quoted(names)})"
         )
     return replace(data, X=_reorder(data.X, have, names), feature_names=list(names))
-
-
-def _quoted(names: Sequence[str]) -> str:
-    """``'a', 'b'``: column names as messages quote them."""
-    return ", ".join(map(repr, names))
 
 
 def _codes_for(data: Dataset, classes: Sequence[str]) -> NDArray[np.int64]:
@@ -294,7 +290,7 @@ def _csv_by_name(
         return features.X, None
     if target is None and len(extra) > 1:
         raise DataError(
-            f"{path} has columns {_quoted(extra)} besides the model's features; "
+            f"{path} has columns {quoted(extra)} besides the model's features; "
             "at most one, the target, may be added"
         )
     if target is None and not extra:
@@ -353,7 +349,7 @@ def _csv_for_model(
         if names_columns(columns):
             have = header_names(columns)  # a blank name: as training named it
             missing = [n for n in names if n not in have]  # a header without them
-            shown = _quoted(columns[:8]) + (", ..." if len(columns) > 8 else "")
+            shown = quoted(columns, 8)
             # a wrong separator glues line 1 into fewer fields, which hold another one
             glued = any(sep in field for field in columns for sep in ",;\t|" if sep != delimiter)
             separator = (
@@ -362,8 +358,8 @@ def _csv_for_model(
                 else ""
             )
             raise DataError(
-                f"{path} has no column {_quoted(missing)}; the model was trained on columns "
-                f"{_quoted(names)}, and line 1, split at {delimiter!r}, names {shown}{separator}"
+                f"{path} has no column {quoted(missing)}; the model was trained on columns "
+                f"{quoted(names)}, and line 1, split at {delimiter!r}, names {shown}{separator}"
             )
         defaults = default_column_names(len(columns))  # line 1 is data: no header
         if set(names) <= set(defaults):

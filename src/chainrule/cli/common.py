@@ -403,7 +403,13 @@ def note_columns_by_position(
     file whose header names its columns, which may be in another order; or named features and
     a file without a header. Columns matched by name need no word. ``owner`` says whose the
     features are: ``"the model's"``, ``"the training data's"``."""
-    from chainrule.datasets.files import default_column_names, first_csv_row, names_columns
+    from chainrule.datasets.files import (
+        default_column_names,
+        first_csv_row,
+        named_features,
+        names_columns,
+        quoted,
+    )
 
     path = Path(source).expanduser()  # as the readers expand it
     if _suffix(path) in (".npz", ".npy") or not path.is_file():
@@ -414,24 +420,18 @@ def note_columns_by_position(
     # its label), as the readers decide; x1, x2, ..., y name them by position anyway
     header = names_columns(columns)
     positional = (default_column_names(n), default_column_names(n, target=False))
-    if names is not None and list(names) == default_column_names(len(names), target=False):
-        names = None
+    names = named_features(None if names is None else list(names))
     if names is None and header and columns not in positional:
         note = (
             f"{owner} features have no names (from an NPZ file or a CSV file without a "
             f"header), so the columns of {source} are taken by position, not by their names "
-            f"{_shown(columns)}: they must be in the training data's order"
+            f"{quoted(columns, 8)}: they must be in the training data's order"
         )
     elif names is not None and not header and not set(names) <= set(positional[0]):
         note = (
             f"{source} has no header, so its columns are taken by position as {owner} "
-            f"features {_shown(names)}, in this order"
+            f"features {quoted(names, 8)}, in this order"
         )
     else:
         return
     print(f"chainrule {command}: note: {note}", file=sys.stderr)
-
-
-def _shown(names: Sequence[str]) -> str:
-    """Column names as a message lists them: quoted, the first 8 of a wide file."""
-    return ", ".join(map(repr, names[:8])) + (", ..." if len(names) > 8 else "")

@@ -17,6 +17,7 @@ __all__ = [
     "Features",
     "Task",
     "TaskArg",
+    "class_text",
     "encode_labels",
     "label_text",
     "wrong_target_shape",
@@ -235,6 +236,20 @@ def wrong_target_shape(name: str, shape: tuple[int, ...], n_rows: int) -> str:
     return message
 
 
+def class_text(label: object) -> str:
+    """How a data file spells the class label ``label``, which is how labels read from files
+    are matched with a model's: ``3 -> '3'``, ``2.0 -> '2'`` and ``0.5 -> '0.5'`` (as numeric
+    labels are read from a CSV file), ``True -> 'True'`` (as pandas' ``to_csv`` writes it),
+    text as it is."""
+    if isinstance(label, bool | np.bool_):
+        return str(bool(label))
+    if isinstance(label, int | np.integer):  # exact: float(2**63 - 1) would round to 2**63
+        return str(int(label))
+    if isinstance(label, float | np.floating):
+        return label_text(float(label))
+    return str(label)
+
+
 def encode_labels(values: np.ndarray) -> tuple[np.ndarray, list[str]]:
     """Encode labels as int64 codes of their sorted unique values.
 
@@ -251,12 +266,5 @@ def encode_labels(values: np.ndarray) -> tuple[np.ndarray, list[str]]:
     classes : list of str
     """
     unique, inverse = np.unique(values, return_inverse=True)
-    if unique.dtype.kind == "b":  # as a CSV file (pandas' to_csv, save_csv) spells them
-        classes = [str(bool(v)) for v in unique]
-    elif unique.dtype.kind in "iu":  # exact: float(2**63 - 1) would round to 2**63
-        classes = [str(int(v)) for v in unique]
-    elif unique.dtype.kind == "f":
-        classes = [label_text(float(v)) for v in unique]
-    else:
-        classes = [str(v) for v in unique]
+    classes = [class_text(v) for v in unique.tolist()]
     return inverse.reshape(-1).astype(np.int64), classes

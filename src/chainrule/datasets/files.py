@@ -548,14 +548,14 @@ def _layout(
         if not any(f and not is_number(f) for f in line1):
             raise DataError(
                 f"{label}: no column {missing!r}: line {first_line} holds data, not a header; "
-                f"the columns of a file without a header are {_listed(defaults)}, or give a "
+                f"the columns of a file without a header are {quoted(defaults)}, or give a "
                 "0-based index"
             )
         if any(is_number(f) for f in line1):  # numbers and text: data with class labels?
             raise DataError(
                 f"{label}: no column {missing!r}: read as a header, line {first_line} names "
-                f"the columns {_listed(line1)}; read as data, the columns are "
-                f"{_listed(defaults)}; or give a 0-based index"
+                f"the columns {quoted(line1)}; read as data, the columns are "
+                f"{quoted(defaults)}; or give a 0-based index"
             )
         decision = True  # line 1 names columns, but not this one: reported below
     else:
@@ -592,7 +592,7 @@ def column_index(column: Column, names: list[str], n_columns: int, label: str, w
     if isinstance(column, str):
         if column not in names:
             raise DataError(
-                f"{label}: {what} column {column!r} not found; columns: {_listed(names)}"
+                f"{label}: {what} column {column!r} not found; columns: {quoted(names)}"
             )
         return names.index(column)
     if not -n_columns <= column < n_columns:
@@ -623,8 +623,11 @@ def _comment(line: int, fields: list[str]) -> str:
     )
 
 
-def _listed(names: list[str]) -> str:
-    return ", ".join(repr(n) for n in names)
+def quoted(names: Sequence[str], most: int | None = None) -> str:
+    """``'a', 'b'``: column names as messages quote them; with ``most``, only the first
+    ``most`` of them and ``...`` (a wide file's header)."""
+    shown = ", ".join(map(repr, names[:most]))
+    return shown + (", ..." if most is not None and len(names) > most else "")
 
 
 def _position(j: int) -> str:
@@ -1141,7 +1144,7 @@ def _check_header_read_back(
         )
     ):
         raise ValidationError(
-            f"the header {_listed(fields)} would read back as a data row (load_csv takes line "
+            f"the header {quoted(fields)} would read back as a data row (load_csv takes line "
             "1 for names when a feature's name is not a number, or when whole numbers there "
             "stand above fractions); give a feature a name that is not a number, or pass "
             "header=False"
